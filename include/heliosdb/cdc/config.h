@@ -1,0 +1,62 @@
+// CdcConfig: the seed's "CDC Config Options", built with a validating builder.
+//
+//   auto config = CdcConfig::builder()
+//                     .wal_path("/var/lib/heliosdb/wal")
+//                     .database("mydb")
+//                     .checkpoint_interval(1000)
+//                     .build();
+//   if (!config) { std::cerr << config.status().message(); }
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "heliosdb/cdc/status.h"
+
+namespace heliosdb::cdc {
+
+struct CdcConfig {
+  std::string wal_path = "/var/lib/heliosdb/wal";  // WAL directory to tail
+  std::string database = "";                       // required: changes of other databases are ignored
+  std::string checkpoint_dir = "/var/lib/heliosdb-cdc";  // one checkpoint file per database
+  uint64_t checkpoint_interval = 1000;  // acknowledged events between checkpoint writes
+  uint32_t batch_size = 100;            // events handed to the sink per batch
+  uint32_t buffer_size = 10000;         // events buffered between reader and sink
+  uint32_t poll_interval_ms = 100;      // how often the WAL is polled when idle
+  bool enable_metrics = true;           // Prometheus exporter on [metrics] listen
+  // Checkpoints are also written at least this often while events flow.
+  uint32_t checkpoint_max_age_ms = 5000;
+  // Transactions whose buffered changes exceed this many bytes are not kept
+  // in memory: they are re-read from the WAL at commit (see docs).
+  uint64_t max_transaction_memory_bytes = 64ull * 1024 * 1024;
+
+  class Builder;
+  static Builder builder();
+
+  // Checks every option; the error names the first bad one.
+  Status validate() const;
+};
+
+class CdcConfig::Builder {
+ public:
+  Builder& wal_path(std::string v) { c_.wal_path = std::move(v); return *this; }
+  Builder& database(std::string v) { c_.database = std::move(v); return *this; }
+  Builder& checkpoint_dir(std::string v) { c_.checkpoint_dir = std::move(v); return *this; }
+  Builder& checkpoint_interval(uint64_t v) { c_.checkpoint_interval = v; return *this; }
+  Builder& batch_size(uint32_t v) { c_.batch_size = v; return *this; }
+  Builder& buffer_size(uint32_t v) { c_.buffer_size = v; return *this; }
+  Builder& poll_interval_ms(uint32_t v) { c_.poll_interval_ms = v; return *this; }
+  Builder& enable_metrics(bool v) { c_.enable_metrics = v; return *this; }
+  Builder& checkpoint_max_age_ms(uint32_t v) { c_.checkpoint_max_age_ms = v; return *this; }
+  Builder& max_transaction_memory_bytes(uint64_t v) {
+    c_.max_transaction_memory_bytes = v;
+    return *this;
+  }
+  // Validates and returns the config, or an error naming the bad option.
+  Result<CdcConfig> build() const;
+
+ private:
+  CdcConfig c_;
+};
+
+}  // namespace heliosdb::cdc

@@ -1,0 +1,17 @@
+#include "sink/sink_registry.h"
+
+namespace heliosdb::cdc {
+
+// Each sink module defines its SinkType next to its implementation.
+SinkType file_sink_type();
+SinkType stdout_sink_type();
+
+const std::vector<SinkType>& sink_types() {
+  static const std::vector<SinkType> types = {
+      file_sink_type(),
+      stdout_sink_type(),
+  };
+  return types;
+}
+
+}  // namespace heliosdb::cdc

@@ -1,0 +1,42 @@
+// Helpers shared by the tests: temporary directories, files, running the CLI.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace heliosdb::cdc::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+std::vector<std::string> read_lines(const std::string& path);
+
+struct CommandResult {
+  int exit_code = -1;   // exit status, or 128+signal
+  std::string out;      // stdout
+  std::string err;      // stderr
+};
+// Runs argv (argv[0] is a path) with stdin from /dev/null, capturing output.
+CommandResult run_command(const std::vector<std::string>& argv);
+// Runs the heliosdb-cdc binary built with the tests.
+CommandResult run_cli(const std::vector<std::string>& args);
+
+// Path of the heliosdb-cdc binary and of the source tree.
+std::string cli_path();
+std::string source_dir();
+std::string build_dir();
+
+}  // namespace heliosdb::cdc::testing
