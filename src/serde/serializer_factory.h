@@ -1,6 +1,7 @@
 // Chooses the serializer for a sink's `format` option.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,13 +18,22 @@ struct SchemaRegistrySettings {
   std::string password;  // secret
   std::string ca_file;
   std::string subject_strategy = "topic_name";  // topic_name | record_name | topic_record_name
+  // Registration retries when the registry is unreachable or answers
+  // 408/429/5xx: waits retry_backoff_ms, doubling up to retry_backoff_max_ms,
+  // at most max_retries times; then a clear error (docs/avro.md).
+  int max_retries = 8;
+  int64_t retry_backoff_ms = 250;
+  int64_t retry_backoff_max_ms = 5000;
+  int64_t connect_timeout_ms = 5000;
+  int64_t request_timeout_ms = 10000;
 };
 
 struct SerdeSettings {
   SchemaRegistrySettings registry;
 };
 
-// Reads [schema_registry]; absent section -> empty url.
+// Reads [schema_registry] and finishes the section (unknown keys are errors);
+// absent section -> empty url.
 SchemaRegistrySettings parse_schema_registry_section(config::ConfigSection& section);
 
 // Makes the serializer for `format`. Avro needs settings.registry.url for the
@@ -31,5 +41,10 @@ SchemaRegistrySettings parse_schema_registry_section(config::ConfigSection& sect
 // files through its own writer instead.
 Result<std::unique_ptr<EventSerializer>> make_serializer(SerializationFormat format,
                                                          const SerdeSettings& settings);
+
+class SchemaRegistryClient;
+// A registry client for these settings (no network I/O until first use).
+Result<std::unique_ptr<SchemaRegistryClient>> make_schema_registry_client(
+    const SchemaRegistrySettings& settings);
 
 }  // namespace heliosdb::cdc

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "heliosdb/cdc/config.h"
 #include "heliosdb/cdc/filter.h"
@@ -38,11 +39,40 @@ struct PipelineStats {
   std::atomic<uint64_t> checkpoints_written{0};
 };
 
+// One event the sink acknowledged, as PipelineObserver::on_acknowledged sees
+// it. Plain values so the processor need not keep whole events in flight.
+struct AckedEvent {
+  OperationType operation = OperationType::Insert;
+  // The event's table; only valid during the call.
+  std::string_view table;
+  // key.size() + value.size() + old_value.size() of the event as it was
+  // handed to the sink (after transforms): the row images delivered. It does
+  // not depend on the serialization format (sinks serialize; the processor
+  // never sees their bytes).
+  uint64_t bytes = 0;
+  // CdcEvent::timestamp: ms since the Unix epoch, from the WAL entry.
+  int64_t wal_timestamp_ms = 0;
+  // Wall clock (ms since the Unix epoch) when the acknowledgement arrived;
+  // read once per AckReceiver::acknowledge() call. 0: the observer reads the
+  // clock itself.
+  int64_t acked_at_ms = 0;
+};
+
 // Observes the pipeline's per-event work; used by the metrics module. Called
 // from pipeline threads; implementations must be cheap and thread-safe.
 class PipelineObserver {
  public:
   virtual ~PipelineObserver() = default;
+  // start()/run_once() has opened the sink and resumed from the checkpoint and
+  // is about to read the WAL. Called once per start()/run_once().
+  virtual void on_started() {}
+  // start()/run_once() is about to return `result` (OK after a clean stop or
+  // when run_once() reached the end of the WAL).
+  virtual void on_stopped(const Status& result) {}
+  // The sink acknowledged one event (called once per acknowledged event, from
+  // the thread that reports the acknowledgement, after events_acknowledged
+  // was incremented for it).
+  virtual void on_acknowledged(const AckedEvent& event) {}
   // A committed change was dropped by the filter.
   virtual void on_filtered(const CdcEvent& event) {}
   // `event` was serialized/handed over; `bytes` is its size on the wire if known.

@@ -80,6 +80,16 @@ struct WalWriterOptions {
   uint64_t first_sequence = 1;
 };
 
+// What WalWriter::open found and repaired in an existing directory.
+struct WalRecoveryInfo {
+  bool existing_wal = false;        // the directory already held segments
+  uint64_t last_sequence = 0;       // last valid entry found (0 if none)
+  std::string truncated_file;       // segment whose torn tail was cut off ("" if none)
+  uint64_t truncated_to = 0;        // its new size in bytes
+  uint64_t truncated_bytes = 0;     // bytes removed from it
+  std::vector<std::string> removed_files;  // newest segments removed: torn header, no entries
+};
+
 // Appends entries to a WAL directory. Not thread-safe: one writer per
 // directory (an advisory lock on the directory enforces it across processes).
 //
@@ -89,6 +99,9 @@ struct WalWriterOptions {
 // segment, so a reader never sees new bytes glued to a torn record.
 class WalWriter {
  public:
+  // Errors: kInvalidArgument (bad options), kFailedPrecondition (another
+  // writer holds the directory lock), kCorruption (damage in the newest
+  // segment that is not a torn tail: it is never truncated away), kIo.
   static Result<std::unique_ptr<WalWriter>> open(const WalWriterOptions& options);
   ~WalWriter();
   WalWriter(const WalWriter&) = delete;
@@ -104,6 +117,8 @@ class WalWriter {
 
   // Sequence the next append will get.
   uint64_t next_sequence() const;
+  // What open() found and repaired.
+  const WalRecoveryInfo& recovery_info() const;
 
  private:
   struct Impl;
@@ -158,7 +173,10 @@ class WalReader {
   // Errors: kCorruption (bad checksum, bad framing, undecodable entry, in a
   // sealed segment or before the tail of the active one), kNotFound (a segment
   // is missing: sequence gap between files, or start_sequence no longer in the
-  // WAL), kIo. The message names the file and byte offset.
+  // WAL), kFailedPrecondition (a segment of an unsupported format version),
+  // kIo. The message names the file and byte offset. Under kStop the same
+  // error is returned again by the next call; under kSkip corruption is only
+  // reported to on_corruption and reading goes on.
   Result<WalReadStatus> next(WalEntry& entry);
 
   // Blocks until the WAL may have grown (new bytes or a new segment) or

@@ -1,0 +1,92 @@
+#include "config/daemon_config.h"
+
+#include <limits>
+
+#include "filter/filter_config.h"
+
+#include "filter/filter_config.h"
+
+namespace heliosdb::cdc {
+
+namespace {
+
+void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
+  const CdcConfig defaults;
+  c.wal_path = s.get_string("wal_path", defaults.wal_path);
+  c.database = s.get_string("database", "");
+  if (c.database.empty()) s.error("database", "is required: the database whose changes to capture");
+  c.checkpoint_dir = s.get_string("checkpoint_dir", defaults.checkpoint_dir);
+  c.checkpoint_interval = static_cast<uint64_t>(
+      s.get_int("checkpoint_interval", static_cast<int64_t>(defaults.checkpoint_interval), 1,
+                std::numeric_limits<int32_t>::max()));
+  c.batch_size = static_cast<uint32_t>(s.get_int("batch_size", defaults.batch_size, 1, 100000));
+  c.buffer_size =
+      static_cast<uint32_t>(s.get_int("buffer_size", defaults.buffer_size, 1, 10000000));
+  c.poll_interval_ms =
+      static_cast<uint32_t>(s.get_int("poll_interval_ms", defaults.poll_interval_ms, 1, 60000));
+  c.enable_metrics = s.get_bool("enable_metrics", defaults.enable_metrics);
+  c.checkpoint_max_age_ms = static_cast<uint32_t>(
+      s.get_int("checkpoint_max_age_ms", defaults.checkpoint_max_age_ms, 1, 3600000));
+  c.max_transaction_memory_bytes = static_cast<uint64_t>(
+      s.get_int("max_transaction_memory_bytes",
+                static_cast<int64_t>(defaults.max_transaction_memory_bytes), 1024,
+                2ll * 1024 * 1024 * 1024));
+  if (s.has("buffer_size") || s.has("batch_size")) {
+    if (c.buffer_size < c.batch_size) {
+      s.error("buffer_size", "must be at least batch_size (" + std::to_string(c.batch_size) + ")");
+    }
+  }
+  s.finish();
+}
+
+}  // namespace
+
+Result<DaemonConfig> load_daemon_config(const std::string& file) {
+  auto parsed = config::parse_toml_file(file);
+  if (!parsed) return parsed.status();
+  auto report = std::make_shared<config::ConfigReport>();
+  report->file = file;
+  DaemonConfig out;
+  out.file = file;
+  out.report = report;
+  config::ConfigSection root(&*parsed, "", report);
+
+  config::ConfigSection cdc = root.section("cdc");
+  read_cdc_section(cdc, out.cdc);
+
+  // [metrics]: the metrics module owns the full section (see src/metrics/).
+  config::ConfigSection metrics = root.section("metrics");
+  out.metrics_listen = metrics.get_string("listen", "127.0.0.1:9464");
+  metrics.finish();
+
+  config::ConfigSection registry = root.section("schema_registry");
+  SinkSettings settings;
+  settings.database = out.cdc.database;
+  settings.serde.registry = parse_schema_registry_section(registry);
+
+  config::ConfigSection sink = root.section("sink");
+  std::vector<std::string> names;
+  for (const auto& t : sink_types()) names.emplace_back(t.name);
+  out.sink_type = sink.get_string("type", "kafka", config::Secret::kNo, names);
+  // Every sink section present is validated; only the chosen one is created.
+  for (const auto& t : sink_types()) {
+    if (t.name != out.sink_type && !sink.has(t.name)) continue;
+    config::ConfigSection section = sink.section(t.name);
+    SinkCreator creator = t.parse(section, settings);
+    section.finish();
+    if (t.name == out.sink_type) out.create_sink = std::move(creator);
+  }
+  sink.finish();
+
+  // [filter] and [[transforms]].
+  auto filter = parse_filter_config(root);
+  if (filter) {
+    out.filter = std::move(*filter);
+    out.filter_description = describe_filter(out.filter);
+  }
+  root.finish();
+  if (!report->ok()) return report->to_status();
+  return out;
+}
+
+}  // namespace heliosdb::cdc

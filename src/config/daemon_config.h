@@ -1,0 +1,31 @@
+// The daemon's whole configuration file (DESIGN.md "Config shape"), read and
+// validated in one pass. Every error names the file, line and key.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config_section.h"
+#include "heliosdb/cdc/config.h"
+#include "heliosdb/cdc/filter.h"
+#include "sink/sink_registry.h"
+
+namespace heliosdb::cdc {
+
+struct DaemonConfig {
+  std::string file;
+  CdcConfig cdc;
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::string sink_type;
+  SinkCreator create_sink;
+  EventFilter filter;
+  std::string filter_description;  // compiled rules, for config check
+  // Every resolved option (defaults included, secrets redacted).
+  std::shared_ptr<config::ConfigReport> report;
+};
+
+// Reads and validates `file`. On any error returns kConfig with every error
+// found, one per line ("file:line: key: message").
+Result<DaemonConfig> load_daemon_config(const std::string& file);
+
+}  // namespace heliosdb::cdc

@@ -1,0 +1,69 @@
+#include "metrics/metrics_config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+
+namespace heliosdb::cdc::metrics {
+
+std::string ListenAddress::civetweb_spec() const {
+  std::string out = ipv6 ? "[" + host + "]" : host;
+  return out + ":" + std::to_string(port);
+}
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<ListenAddress> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return fail("expected \"host:port\", e.g. \"127.0.0.1:9464\"");
+  }
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return fail("port \"" + std::string(port_text) + "\" is not a number in [0, 65535]");
+  }
+  ListenAddress out;
+  out.port = static_cast<uint16_t>(port);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    out.host = std::string(host.substr(1, host.size() - 2));
+    out.ipv6 = true;
+    in6_addr addr6;
+    if (inet_pton(AF_INET6, out.host.c_str(), &addr6) != 1) {
+      return fail("\"" + out.host + "\" is not an IPv6 address");
+    }
+    return out;
+  }
+  if (host == "localhost") {
+    out.host = "127.0.0.1";
+    return out;
+  }
+  out.host = std::string(host);
+  in_addr addr4;
+  if (host.empty() || inet_pton(AF_INET, out.host.c_str(), &addr4) != 1) {
+    return fail("host \"" + out.host +
+                "\" is not an IPv4 address, a bracketed IPv6 address or localhost");
+  }
+  return out;
+}
+
+MetricsSettings parse_metrics_section(config::ConfigSection& section) {
+  MetricsSettings s;
+  s.listen = section.get_string("listen", s.listen);
+  std::string why;
+  if (section.has("listen") && !parse_listen_address(s.listen, &why)) {
+    section.error("listen", "\"" + s.listen + "\": " + why);
+  }
+  s.max_table_labels = static_cast<uint32_t>(
+      section.get_int("max_table_labels", s.max_table_labels, 0, 10000));
+  s.health_max_lag_seconds = static_cast<uint32_t>(
+      section.get_int("health_max_lag_seconds", s.health_max_lag_seconds, 1, 86400 * 7));
+  section.finish();
+  return s;
+}
+
+}  // namespace heliosdb::cdc::metrics

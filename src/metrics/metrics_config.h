@@ -1,0 +1,32 @@
+// [metrics] of the daemon's config file, read through config::ConfigSection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config_section.h"
+#include "heliosdb/cdc/metrics.h"
+
+namespace heliosdb::cdc::metrics {
+
+// Reads [metrics] (listen, max_table_labels, health_max_lag_seconds); errors
+// go to the section's report, naming file, line and key. `enabled` is left at
+// its default: the caller copies [cdc] enable_metrics into it.
+MetricsSettings parse_metrics_section(config::ConfigSection& section);
+
+// A parsed listen address. `host` is an IP literal (IPv6 without brackets).
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+  bool ipv6 = false;
+  // "127.0.0.1:9464" / "[::1]:9464": the form civetweb's listening_ports takes.
+  std::string civetweb_spec() const;
+};
+
+// Parses "ipv4:port", "[ipv6]:port" or "localhost:port" (= 127.0.0.1). On
+// failure returns nullopt and sets `error` to the reason.
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error);
+
+}  // namespace heliosdb::cdc::metrics

@@ -1,0 +1,156 @@
+#include "metrics/metrics_core.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace heliosdb::cdc::metrics {
+namespace {
+
+std::atomic<uint64_t> next_core_id{1};
+
+// The calling thread's shard of the core it used last. Keyed by the core's id
+// (never reused), not its address, so a destroyed core is never matched.
+struct ThreadShardCache {
+  uint64_t core_id = 0;
+  void* shard = nullptr;
+};
+thread_local ThreadShardCache tls_cache;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t bucket_of(double seconds) {
+  // First bucket whose upper bound is >= seconds (le semantics).
+  return std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds) -
+         kLatencyBuckets.begin();
+}
+
+}  // namespace
+
+void LocalHistogram::observe(double seconds) {
+  counts[bucket_of(seconds)].add(1);
+  sum.store(sum.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
+}
+
+uint64_t HistogramSnapshot::count() const {
+  uint64_t n = 0;
+  for (uint64_t c : counts) n += c;
+  return n;
+}
+
+struct alignas(64) MetricsCore::Shard {
+  Shard(uint32_t tables, std::thread::id thread)
+      : owner(thread), by_table(new LocalCounter[tables + 1]) {}
+  const std::thread::id owner;  // the only thread that writes this shard
+  std::array<LocalCounter, 5> by_operation;
+  LocalCounter acknowledged;
+  LocalCounter filtered;
+  LocalCounter bytes;
+  LocalCounter sink_calls;
+  LocalHistogram event_latency;
+  LocalHistogram sink_latency;
+  std::unique_ptr<LocalCounter[]> by_table;  // TableLabels::capacity() + 1 cells
+};
+
+MetricsCore::MetricsCore(uint32_t max_table_labels)
+    : id_(next_core_id.fetch_add(1)), tables_(max_table_labels) {}
+
+MetricsCore::~MetricsCore() = default;
+
+MetricsCore::Shard& MetricsCore::shard() {
+  if (tls_cache.core_id == id_) return *static_cast<Shard*>(tls_cache.shard);
+  return register_shard();
+}
+
+MetricsCore::Shard& MetricsCore::register_shard() {
+  // Once per thread, or again when a thread alternates between cores (several
+  // pipelines in one thread): then its existing shard is found again.
+  const std::thread::id me = std::this_thread::get_id();
+  std::lock_guard<std::mutex> lock(shards_mutex_);
+  Shard* found = nullptr;
+  for (const auto& s : shards_) {
+    if (s->owner == me) found = s.get();
+  }
+  if (!found) {
+    shards_.push_back(std::make_unique<Shard>(tables_.capacity(), me));
+    found = shards_.back().get();
+  }
+  tls_cache.core_id = id_;
+  tls_cache.shard = found;
+  return *found;
+}
+
+void MetricsCore::on_started() { set_state(PipelineState::kRunning, {}); }
+
+void MetricsCore::on_stopped(const Status& result) {
+  if (result.is_ok()) {
+    set_state(PipelineState::kStopped, {});
+  } else {
+    set_state(PipelineState::kFailed, result.to_string());
+  }
+}
+
+void MetricsCore::on_filtered(const CdcEvent&) { shard().filtered.add(1); }
+
+void MetricsCore::on_acknowledged(const AckedEvent& event) {
+  Shard& s = shard();
+  uint8_t op = static_cast<uint8_t>(event.operation);
+  s.by_operation[op < s.by_operation.size() ? op : 0].add(1);
+  s.by_table[tables_.index_of(event.table)].add(1);
+  s.acknowledged.add(1);
+  s.bytes.add(event.bytes);
+  int64_t acked_at = event.acked_at_ms != 0 ? event.acked_at_ms : now_ms();
+  int64_t latency_ms = std::max<int64_t>(0, acked_at - event.wal_timestamp_ms);
+  s.event_latency.observe(static_cast<double>(latency_ms) / 1000.0);
+}
+
+void MetricsCore::on_sink_call(double seconds, size_t) {
+  Shard& s = shard();
+  s.sink_calls.add(1);
+  s.sink_latency.observe(std::max(0.0, seconds));
+}
+
+void MetricsCore::set_state(PipelineState state, std::string reason) {
+  {
+    std::lock_guard<std::mutex> lock(reason_mutex_);
+    reason_ = std::move(reason);
+  }
+  state_.store(state, std::memory_order_release);
+}
+
+std::string MetricsCore::state_reason() const {
+  std::lock_guard<std::mutex> lock(reason_mutex_);
+  return reason_;
+}
+
+namespace {
+void add_histogram(HistogramSnapshot& out, const LocalHistogram& h) {
+  for (size_t i = 0; i < out.counts.size(); ++i) out.counts[i] += h.counts[i].get();
+  out.sum += h.sum.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+CountsSnapshot MetricsCore::snapshot() const {
+  CountsSnapshot out;
+  out.by_table.assign(tables_.capacity() + 1, 0);
+  std::lock_guard<std::mutex> lock(shards_mutex_);
+  for (const auto& s : shards_) {
+    for (size_t i = 0; i < out.by_operation.size(); ++i) {
+      out.by_operation[i] += s->by_operation[i].get();
+    }
+    for (size_t i = 0; i < out.by_table.size(); ++i) out.by_table[i] += s->by_table[i].get();
+    out.acknowledged += s->acknowledged.get();
+    out.filtered += s->filtered.get();
+    out.bytes += s->bytes.get();
+    out.sink_calls += s->sink_calls.get();
+    add_histogram(out.event_latency, s->event_latency);
+    add_histogram(out.sink_latency, s->sink_latency);
+  }
+  return out;
+}
+
+}  // namespace heliosdb::cdc::metrics

@@ -1,0 +1,172 @@
+#include "metrics/pipeline_collector.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "metrics/process_metrics.h"
+
+namespace heliosdb::cdc::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+ClientMetric sample(double value, MetricType type, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  return m;
+}
+
+MetricFamily single(std::string name, std::string help, MetricType type, double value,
+                    std::vector<ClientMetric::Label> labels = {}) {
+  MetricFamily f = family(std::move(name), std::move(help), type);
+  f.metric.push_back(sample(value, type, std::move(labels)));
+  return f;
+}
+
+MetricFamily histogram(std::string name, std::string help, const HistogramSnapshot& h,
+                       std::vector<ClientMetric::Label> labels) {
+  MetricFamily f = family(std::move(name), std::move(help), MetricType::Histogram);
+  ClientMetric m;
+  m.label = std::move(labels);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = i < kLatencyBuckets.size() ? kLatencyBuckets[i]
+                                                : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back(b);
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = h.sum;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+double load(const std::atomic<uint64_t>& a) {
+  return static_cast<double>(a.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+double lag_seconds(const PipelineStats* stats) {
+  if (!stats) return 0;
+  int64_t oldest = stats->oldest_unacked_ms.load(std::memory_order_relaxed);
+  if (oldest <= 0) return 0;
+  int64_t age = now_ms() - oldest;
+  return age > 0 ? static_cast<double>(age) / 1000.0 : 0.0;
+}
+
+PipelineCollector::PipelineCollector(std::shared_ptr<MetricsCore> core,
+                                     const PipelineStats* stats, std::string sink_name)
+    : core_(std::move(core)), stats_(stats), sink_name_(std::move(sink_name)) {}
+
+std::vector<MetricFamily> PipelineCollector::Collect() const {
+  const CountsSnapshot c = core_->snapshot();
+  const ClientMetric::Label sink{"sink", sink_name_};
+  std::vector<MetricFamily> out;
+
+  // With stats, the processor's own counters are the truth for processed,
+  // filtered and failed; without, the observer's counts.
+  double processed = stats_ ? load(stats_->events_acknowledged) : c.acknowledged;
+  double filtered = stats_ ? load(stats_->events_filtered) : c.filtered;
+  double failed = stats_ ? load(stats_->events_failed) : 0;
+
+  out.push_back(single("heliosdb_cdc_events_processed_total",
+                       "Events the sink acknowledged (durably delivered).", MetricType::Counter,
+                       processed, {sink}));
+  out.push_back(single("heliosdb_cdc_events_filtered_total",
+                       "Committed changes dropped by the filter rules.", MetricType::Counter,
+                       filtered));
+  out.push_back(single("heliosdb_cdc_events_failed_total",
+                       "Events the sink gave up on (the pipeline stops at the first).",
+                       MetricType::Counter, failed, {sink}));
+  out.push_back(single("heliosdb_cdc_lag_seconds",
+                       "Age of the oldest change read from the WAL but not yet acknowledged "
+                       "(WAL timestamp to now); 0 when caught up.",
+                       MetricType::Gauge, lag_seconds(stats_)));
+  out.push_back(single("heliosdb_cdc_wal_sequence", "Sequence number of the last WAL entry read.",
+                       MetricType::Gauge, stats_ ? load(stats_->wal_sequence) : 0));
+  out.push_back(single("heliosdb_cdc_bytes_processed_total",
+                       "Bytes of key, value and old_value of acknowledged events.",
+                       MetricType::Counter, static_cast<double>(c.bytes), {sink}));
+  out.push_back(histogram("heliosdb_cdc_event_latency_seconds",
+                          "Time from an event's WAL timestamp to its acknowledgement.",
+                          c.event_latency, {sink}));
+
+  MetricFamily by_op =
+      family("heliosdb_cdc_events_by_operation_total",
+             "Acknowledged events by operation.", MetricType::Counter);
+  for (OperationType op : {OperationType::Insert, OperationType::Update, OperationType::Delete,
+                           OperationType::Truncate}) {
+    by_op.metric.push_back(
+        sample(static_cast<double>(c.by_operation[static_cast<uint8_t>(op)]), MetricType::Counter,
+               {{"operation", std::string(operation_name(op))}, sink}));
+  }
+  out.push_back(std::move(by_op));
+
+  MetricFamily by_table = family("heliosdb_cdc_events_by_table_total",
+                                 "Acknowledged events by table; tables beyond "
+                                 "[metrics] max_table_labels are counted as \"_other\".",
+                                 MetricType::Counter);
+  const TableLabels& tables = core_->tables();
+  const uint32_t named = tables.size();
+  for (uint32_t i = 0; i < named; ++i) {
+    by_table.metric.push_back(sample(static_cast<double>(c.by_table[i]), MetricType::Counter,
+                                     {{"table", std::string(tables.name(i))}, sink}));
+  }
+  if (c.by_table[tables.other_index()] > 0 || named == tables.capacity()) {
+    by_table.metric.push_back(
+        sample(static_cast<double>(c.by_table[tables.other_index()]), MetricType::Counter,
+               {{"table", std::string(kOtherTableLabel)}, sink}));
+  }
+  out.push_back(std::move(by_table));
+
+  out.push_back(histogram("heliosdb_cdc_sink_latency_seconds",
+                          "Duration of one call handing a batch to the sink.", c.sink_latency,
+                          {sink}));
+  out.push_back(single("heliosdb_cdc_checkpoint_sequence",
+                       "Sequence covered by the last durable checkpoint.", MetricType::Gauge,
+                       stats_ ? load(stats_->checkpoint_sequence) : 0));
+
+  if (auto p = read_process_sample()) {
+    out.push_back(single("process_cpu_seconds_total", "Total user and system CPU time spent in "
+                         "seconds.", MetricType::Counter, p->cpu_seconds));
+    out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
+                         MetricType::Gauge, p->resident_memory_bytes));
+    out.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                         MetricType::Gauge, p->virtual_memory_bytes));
+    out.push_back(single("process_start_time_seconds",
+                         "Start time of the process since unix epoch in seconds.",
+                         MetricType::Gauge, p->start_time_seconds));
+    out.push_back(single("process_open_fds", "Number of open file descriptors.",
+                         MetricType::Gauge, p->open_fds));
+    out.push_back(single("process_max_fds", "Maximum number of open file descriptors.",
+                         MetricType::Gauge, p->max_fds));
+  }
+  return out;
+}
+
+}  // namespace heliosdb::cdc::metrics

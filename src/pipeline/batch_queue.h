@@ -1,0 +1,90 @@
+// A fixed pool of event batches passed from the reader thread to the sink
+// thread. Batches are recycled, so their CdcEvents keep their string
+// capacity and the steady state allocates nothing per event. The pool size
+// bounds memory: the reader waits for a free batch when the sink lags.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "heliosdb/cdc/event.h"
+
+namespace heliosdb::cdc {
+
+struct EventBatchBuffer {
+  std::vector<CdcEvent> events;  // capacity = batch size; only [0, size) are live
+  size_t size = 0;
+  uint64_t first_ticket = 0;
+};
+
+class BatchQueue {
+ public:
+  BatchQueue(size_t batches, size_t batch_size) {
+    pool_.reserve(batches);
+    for (size_t i = 0; i < batches; ++i) {
+      auto b = std::make_unique<EventBatchBuffer>();
+      b->events.resize(batch_size);
+      free_.push_back(b.get());
+      pool_.push_back(std::move(b));
+    }
+  }
+
+  // Reader side: a free batch, or nullptr once closed.
+  EventBatchBuffer* acquire_free() {
+    std::unique_lock lock(mu_);
+    free_cv_.wait(lock, [&] { return !free_.empty() || closed_; });
+    if (free_.empty()) return nullptr;
+    EventBatchBuffer* b = free_.front();
+    free_.pop_front();
+    b->size = 0;
+    return b;
+  }
+  void push_full(EventBatchBuffer* b) {
+    std::lock_guard lock(mu_);
+    full_.push_back(b);
+    full_cv_.notify_one();
+  }
+  // Sink side: the next full batch, or nullptr after `timeout`.
+  EventBatchBuffer* pop_full(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    full_cv_.wait_for(lock, timeout, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return nullptr;
+    EventBatchBuffer* b = full_.front();
+    full_.pop_front();
+    return b;
+  }
+  void release(EventBatchBuffer* b) {
+    std::lock_guard lock(mu_);
+    free_.push_back(b);
+    free_cv_.notify_one();
+  }
+  // Waits until a full batch is available (without taking it) or `timeout`.
+  void wait_for_full(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    full_cv_.wait_for(lock, timeout, [&] { return !full_.empty() || closed_; });
+  }
+  bool has_full() {
+    std::lock_guard lock(mu_);
+    return !full_.empty();
+  }
+  // Wakes everyone; acquire_free() returns nullptr from now on.
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    free_cv_.notify_all();
+    full_cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable free_cv_, full_cv_;
+  std::deque<EventBatchBuffer*> free_, full_;
+  std::vector<std::unique_ptr<EventBatchBuffer>> pool_;
+  bool closed_ = false;
+};
+
+}  // namespace heliosdb::cdc

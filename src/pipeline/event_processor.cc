@@ -1,0 +1,431 @@
+// The EventProcessor: two threads joined by a bounded pool of batches.
+//
+//  reader thread: WAL -> TxnAssembler -> filter -> CdcEvent in a batch slot,
+//                 each kept event registered with the AckTracker (ticket).
+//  sink thread:   batches -> sink.send_batch(); poll the sink for
+//                 acknowledgements; checkpoint the tracker's delivered
+//                 position every checkpoint_interval events / max age.
+//
+// Backpressure: the tracker admits at most buffer_size unacknowledged events
+// and the batch pool is sized from buffer_size, so a stalled sink stalls the
+// reader (lag grows, memory does not).
+#include "heliosdb/cdc/processor.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "heliosdb/cdc/wal.h"
+#include "pipeline/ack_tracker.h"
+#include "pipeline/batch_queue.h"
+#include "pipeline/checkpoint_store.h"
+#include "pipeline/txn_assembler.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Set by SIGTERM/SIGINT; polled by running processors.
+std::atomic<bool> g_signal_stop{false};
+
+void on_stop_signal(int) { g_signal_stop.store(true); }
+
+class SignalScope {
+ public:
+  explicit SignalScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    g_signal_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGINT, &sa, &old_int_);
+  }
+  ~SignalScope() {
+    if (!enabled_) return;
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGINT, &old_int_, nullptr);
+  }
+
+ private:
+  bool enabled_;
+  struct sigaction old_term_ {}, old_int_ {};
+};
+
+OperationType to_operation(WalEntryKind kind) {
+  switch (kind) {
+    case WalEntryKind::Update: return OperationType::Update;
+    case WalEntryKind::Delete: return OperationType::Delete;
+    case WalEntryKind::Truncate: return OperationType::Truncate;
+    default: return OperationType::Insert;
+  }
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct EventProcessor::Impl {
+  CdcConfig config;
+  std::unique_ptr<EventSink> sink;
+  EventFilter filter;
+  std::shared_ptr<PipelineObserver> observer;
+  bool handle_signals = true;
+  PipelineStats stats;
+  std::atomic<bool> stop_requested{false};
+
+  Status run(bool once);
+
+ private:
+  bool should_stop() const {
+    return stop_requested.load(std::memory_order_relaxed) ||
+           (handle_signals && g_signal_stop.load(std::memory_order_relaxed));
+  }
+  Status read_loop(bool once);
+  Status sink_loop();
+  Status emit_change(const CommitInfo& info, const CommittedChange& change);
+  Status push_batch();
+  void maybe_checkpoint(bool force);
+  void log_status(bool final);
+  void set_fatal(Status st) {
+    std::lock_guard lock(fatal_mu);
+    if (fatal.is_ok()) fatal = std::move(st);
+  }
+
+  // Run state (valid during run()).
+  std::unique_ptr<AckTracker> tracker;
+  std::unique_ptr<BatchQueue> queue;
+  std::unique_ptr<CheckpointStore> store;
+  DeliveryPosition resume;         // from the checkpoint: already delivered
+  DeliveryPosition last_saved;
+  uint64_t acked_at_last_save = 0;
+  Clock::time_point last_save_time;
+  Clock::time_point last_status_time;
+  uint64_t acked_at_last_status = 0;
+  std::atomic<bool> reader_done{false};
+  std::atomic<bool> reader_idle{false};
+  std::atomic<bool> abort_reader{false};
+  std::mutex fatal_mu;
+  Status fatal;
+  EventBatchBuffer* current = nullptr;  // reader's batch being filled
+  uint64_t local_emitted = 0, local_filtered = 0, local_read = 0;
+};
+
+EventProcessor::EventProcessor(CdcConfig config, std::unique_ptr<EventSink> sink)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  impl_->sink = std::move(sink);
+}
+EventProcessor::~EventProcessor() = default;
+EventProcessor::EventProcessor(EventProcessor&&) noexcept = default;
+EventProcessor& EventProcessor::operator=(EventProcessor&&) noexcept = default;
+
+EventProcessor& EventProcessor::with_filter(EventFilter filter) {
+  impl_->filter = std::move(filter);
+  return *this;
+}
+EventProcessor& EventProcessor::with_observer(std::shared_ptr<PipelineObserver> observer) {
+  impl_->observer = std::move(observer);
+  return *this;
+}
+EventProcessor& EventProcessor::handle_signals(bool enabled) {
+  impl_->handle_signals = enabled;
+  return *this;
+}
+Status EventProcessor::start() { return impl_->run(false); }
+Status EventProcessor::run_once() { return impl_->run(true); }
+void EventProcessor::stop() { impl_->stop_requested.store(true); }
+const PipelineStats& EventProcessor::stats() const { return impl_->stats; }
+const CdcConfig& EventProcessor::config() const { return impl_->config; }
+
+Status EventProcessor::Impl::run(bool once) {
+  HELIOSDB_RETURN_IF_ERROR(config.validate());
+  if (!sink) return invalid_argument("EventProcessor needs a sink");
+  SignalScope signals(handle_signals);
+  stop_requested.store(false);
+
+  store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
+  auto loaded = store->load();
+  if (!loaded) return loaded.status();
+  if (loaded->has_value()) {
+    resume = (*loaded)->position;
+    spdlog::info("resuming {} from checkpoint {}: delivered through commit {} (event {}), "
+                 "reading from sequence {}",
+                 config.database, store->path(), resume.commit_sequence, resume.event_sequence,
+                 resume.restart_sequence);
+  } else {
+    resume = DeliveryPosition{};
+    spdlog::info("no checkpoint at {}: starting at the oldest WAL entry", store->path());
+  }
+  last_saved = resume;
+  stats.checkpoint_sequence.store(resume.commit_sequence);
+
+  HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(std::string("sink ") +
+                                                     std::string(sink->name())));
+
+  tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
+  size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
+  queue = std::make_unique<BatchQueue>(batches, config.batch_size);
+  reader_done.store(false);
+  abort_reader.store(false);
+  fatal = Status::ok();
+  last_save_time = last_status_time = Clock::now();
+
+  std::thread reader([this, once] {
+    Status st = read_loop(once);
+    if (!st.is_ok()) set_fatal(st);
+    reader_done.store(true);
+  });
+  Status sink_status = sink_loop();
+  if (!sink_status.is_ok()) set_fatal(sink_status);
+  abort_reader.store(true);
+  queue->close();
+  tracker->wake_all();
+  reader.join();
+
+  // Final drain, checkpoint and close.
+  Status drain = sink->drain(std::chrono::seconds(30));
+  if (!drain.is_ok()) spdlog::warn("sink {} did not drain: {}", sink->name(), drain.to_string());
+  sink->poll(std::chrono::milliseconds(1)).is_ok();
+  maybe_checkpoint(true);
+  Status close = sink->close();
+  log_status(true);
+  {
+    std::lock_guard lock(fatal_mu);
+    if (!fatal.is_ok()) return fatal;
+  }
+  if (auto failure = tracker->failure()) return *failure;
+  if (!close.is_ok()) return close.with_context("closing sink");
+  return Status::ok();
+}
+
+Status EventProcessor::Impl::push_batch() {
+  if (!current || current->size == 0) return Status::ok();
+  stats.events_emitted.fetch_add(local_emitted, std::memory_order_relaxed);
+  stats.events_filtered.fetch_add(local_filtered, std::memory_order_relaxed);
+  stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
+  local_emitted = local_filtered = local_read = 0;
+  queue->push_full(current);
+  current = nullptr;
+  return Status::ok();
+}
+
+Status EventProcessor::Impl::emit_change(const CommitInfo& info, const CommittedChange& c) {
+  ++local_read;
+  if (resume.covers(info.commit_sequence, c.sequence)) return Status::ok();  // delivered before
+  // Before the tracker can block us (too many unacknowledged events), hand
+  // the partly filled batch to the sink so it can acknowledge what we hold.
+  // Only this thread adds to the tracker, so the check cannot go stale.
+  if (current && current->size > 0 && tracker->outstanding() >= config.buffer_size) {
+    HELIOSDB_RETURN_IF_ERROR(push_batch());
+  }
+  if (!current) {
+    current = queue->acquire_free();
+    if (!current) return Status(ErrorCode::kCancelled, "stopping");
+  }
+  CdcEvent& ev = current->events[current->size];
+  assign_event_id(ev.event_id, config.database, c.sequence);
+  ev.timestamp = c.timestamp_ms;
+  ev.sequence = c.sequence;
+  ev.operation = to_operation(c.kind);
+  ev.database.assign(config.database);
+  ev.table.assign(c.table);
+  ev.key.assign(c.key);
+  if (c.value) {
+    if (ev.value) ev.value->assign(*c.value); else ev.value.emplace(*c.value);
+  } else {
+    ev.value.reset();
+  }
+  if (c.old_value) {
+    if (ev.old_value) ev.old_value->assign(*c.old_value); else ev.old_value.emplace(*c.old_value);
+  } else {
+    ev.old_value.reset();
+  }
+  if (!ev.transaction_id) ev.transaction_id.emplace();
+  assign_transaction_id(*ev.transaction_id, info.transaction_id);
+  ev.metadata.clear();
+  if (!filter.apply(ev)) {
+    ++local_filtered;
+    if (observer) observer->on_filtered(ev);
+    return Status::ok();
+  }
+  DeliveryPosition pos{info.restart_during, info.commit_sequence, c.sequence};
+  auto ticket = tracker->register_event(pos, c.timestamp_ms, abort_reader);
+  if (!ticket) return Status(ErrorCode::kCancelled, "stopping");
+  CdcEvent& placed = current->events[current->size];
+  if (current->size == 0) current->first_ticket = *ticket;
+  if (observer) observer->on_emitted(placed);
+  ++current->size;
+  ++local_emitted;
+  if (current->size == current->events.size()) return push_batch();
+  return Status::ok();
+}
+
+Status EventProcessor::Impl::read_loop(bool once) {
+  WalReaderOptions options;
+  options.dir = config.wal_path;
+  options.start_sequence = resume.restart_sequence;
+  auto opened = WalReader::open(options);
+  if (!opened) {
+    if (opened.status().code() == ErrorCode::kNotFound && resume.commit_sequence > 0) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "the checkpoint needs WAL sequence " + std::to_string(resume.restart_sequence) +
+                        " (delivered through commit sequence " +
+                        std::to_string(resume.commit_sequence) + ") but the WAL in " +
+                        config.wal_path + " no longer holds it: " + opened.status().message());
+    }
+    return opened.status().with_context("opening WAL " + config.wal_path);
+  }
+  WalReader& reader = **opened;
+  TxnAssembler assembler(config.wal_path, config.database, config.max_transaction_memory_bytes);
+  auto on_change = [this](const CommitInfo& info, const CommittedChange& c) {
+    return emit_change(info, c);
+  };
+  auto on_commit = [this](const CommitInfo& info) {
+    stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
+    if (resume.covers(info.commit_sequence, info.commit_sequence)) return Status::ok();
+    tracker->advance_after_last(
+        DeliveryPosition{info.restart_after, info.commit_sequence, info.commit_sequence});
+    return Status::ok();
+  };
+  WalEntry entry;
+  bool checked_start = resume.commit_sequence == 0;
+  uint64_t idle_polls = 0;
+  while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
+    auto r = reader.next(entry);
+    if (!r) return r.status();
+    if (*r == WalReadStatus::kEndOfLog) {
+      reader_idle.store(true, std::memory_order_relaxed);
+      if (!checked_start) {
+        return Status(ErrorCode::kFailedPrecondition,
+                      "the checkpoint in " + store->path() + " is beyond the end of the WAL: it "
+                      "covers commit sequence " + std::to_string(resume.commit_sequence) +
+                      " but the WAL in " + config.wal_path + " ends at sequence " +
+                      std::to_string(reader.last_sequence()));
+      }
+      HELIOSDB_RETURN_IF_ERROR(push_batch());
+      stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
+      stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
+      if (once) break;
+      ++idle_polls;
+      reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
+      continue;
+    }
+    if (!checked_start && entry.sequence >= resume.commit_sequence) {
+      if (entry.sequence != resume.commit_sequence && resume.restart_sequence <= resume.commit_sequence) {
+        return Status(ErrorCode::kFailedPrecondition,
+                      "the WAL in " + config.wal_path + " does not hold checkpointed commit "
+                      "sequence " + std::to_string(resume.commit_sequence) + " (found sequence " +
+                      std::to_string(entry.sequence) + " instead)");
+      }
+      checked_start = true;
+    }
+    if (idle_polls) {
+      idle_polls = 0;
+      reader_idle.store(false, std::memory_order_relaxed);
+    }
+    stats.wal_sequence.store(entry.sequence, std::memory_order_relaxed);
+    if (entry.database != config.database) continue;
+    Status st = assembler.add(entry, on_change, on_commit);
+    if (st.code() == ErrorCode::kCancelled) break;
+    HELIOSDB_RETURN_IF_ERROR(st);
+  }
+  HELIOSDB_RETURN_IF_ERROR(push_batch());
+  stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
+  stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
+  return Status::ok();
+}
+
+Status EventProcessor::Impl::sink_loop() {
+  const auto idle_wait = std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
+  const std::string sink_context = "sink " + std::string(sink->name());
+  while (true) {
+    {
+      std::lock_guard lock(fatal_mu);
+      if (!fatal.is_ok()) return Status::ok();
+    }
+    if (auto failure = tracker->failure()) return *failure;
+    EventBatchBuffer* b = queue->pop_full(std::chrono::milliseconds(0));
+    if (b) {
+      EventBatch batch{std::span<const CdcEvent>(b->events.data(), b->size), b->first_ticket};
+      auto t0 = Clock::now();
+      Status st = sink->send_batch(batch, *tracker);
+      if (observer) {
+        observer->on_sink_call(std::chrono::duration<double>(Clock::now() - t0).count(), b->size);
+      }
+      queue->release(b);
+      HELIOSDB_RETURN_IF_ERROR(st.with_context(sink_context));
+      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(0)).with_context(sink_context));
+    } else if (reader_done.load() && !queue->has_full()) {
+      return Status::ok();
+    } else {
+      // Nothing to send. If the reader is idle or waiting for
+      // acknowledgements, let the sink complete what it holds now (a file
+      // sink fsyncs); otherwise keep grouping and wait briefly for work.
+      bool waiting = reader_idle.load(std::memory_order_relaxed) ||
+                     tracker->outstanding() * 4 >= static_cast<uint64_t>(config.buffer_size) * 3;
+      if (waiting && tracker->outstanding() > 0) {
+        HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait).with_context(sink_context));
+      } else {
+        HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(0)).with_context(sink_context));
+        if (!queue->has_full()) queue->wait_for_full(waiting ? idle_wait : std::chrono::milliseconds(1));
+      }
+    }
+    stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
+    stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
+    maybe_checkpoint(false);
+    if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
+  }
+}
+
+void EventProcessor::Impl::maybe_checkpoint(bool force) {
+  DeliveryPosition pos = tracker->delivered();
+  uint64_t acked = tracker->acknowledged_count();
+  stats.events_acknowledged.store(acked, std::memory_order_relaxed);
+  if (pos == last_saved) return;
+  bool due = force || acked - acked_at_last_save >= config.checkpoint_interval ||
+             Clock::now() - last_save_time >= std::chrono::milliseconds(config.checkpoint_max_age_ms);
+  if (!due) return;
+  Status st = store->save(pos);
+  if (!st.is_ok()) {
+    spdlog::error("writing checkpoint failed: {}", st.to_string());
+    set_fatal(st);
+    return;
+  }
+  last_saved = pos;
+  acked_at_last_save = acked;
+  last_save_time = Clock::now();
+  stats.checkpoint_sequence.store(pos.commit_sequence, std::memory_order_relaxed);
+  stats.checkpoints_written.fetch_add(1, std::memory_order_relaxed);
+}
+
+void EventProcessor::Impl::log_status(bool final) {
+  auto now = Clock::now();
+  double secs = std::chrono::duration<double>(now - last_status_time).count();
+  uint64_t acked = tracker->acknowledged_count();
+  double rate = secs > 0 ? static_cast<double>(acked - acked_at_last_status) / secs : 0;
+  int64_t oldest = tracker->oldest_unacked_ms();
+  double lag = oldest ? std::max<double>(0, static_cast<double>(now_ms() - oldest) / 1000.0) : 0;
+  if (final) {
+    spdlog::info("stopped: {} events delivered, {} filtered, {} aborted changes dropped; "
+                 "checkpoint at commit sequence {}",
+                 acked, stats.events_filtered.load(), stats.changes_aborted.load(),
+                 last_saved.commit_sequence);
+  } else {
+    spdlog::info("status: {:.0f} events/s, lag {:.1f}s, wal sequence {}, last checkpoint at "
+                 "commit sequence {}",
+                 rate, lag, stats.wal_sequence.load(), last_saved.commit_sequence);
+  }
+  last_status_time = now;
+  acked_at_last_status = acked;
+}
+
+}  // namespace heliosdb::cdc

@@ -1,0 +1,31 @@
+// Where the pipeline stands in the WAL, in the terms a checkpoint needs.
+//
+// Events leave in commit order, not WAL order: a transaction's changes are
+// emitted when its COMMIT is read, and transactions interleave. So "how far
+// are we" is a pair (commit_sequence, event_sequence): every change of every
+// transaction that committed before commit_sequence is delivered, and of the
+// transaction committing at commit_sequence every change up to
+// event_sequence (event_sequence == commit_sequence: all of it).
+// restart_sequence is where a reader must start to see every change not yet
+// delivered: the BEGIN of the oldest transaction still open at that point.
+#pragma once
+
+#include <cstdint>
+#include <tuple>
+
+namespace heliosdb::cdc {
+
+struct DeliveryPosition {
+  uint64_t restart_sequence = 0;  // read the WAL from here on resume (0: from the oldest entry)
+  uint64_t commit_sequence = 0;   // 0: nothing delivered yet
+  uint64_t event_sequence = 0;
+
+  // True if the change `event_seq` of the transaction committed at
+  // `commit_seq` is covered by this position (already delivered).
+  bool covers(uint64_t commit_seq, uint64_t event_seq) const {
+    return std::tie(commit_seq, event_seq) <= std::tie(commit_sequence, event_sequence);
+  }
+  bool operator==(const DeliveryPosition&) const = default;
+};
+
+}  // namespace heliosdb::cdc

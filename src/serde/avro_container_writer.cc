@@ -1,0 +1,143 @@
+#include "serde/avro_container_writer.h"
+
+#include <cstring>
+#include <optional>
+#include <random>
+
+#include "serde/avro_encoder.h"
+#include "serde/avro_schema.h"
+
+namespace heliosdb::cdc::avro {
+namespace {
+
+constexpr std::string_view kMagic("Obj\x01", 4);
+
+// Reads a zigzag varint long at `pos`; nullopt if the bytes end first or the
+// varint is longer than 10 bytes.
+std::optional<int64_t> read_long(std::string_view in, size_t& pos) {
+  uint64_t n = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (pos >= in.size()) return std::nullopt;
+    uint8_t b = static_cast<uint8_t>(in[pos++]);
+    n |= static_cast<uint64_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SyncMarker AvroContainerWriter::random_sync_marker() {
+  std::random_device rd;
+  SyncMarker sync;
+  for (size_t i = 0; i < sync.size(); i += 4) {
+    uint32_t r = rd();
+    std::memcpy(sync.data() + i, &r, 4);
+  }
+  return sync;
+}
+
+AvroContainerWriter::AvroContainerWriter(const SyncMarker& sync) : sync_(sync) {}
+
+void AvroContainerWriter::append_header(std::string& out) const {
+  out.append(kMagic);
+  append_long(out, 2);  // one map block of two entries
+  append_bytes(out, "avro.schema");
+  append_bytes(out, cdc_event_schema_json());
+  append_bytes(out, "avro.codec");
+  append_bytes(out, "null");
+  append_long(out, 0);  // end of map
+  out.append(sync_.data(), sync_.size());
+}
+
+void AvroContainerWriter::add(const CdcEvent& event) {
+  append_event(event, block_);
+  ++count_;
+}
+
+void AvroContainerWriter::append_block(std::string& out) {
+  if (count_ == 0) return;
+  append_long(out, static_cast<int64_t>(count_));
+  append_long(out, static_cast<int64_t>(block_.size()));
+  out.append(block_);
+  out.append(sync_.data(), sync_.size());
+  block_.clear();
+  count_ = 0;
+}
+
+Result<ContainerInfo> scan_container(std::string_view file) {
+  ContainerInfo info;
+  auto bad = [](size_t offset, std::string_view what) {
+    return Status(ErrorCode::kCorruption, "not a valid Avro container file at byte " +
+                                              std::to_string(offset) + ": " + std::string(what));
+  };
+  if (file.size() < kMagic.size() || file.substr(0, kMagic.size()) != kMagic) {
+    return bad(0, "missing \"Obj\\x01\" magic");
+  }
+  size_t pos = kMagic.size();
+  bool have_codec = false;
+  // Header metadata: a map of bytes, possibly in several blocks.
+  for (;;) {
+    size_t at = pos;
+    auto count = read_long(file, pos);
+    if (!count) return bad(at, "header metadata cut short");
+    if (*count == 0) break;
+    int64_t n = *count;
+    if (n < 0) {  // negative count: a block byte size follows
+      if (!read_long(file, pos)) return bad(at, "header metadata cut short");
+      n = -n;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      std::string_view kv[2];
+      for (auto& s : kv) {
+        size_t at2 = pos;
+        auto len = read_long(file, pos);
+        if (!len || *len < 0 || static_cast<uint64_t>(*len) > file.size() - pos) {
+          return bad(at2, "header metadata cut short");
+        }
+        s = file.substr(pos, static_cast<size_t>(*len));
+        pos += static_cast<size_t>(*len);
+      }
+      if (kv[0] == "avro.schema") info.schema = std::string(kv[1]);
+      if (kv[0] == "avro.codec") {
+        info.codec = std::string(kv[1]);
+        have_codec = true;
+      }
+    }
+  }
+  if (!have_codec) info.codec = "null";
+  if (file.size() - pos < info.sync.size()) return bad(pos, "header sync marker cut short");
+  std::memcpy(info.sync.data(), file.data() + pos, info.sync.size());
+  pos += info.sync.size();
+  info.header_size = pos;
+  info.complete_size = pos;
+  if (info.codec != "null") {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "Avro container file uses codec \"" + info.codec + "\", not \"null\"");
+  }
+  if (info.schema != cdc_event_schema_json()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "Avro container file was written with a different schema than "
+                  "heliosdb.cdc.CdcEvent's");
+  }
+  // Blocks: a block cut short at the end is a torn tail, not corruption.
+  while (pos < file.size()) {
+    size_t block_start = pos;
+    auto count = read_long(file, pos);
+    if (!count) break;
+    auto size = read_long(file, pos);
+    if (!size) break;
+    if (*count < 0 || *size < 0) return bad(block_start, "negative block count or size");
+    if (static_cast<uint64_t>(*size) + info.sync.size() > file.size() - pos) break;
+    pos += static_cast<size_t>(*size);
+    if (std::memcmp(file.data() + pos, info.sync.data(), info.sync.size()) != 0) {
+      return bad(pos, "block sync marker does not match the header's");
+    }
+    pos += info.sync.size();
+    info.complete_size = pos;
+    info.events += static_cast<uint64_t>(*count);
+  }
+  return info;
+}
+
+}  // namespace heliosdb::cdc::avro

@@ -1,0 +1,174 @@
+#include "wal/segment_reader.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "wal/wal_format.h"
+
+namespace heliosdb::cdc::wal {
+
+SegmentRecordReader::SegmentRecordReader(size_t buffer_bytes)
+    : cap_(buffer_bytes < kBlockSize ? kBlockSize : buffer_bytes - buffer_bytes % kBlockSize) {
+  buf_.reset(new char[cap_]);
+}
+
+void SegmentRecordReader::reset(int fd, uint64_t offset) {
+  fd_ = fd;
+  buf_off_ = 0;
+  buf_len_ = 0;
+  boundary_ = offset;
+  record_offset_ = offset;
+  io_errno_ = 0;
+  scratch_.clear();
+}
+
+bool SegmentRecordReader::ensure(uint64_t off, size_t n) {
+  if (off >= buf_off_ && off + n <= buf_off_ + buf_len_) return true;
+  if (io_errno_ != 0) return false;
+  // Refill from the start of the block holding `off`: fragments never cross
+  // a block boundary, so a whole fragment is then in the buffer unless the
+  // file ends first.
+  uint64_t start = off - off % kBlockSize;
+  size_t got = 0;
+  while (got < cap_) {
+    ssize_t r = ::pread(fd_, buf_.get() + got, cap_ - got, static_cast<off_t>(start + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      io_errno_ = errno;
+      break;
+    }
+    got += static_cast<size_t>(r);
+    if (static_cast<size_t>(r) == 0 || got < cap_) break;  // short read: end of file
+  }
+  buf_off_ = start;
+  buf_len_ = got;
+  return off + n <= start + got;
+}
+
+bool SegmentRecordReader::all_zero_to_eof(uint64_t off) {
+  uint64_t pos = off;
+  while (ensure(pos, 1)) {
+    const char* p = buf_.get() + (pos - buf_off_);
+    const char* end = buf_.get() + buf_len_;
+    for (; p < end; ++p) {
+      if (*p != 0) return false;
+    }
+    pos = buf_off_ + buf_len_;
+  }
+  return io_errno_ == 0;
+}
+
+SegmentRecordReader::Outcome SegmentRecordReader::corrupt(uint64_t off, uint64_t bytes,
+                                                          uint64_t resume, std::string reason) {
+  damage_.offset = off;
+  damage_.bytes = bytes;
+  damage_.resume = resume;
+  damage_.reason = std::move(reason);
+  return Outcome::kCorrupt;
+}
+
+SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload) {
+  uint64_t off = boundary_;
+  uint64_t rec_start = off;
+  bool in_record = false;  // a FIRST fragment has been seen
+  for (;;) {
+    size_t left = kBlockSize - static_cast<size_t>(off % kBlockSize);
+    if (left < kFragmentHeaderSize) {  // zero-filled block trailer
+      off += left;
+      continue;
+    }
+    if (!ensure(off, kFragmentHeaderSize)) {
+      if (io_errno_ != 0) return Outcome::kIoError;
+      uint64_t end = buf_off_ + buf_len_;
+      tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
+      invalidate();  // re-read from the file next time: it may grow or be truncated
+      if (!in_record && end <= off) {
+        // Nothing after the last record except, at most, a block trailer.
+        return Outcome::kEnd;
+      }
+      return Outcome::kTorn;  // short fragment header, or a record missing its LAST
+    }
+    const char* h = buf_.get() + (off - buf_off_);
+    uint32_t stored = get_u32(h);
+    size_t len = get_u16(h + 4);
+    uint8_t type = static_cast<uint8_t>(h[6]);
+    if (type == kZeroType && len == 0 && stored == 0) {
+      if (all_zero_to_eof(off)) {
+        uint64_t end = buf_off_ + buf_len_;
+        tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
+        invalidate();
+        return Outcome::kTorn;  // a crash left zeros after the last write
+      }
+      if (io_errno_ != 0) return Outcome::kIoError;
+      return corrupt(off, left, off + left, "zero bytes where a fragment header was expected");
+    }
+    if (kFragmentHeaderSize + len > left) {
+      return corrupt(off, left, off + left,
+                     "fragment length " + std::to_string(len) +
+                         " runs past the end of its 32 KiB block");
+    }
+    if (off + kFragmentHeaderSize + len > buf_off_ + buf_len_) {
+      if (!ensure(off, kFragmentHeaderSize + len)) {
+        if (io_errno_ != 0) return Outcome::kIoError;
+        uint64_t end = buf_off_ + buf_len_;
+        tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
+        invalidate();
+        return Outcome::kTorn;  // the fragment runs past the end of the file
+      }
+      continue;  // refilled: parse the header again from the fresh bytes
+    }
+    uint64_t frag_end = off + kFragmentHeaderSize + len;
+    if (crc32c::unmask(stored) != crc32c::value(h + 6, 1 + len)) {
+      return corrupt(off, kFragmentHeaderSize + len, frag_end, "checksum mismatch");
+    }
+    const char* data = h + kFragmentHeaderSize;
+    switch (type) {
+      case kFullType:
+        if (in_record) {
+          return corrupt(rec_start, off - rec_start, off,
+                         "multi-fragment record is missing its LAST fragment");
+        }
+        *payload = std::string_view(data, len);
+        record_offset_ = off;
+        boundary_ = frag_end;
+        return Outcome::kRecord;
+      case kFirstType:
+        if (in_record) {
+          return corrupt(rec_start, off - rec_start, off,
+                         "multi-fragment record is missing its LAST fragment");
+        }
+        in_record = true;
+        rec_start = off;
+        scratch_.assign(data, len);
+        break;
+      case kMiddleType:
+      case kLastType:
+        if (!in_record) {
+          return corrupt(off, kFragmentHeaderSize + len, frag_end,
+                         type == kMiddleType ? "MIDDLE fragment without a FIRST fragment"
+                                             : "LAST fragment without a FIRST fragment");
+        }
+        if (scratch_.size() + len > kMaxEntryBytes) {
+          return corrupt(rec_start, frag_end - rec_start, frag_end,
+                         "record larger than the 256 MiB limit");
+        }
+        scratch_.append(data, len);
+        if (type == kLastType) {
+          *payload = scratch_;
+          record_offset_ = rec_start;
+          boundary_ = frag_end;
+          return Outcome::kRecord;
+        }
+        break;
+      default:
+        return corrupt(off, kFragmentHeaderSize + len, frag_end,
+                       "unknown fragment type " + std::to_string(type));
+    }
+    off = frag_end;
+  }
+}
+
+}  // namespace heliosdb::cdc::wal

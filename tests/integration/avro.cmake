@@ -1,0 +1,34 @@
+# Avro + schema registry suite against a real Confluent-compatible registry:
+# Apicurio Registry 3.3.3 on 127.0.0.1:18081 (management 18082), started and
+# stopped by scripts/services/apicurio.sh through the ctest fixture
+# "apicurio". If the registry cannot start, the setup test fails with the
+# reason and the registry tests fail (they never skip).
+#
+#   ctest -L avro           # the unit tests of the encoder plus this suite
+set(HELIOSDB_APICURIO_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/services/apicurio.sh)
+
+add_test(NAME apicurio_start COMMAND ${HELIOSDB_APICURIO_SCRIPT} start)
+set_tests_properties(apicurio_start PROPERTIES
+  FIXTURES_SETUP apicurio LABELS "integration;avro" TIMEOUT 600 RESOURCE_LOCK apicurio_process)
+add_test(NAME apicurio_stop COMMAND ${HELIOSDB_APICURIO_SCRIPT} stop)
+set_tests_properties(apicurio_stop PROPERTIES
+  FIXTURES_CLEANUP apicurio LABELS "integration;avro" TIMEOUT 120 RESOURCE_LOCK apicurio_process)
+
+file(GLOB HELIOSDB_REGISTRY_IT_SOURCES CONFIGURE_DEPENDS
+     ${CMAKE_CURRENT_LIST_DIR}/schema_registry_*_test.cc)
+foreach(src ${HELIOSDB_REGISTRY_IT_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+                                             ${CMAKE_CURRENT_LIST_DIR}/../unit)
+  target_link_libraries(${name} PRIVATE heliosdb_cdc_testing GTest::gtest_main CURL::libcurl
+    PkgConfig::RDKAFKA spdlog::spdlog fmt::fmt)
+  add_dependencies(${name} heliosdb-cdc)
+  # Some tests stop and restart the registry: RESOURCE_LOCK keeps them apart.
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES
+      LABELS "integration;avro"
+      TIMEOUT 300
+      FIXTURES_REQUIRED apicurio
+      RESOURCE_LOCK apicurio_process)
+endforeach()

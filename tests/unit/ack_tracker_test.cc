@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "pipeline/ack_tracker.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+DeliveryPosition at(uint64_t commit, uint64_t event) { return {commit, commit, event}; }
+
+TEST(AckTracker, OutOfOrderAcksAdvanceOnlyOverADonePrefix) {
+  std::atomic<bool> stop{false};
+  AckTracker t(10, {});
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_EQ(t.register_event(at(10, i), 0, stop), i - 1);
+  t.acknowledge(2, 1);
+  EXPECT_EQ(t.delivered(), DeliveryPosition{});
+  t.acknowledge(1, 1);
+  EXPECT_EQ(t.delivered(), DeliveryPosition{});
+  t.acknowledge(0, 1);
+  EXPECT_EQ(t.delivered(), at(10, 3));
+  EXPECT_EQ(t.acknowledged_count(), 3u);
+}
+
+TEST(AckTracker, TransactionEndMovesThePositionOnceItsEventsAreDone) {
+  std::atomic<bool> stop{false};
+  AckTracker t(10, {});
+  ASSERT_TRUE(t.register_event(at(20, 15), 0, stop));
+  t.advance_after_last({21, 20, 20});
+  EXPECT_EQ(t.delivered(), DeliveryPosition{});
+  t.acknowledge(0, 1);
+  EXPECT_EQ(t.delivered(), (DeliveryPosition{21, 20, 20}));
+  // A fully filtered transaction with nothing outstanding moves it at once.
+  t.advance_after_last({31, 30, 30});
+  EXPECT_EQ(t.delivered(), (DeliveryPosition{31, 30, 30}));
+}
+
+TEST(AckTracker, FailureNeverLetsThePositionPassTheFailedEvent) {
+  std::atomic<bool> stop{false};
+  AckTracker t(10, {});
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(t.register_event(at(10, i), 0, stop));
+  t.acknowledge(0, 1);
+  t.fail(1, unavailable("broker said no"));
+  t.acknowledge(2, 1);
+  EXPECT_EQ(t.delivered(), at(10, 1));
+  ASSERT_TRUE(t.failure().has_value());
+  EXPECT_NE(t.failure()->message().find("broker said no"), std::string::npos);
+}
+
+TEST(AckTracker, RegisterBlocksWhenFullUntilAnAckMakesRoom) {
+  std::atomic<bool> stop{false};
+  AckTracker t(2, {});
+  ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
+  ASSERT_TRUE(t.register_event(at(1, 2), 0, stop));
+  std::atomic<bool> registered{false};
+  std::thread producer([&] {
+    auto ticket = t.register_event(at(1, 3), 0, stop);
+    registered = ticket.has_value();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(registered.load());
+  t.acknowledge(0, 1);
+  producer.join();
+  EXPECT_TRUE(registered.load());
+  EXPECT_EQ(t.outstanding(), 2u);
+}
+
+TEST(AckTracker, StopReleasesABlockedRegistration) {
+  std::atomic<bool> stop{false};
+  AckTracker t(1, {});
+  ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
+  std::optional<uint64_t> result = 7;
+  std::thread producer([&] { result = t.register_event(at(1, 2), 0, stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  stop = true;
+  t.wake_all();
+  producer.join();
+  EXPECT_FALSE(result.has_value());
+}
+
+TEST(AckTracker, DuplicateAndStaleAcksAreIgnored) {
+  std::atomic<bool> stop{false};
+  AckTracker t(10, {});
+  ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
+  t.acknowledge(0, 1);
+  t.acknowledge(0, 1);
+  t.acknowledge(99, 1);
+  EXPECT_EQ(t.acknowledged_count(), 1u);
+  EXPECT_EQ(t.oldest_unacked_ms(), 0);
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc

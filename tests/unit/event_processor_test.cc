@@ -1,0 +1,437 @@
+// EventProcessor semantics with in-process sinks: commit order, aborts,
+// other databases, checkpoints and resume, failures, backpressure, stop.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "heliosdb/cdc/processor.h"
+#include "heliosdb/cdc/serialization.h"
+#include "heliosdb/cdc/wal.h"
+#include "pipeline/checkpoint_store.h"
+#include "testing/test_util.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+using testing::TempDir;
+
+// Writes WAL entries in the given order; sequences are assigned by the writer.
+class WalBuilder {
+ public:
+  explicit WalBuilder(const std::string& dir, uint64_t segment_bytes = 1 << 20) {
+    WalWriterOptions o;
+    o.dir = dir;
+    o.segment_bytes = segment_bytes;
+    o.sync_policy = WalSyncPolicy::kNever;
+    auto w = WalWriter::open(o);
+    EXPECT_TRUE(w) << w.status().to_string();
+    writer_ = std::move(*w);
+  }
+  uint64_t add(WalEntryKind kind, uint64_t txn, std::string_view table = "",
+               std::string_view key = "", std::optional<std::string_view> value = std::nullopt,
+               std::optional<std::string_view> old_value = std::nullopt,
+               std::string_view database = "mydb") {
+    WalEntry e;
+    e.kind = kind;
+    e.transaction_id = txn;
+    e.timestamp_ms = 1700000000000 + static_cast<int64_t>(writer_->next_sequence());
+    e.database = database;
+    e.table = table;
+    e.key = key;
+    e.value = value;
+    e.old_value = old_value;
+    auto seq = writer_->append(e);
+    EXPECT_TRUE(seq) << seq.status().to_string();
+    return *seq;
+  }
+  void close() { EXPECT_TRUE(writer_->close().is_ok()); }
+
+ private:
+  std::unique_ptr<WalWriter> writer_;
+};
+
+// Records events; acknowledges synchronously (the seed's simple sink form).
+class RecordingSink : public EventSink {
+ public:
+  explicit RecordingSink(std::shared_ptr<std::vector<CdcEvent>> out) : out_(std::move(out)) {}
+  Status send(const CdcEvent& e) override {
+    std::lock_guard lock(mu_);
+    out_->push_back(e);
+    return Status::ok();
+  }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "recording"; }
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<std::vector<CdcEvent>> out_;
+};
+
+// Fails the event with sequence `fail_at`: everything before it is
+// acknowledged, nothing after it.
+class FailingSink : public EventSink {
+ public:
+  explicit FailingSink(uint64_t fail_at) : fail_at_(fail_at) {}
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "failing"; }
+  Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      if (failed_ || batch.events[i].sequence == fail_at_) {
+        if (!failed_) acks.fail(batch.first_ticket + i, unavailable("destination rejected it"));
+        failed_ = true;
+        continue;
+      }
+      acks.acknowledge(batch.first_ticket + i, 1);
+    }
+    return Status::ok();
+  }
+
+ private:
+  uint64_t fail_at_;
+  bool failed_ = false;
+};
+
+// Holds every event unacknowledged until uncorked (a stalled destination).
+class CorkedSink : public EventSink {
+ public:
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "corked"; }
+  Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
+    std::lock_guard lock(mu);
+    acks_ = &acks;
+    held.push_back({batch.first_ticket, batch.events.size()});
+    received += batch.events.size();
+    return release_if_uncorked();
+  }
+  Status poll(std::chrono::milliseconds timeout) override {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(2)));
+    std::lock_guard lock(mu);
+    return release_if_uncorked();
+  }
+  Status drain(std::chrono::milliseconds) override { return Status::ok(); }
+  std::atomic<bool> corked{true};
+  std::atomic<uint64_t> received{0};
+  std::mutex mu;
+
+ private:
+  Status release_if_uncorked() {
+    if (corked) return Status::ok();
+    for (auto [first, count] : held) acks_->acknowledge(first, count);
+    held.clear();
+    return Status::ok();
+  }
+  AckReceiver* acks_ = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> held;
+};
+
+CdcConfig make_config(const TempDir& dir) {
+  auto c = CdcConfig::builder()
+               .wal_path(dir.file("wal"))
+               .database("mydb")
+               .checkpoint_dir(dir.file("ckpt"))
+               .batch_size(4)
+               .buffer_size(16)
+               .poll_interval_ms(5)
+               .enable_metrics(false)
+               .build();
+  EXPECT_TRUE(c) << c.status().to_string();
+  return *c;
+}
+
+std::vector<CdcEvent> run_once(const CdcConfig& config, Status* status = nullptr) {
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  EventProcessor p(config, std::make_unique<RecordingSink>(events));
+  p.handle_signals(false);
+  Status st = p.run_once();
+  if (status) {
+    *status = st;
+  } else {
+    EXPECT_TRUE(st.is_ok()) << st.to_string();
+  }
+  return *events;
+}
+
+std::vector<uint64_t> sequences(const std::vector<CdcEvent>& events) {
+  std::vector<uint64_t> out;
+  for (const auto& e : events) out.push_back(e.sequence);
+  return out;
+}
+
+TEST(EventProcessor, EmitsOnlyCommittedChangesInCommitOrder) {
+  TempDir dir;
+  WalBuilder wal(dir.file("wal"));
+  wal.add(WalEntryKind::Begin, 1);                                      // 1
+  wal.add(WalEntryKind::Begin, 2);                                      // 2
+  wal.add(WalEntryKind::Insert, 1, "users", "u1", "{\"n\":1}");         // 3
+  wal.add(WalEntryKind::Update, 2, "orders", "o1", "new", "old");       // 4
+  wal.add(WalEntryKind::Begin, 3);                                      // 5
+  wal.add(WalEntryKind::Delete, 3, "users", "u9", std::nullopt, "x");   // 6
+  wal.add(WalEntryKind::Commit, 2);                                     // 7
+  wal.add(WalEntryKind::Delete, 1, "users", "u2", std::nullopt, "y");   // 8
+  wal.add(WalEntryKind::Abort, 3);                                      // 9
+  wal.add(WalEntryKind::Commit, 1);                                     // 10
+  wal.close();
+
+  auto events = run_once(make_config(dir));
+  ASSERT_EQ(sequences(events), (std::vector<uint64_t>{4, 3, 8}));
+  EXPECT_EQ(event_to_json(events[0]),
+            R"({"event_id":"evt_mydb_4","timestamp":1700000000004,"sequence":4,)"
+            R"("operation":"UPDATE","database":"mydb","table":"orders","key":"bzE=",)"
+            R"("value":"bmV3","old_value":"b2xk","transaction_id":"txn_2","metadata":{}})");
+  EXPECT_EQ(events[1].transaction_id, "txn_1");
+  EXPECT_EQ(events[2].operation, OperationType::Delete);
+  EXPECT_FALSE(events[2].value.has_value());
+}
+
+TEST(EventProcessor, IgnoresOtherDatabases) {
+  TempDir dir;
+  WalBuilder wal(dir.file("wal"));
+  wal.add(WalEntryKind::Begin, 1, "", "", std::nullopt, std::nullopt, "other");
+  wal.add(WalEntryKind::Insert, 1, "t", "k", "v", std::nullopt, "other");
+  wal.add(WalEntryKind::Commit, 1, "", "", std::nullopt, std::nullopt, "other");
+  wal.add(WalEntryKind::Begin, 2);
+  wal.add(WalEntryKind::Insert, 2, "t", "k", "v");
+  wal.add(WalEntryKind::Commit, 2);
+  wal.close();
+  auto events = run_once(make_config(dir));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].database, "mydb");
+  EXPECT_EQ(events[0].sequence, 5u);
+}
+
+TEST(EventProcessor, SecondRunResendsNothingAndThirdPicksUpNewCommits) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 20; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k" + std::to_string(t), "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.add(WalEntryKind::Begin, 99);  // still open at the end of the first run
+    wal.add(WalEntryKind::Insert, 99, "users", "open", "v");
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  EXPECT_EQ(run_once(config).size(), 20u);
+  EXPECT_EQ(run_once(config).size(), 0u);
+  {
+    WalBuilder wal(dir.file("wal"));  // reopening continues the sequence
+    wal.add(WalEntryKind::Commit, 99);
+    wal.close();
+  }
+  auto third = run_once(config);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].key, "open");
+}
+
+TEST(EventProcessor, FailedEventStopsTheRunAndTheCheckpointNeverPassesIt) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 10; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "a", "v");
+      wal.add(WalEntryKind::Insert, t, "users", "b", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  // Sequence 18 is the second change of transaction 5 (entries 17..20).
+  EventProcessor p(config, std::make_unique<FailingSink>(19));
+  p.handle_signals(false);
+  Status st = p.run_once();
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("destination rejected it"), std::string::npos) << st.to_string();
+  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt && ckpt->has_value());
+  EXPECT_TRUE((*ckpt)->position.covers(20, 18));
+  EXPECT_FALSE((*ckpt)->position.covers(20, 19));
+  // The next run starts exactly at the failed event: nothing lost, nothing repeated.
+  auto rest = run_once(config);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.front().sequence, 19u);
+  EXPECT_EQ(rest.size(), 20u - 9u);
+}
+
+TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 500; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);  // buffer_size 16
+  auto sink = std::make_unique<CorkedSink>();
+  CorkedSink* corked = sink.get();
+  EventProcessor p(config, std::move(sink));
+  p.handle_signals(false);
+  Status st;
+  std::thread runner([&] { st = p.run_once(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LE(corked->received.load(), 16u);
+  EXPECT_LE(p.stats().events_emitted.load() - p.stats().events_acknowledged.load(), 16u);
+  corked->corked = false;
+  runner.join();
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  EXPECT_EQ(corked->received.load(), 500u);
+  EXPECT_EQ(p.stats().events_acknowledged.load(), 500u);
+}
+
+TEST(EventProcessor, LargeTransactionIsStreamedFromTheWalWithBoundedMemory) {
+  TempDir dir;
+  std::string value(100, 'x');
+  {
+    WalBuilder wal(dir.file("wal"), 64 * 1024);  // spans several segments too
+    wal.add(WalEntryKind::Begin, 1);
+    wal.add(WalEntryKind::Begin, 2);
+    for (int i = 0; i < 2000; ++i) {
+      wal.add(WalEntryKind::Insert, 1, "big", "k" + std::to_string(i), value);
+      if (i == 1000) wal.add(WalEntryKind::Insert, 2, "small", "s", "v");
+    }
+    wal.add(WalEntryKind::Commit, 2);
+    wal.add(WalEntryKind::Commit, 1);
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  config.max_transaction_memory_bytes = 4096;
+  auto events = run_once(config);
+  ASSERT_EQ(events.size(), 2001u);
+  EXPECT_EQ(events[0].table, "small");
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(events[1 + i].key, "k" + std::to_string(i));
+    ASSERT_EQ(events[1 + i].value, value);
+  }
+}
+
+TEST(EventProcessor, CheckpointBeyondTheWalIsAnErrorNamingBothSequences) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Begin, 1);
+    wal.add(WalEntryKind::Insert, 1, "t", "k", "v");
+    wal.add(WalEntryKind::Commit, 1);
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({3, 5000, 5000}).is_ok());
+  Status st;
+  run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("5000"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("3"), std::string::npos) << st.message();
+}
+
+TEST(EventProcessor, MissingWalSegmentsForTheCheckpointAreAnError) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"), 4096);
+    for (uint64_t t = 1; t <= 200; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "t", "k", std::string(100, 'v'));
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({4, 3, 3}).is_ok());
+  // Retention removed the oldest segment.
+  auto segments = list_wal_segments(config.wal_path);
+  ASSERT_TRUE(segments && segments->size() > 2);
+  std::filesystem::remove(segments->front().path);
+  Status st;
+  run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("sequence 4"), std::string::npos) << st.message();
+}
+
+TEST(EventProcessor, StopEndsAFollowingRunWithAFinalCheckpoint) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Begin, 1);
+    wal.add(WalEntryKind::Insert, 1, "t", "k", "v");
+    wal.add(WalEntryKind::Commit, 1);
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  EventProcessor p(config, std::make_unique<RecordingSink>(events));
+  p.handle_signals(false);
+  Status st = internal_error("not run");
+  std::thread runner([&] { st = p.start(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  p.stop();
+  runner.join();
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  EXPECT_EQ(events->size(), 1u);
+  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt && ckpt->has_value());
+  EXPECT_EQ((*ckpt)->position.commit_sequence, 3u);
+}
+
+TEST(EventProcessor, FollowsAWalThatGrowsWhileRunning) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);
+  std::filesystem::create_directories(config.wal_path);
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  EventProcessor p(config, std::make_unique<RecordingSink>(events));
+  p.handle_signals(false);
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Begin, 1);
+    wal.add(WalEntryKind::Insert, 1, "t", "first", "v");
+    wal.add(WalEntryKind::Commit, 1);
+    Status st;
+    std::thread runner([&] { st = p.start(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    wal.add(WalEntryKind::Begin, 2);
+    wal.add(WalEntryKind::Insert, 2, "t", "second", "v");
+    wal.add(WalEntryKind::Commit, 2);
+    for (int i = 0; i < 200 && p.stats().events_acknowledged.load() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    p.stop();
+    runner.join();
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    wal.close();
+  }
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].key, "second");
+}
+
+TEST(CdcConfig, BuilderHasTheSeedDefaultsAndNamesTheBadOption) {
+  auto ok = CdcConfig::builder().database("mydb").build();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->wal_path, "/var/lib/heliosdb/wal");
+  EXPECT_EQ(ok->checkpoint_interval, 1000u);
+  EXPECT_EQ(ok->batch_size, 100u);
+  EXPECT_EQ(ok->buffer_size, 10000u);
+  EXPECT_EQ(ok->poll_interval_ms, 100u);
+  EXPECT_TRUE(ok->enable_metrics);
+
+  auto no_db = CdcConfig::builder().build();
+  ASSERT_FALSE(no_db);
+  EXPECT_EQ(no_db.status().message().rfind("database:", 0), 0u) << no_db.status().message();
+  auto bad = CdcConfig::builder().database("d").batch_size(0).build();
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.status().message().rfind("batch_size:", 0), 0u);
+  auto small = CdcConfig::builder().database("d").batch_size(500).buffer_size(100).build();
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.status().message().rfind("buffer_size:", 0), 0u);
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc
