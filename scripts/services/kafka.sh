@@ -10,7 +10,8 @@
 #   scripts/services/kafka.sh kill      SIGKILL the broker (fault-injection tests)
 #   scripts/services/kafka.sh status    exit 0 if running and answering
 #   scripts/services/kafka.sh reset     stop and delete all topic data
-#   scripts/services/kafka.sh create-topic NAME [PARTITIONS]
+#   scripts/services/kafka.sh create-topic NAME [PARTITIONS [KEY=VALUE...]]
+#                                       (topic configs, e.g. retention.ms=60000)
 #
 # Every command is idempotent: `start` on a running broker returns at once,
 # `stop` on a stopped one does nothing. Listeners (fixed for the test suite):
@@ -226,8 +227,12 @@ stop() {
 
 create_topic() {
   local name="${1:?topic name}" partitions="${2:-1}"
+  shift $(($# < 2 ? $# : 2))
+  local configs=()
+  for c in "$@"; do configs+=(--config "$c"); done
   java_cmd org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --create \
-    --if-not-exists --topic "$name" --partitions "$partitions" --replication-factor 1
+    --if-not-exists --topic "$name" --partitions "$partitions" --replication-factor 1 \
+    "${configs[@]}"
 }
 
 case "${1:-}" in
@@ -241,6 +246,6 @@ case "${1:-}" in
   reset) stop TERM; rm -rf "$DATA"; log "data deleted" ;;
   create-topic) shift; create_topic "$@" ;;
   *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "config/daemon_config.h"
+#include "heliosdb/cdc/metrics.h"
 #include "heliosdb/cdc/processor.h"
 
 namespace heliosdb::cdc::cli {
@@ -45,8 +46,18 @@ int run_daemon(const RunOptions& opts) {
   }
   EventProcessor processor(cfg.cdc, std::move(*sink));
   processor.with_filter(cfg.filter);
-  // metrics: the metrics module starts its exporter here when
-  // cfg.cdc.enable_metrics is true and installs its observer.
+  // metrics: exporter on [metrics] listen unless [cdc] enable_metrics = false
+  // (then nothing is opened). Destroyed before `processor`, whose stats it reads.
+  auto metrics = MetricsService::start(cfg.metrics, cfg.sink_type, &processor.stats());
+  if (!metrics) {
+    spdlog::error("{}", metrics.status().to_string());
+    return exit_code_for(metrics.status());
+  }
+  if (*metrics) {
+    processor.with_observer((*metrics)->observer());
+    spdlog::info("metrics on http://{}/metrics, health on http://{}/health",
+                 (*metrics)->address(), (*metrics)->address());
+  }
   spdlog::info("heliosdb-cdc starting: database {}, WAL {}, sink {}, checkpoints in {}{}",
                cfg.cdc.database, cfg.cdc.wal_path, cfg.sink_type, cfg.cdc.checkpoint_dir,
                opts.once ? " (--once)" : "");

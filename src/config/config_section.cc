@@ -76,9 +76,10 @@ void ConfigSection::record(std::string_view key, std::string value, bool from_fi
 }
 
 void ConfigSection::error(std::string_view key, std::string_view message) {
-  const toml::node* node = table_ ? (key.empty() ? static_cast<const toml::node*>(table_)
-                                                 : table_->get(key))
-                                  : nullptr;
+  // A missing key is reported at its section's line.
+  const toml::node* node = nullptr;
+  if (table_) node = key.empty() ? nullptr : table_->get(key);
+  if (!node) node = table_;
   report_->errors.push_back(line_prefix(report_->file, node) + ": " + full_key(key) + ": " +
                             std::string(message));
 }

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "filter/filter_config.h"
+#include "metrics/metrics_config.h"
 
 #include "filter/filter_config.h"
 
@@ -56,8 +57,8 @@ Result<DaemonConfig> load_daemon_config(const std::string& file) {
 
   // [metrics]: the metrics module owns the full section (see src/metrics/).
   config::ConfigSection metrics = root.section("metrics");
-  out.metrics_listen = metrics.get_string("listen", "127.0.0.1:9464");
-  metrics.finish();
+  out.metrics = metrics::parse_metrics_section(metrics);  // calls finish()
+  out.metrics.enabled = out.cdc.enable_metrics;
 
   config::ConfigSection registry = root.section("schema_registry");
   SinkSettings settings;

@@ -8,6 +8,7 @@
 #include "config/config_section.h"
 #include "heliosdb/cdc/config.h"
 #include "heliosdb/cdc/filter.h"
+#include "heliosdb/cdc/metrics.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc {
@@ -15,7 +16,7 @@ namespace heliosdb::cdc {
 struct DaemonConfig {
   std::string file;
   CdcConfig cdc;
-  std::string metrics_listen = "127.0.0.1:9464";
+  MetricsSettings metrics;  // [metrics]; metrics.enabled is [cdc] enable_metrics
   std::string sink_type;
   SinkCreator create_sink;
   EventFilter filter;

@@ -35,6 +35,15 @@ uint32_t TableLabels::index_of(std::string_view table) {
   return slow_insert(table, hash);
 }
 
+uint32_t TableLabels::find(std::string_view table) const {
+  const uint64_t hash = std::hash<std::string_view>{}(table);
+  for (uint32_t i = hash & mask_;; i = (i + 1) & mask_) {
+    uint32_t published = slots_[i].index_plus_one.load(std::memory_order_acquire);
+    if (published == 0) return other_index();
+    if (slots_[i].hash == hash && names_[published - 1] == table) return published - 1;
+  }
+}
+
 uint32_t TableLabels::slow_insert(std::string_view table, uint64_t hash) {
   if (table == kOtherTableLabel) return other_index();
   std::lock_guard<std::mutex> lock(insert_mutex_);

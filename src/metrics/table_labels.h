@@ -24,6 +24,8 @@ class TableLabels {
 
   // Index for `table`, in [0, capacity]; capacity means "_other".
   uint32_t index_of(std::string_view table);
+  // Index of a name already known, or other_index(); never inserts.
+  uint32_t find(std::string_view table) const;
 
   uint32_t capacity() const { return capacity_; }
   uint32_t other_index() const { return capacity_; }

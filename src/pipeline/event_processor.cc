@@ -372,11 +372,13 @@ Status EventProcessor::Impl::sink_loop() {
       // sink fsyncs); otherwise keep grouping and wait briefly for work.
       bool waiting = reader_idle.load(std::memory_order_relaxed) ||
                      tracker->outstanding() * 4 >= static_cast<uint64_t>(config.buffer_size) * 3;
-      if (waiting && tracker->outstanding() > 0) {
-        HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait).with_context(sink_context));
-      } else {
-        HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(0)).with_context(sink_context));
-        if (!queue->has_full()) queue->wait_for_full(waiting ? idle_wait : std::chrono::milliseconds(1));
+      bool outstanding = tracker->outstanding() > 0;
+      auto poll_wait = waiting && outstanding ? idle_wait : std::chrono::milliseconds(0);
+      HELIOSDB_RETURN_IF_ERROR(sink->poll(poll_wait).with_context(sink_context));
+      // Sinks that complete asynchronously return from poll() at once; wait
+      // briefly for new work so an idle pipeline does not spin.
+      if (!queue->has_full()) {
+        queue->wait_for_full(waiting && !outstanding ? idle_wait : std::chrono::milliseconds(1));
       }
     }
     stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);

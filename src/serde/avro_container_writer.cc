@@ -1,5 +1,9 @@
 #include "serde/avro_container_writer.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -65,12 +69,67 @@ void AvroContainerWriter::append_block(std::string& out) {
   count_ = 0;
 }
 
-Result<ContainerInfo> scan_container(std::string_view file) {
+namespace {
+
+// Random access to the bytes being scanned: a string in memory or a file.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  // Copies up to `len` bytes at `offset` into `buf`; returns how many, or -1.
+  virtual int64_t read(uint64_t offset, char* buf, size_t len) = 0;
+};
+
+class StringSource final : public ByteSource {
+ public:
+  explicit StringSource(std::string_view s) : s_(s) {}
+  uint64_t size() const override { return s_.size(); }
+  int64_t read(uint64_t offset, char* buf, size_t len) override {
+    if (offset >= s_.size()) return 0;
+    size_t n = std::min<uint64_t>(len, s_.size() - offset);
+    std::memcpy(buf, s_.data() + offset, n);
+    return static_cast<int64_t>(n);
+  }
+
+ private:
+  std::string_view s_;
+};
+
+class FileSource final : public ByteSource {
+ public:
+  FileSource(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  uint64_t size() const override { return size_; }
+  int64_t read(uint64_t offset, char* buf, size_t len) override {
+    size_t done = 0;
+    while (done < len && offset + done < size_) {
+      ssize_t n = ::pread(fd_, buf + done, len - done, static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return static_cast<int64_t>(done);
+  }
+
+ private:
+  int fd_;
+  uint64_t size_;
+};
+
+Result<ContainerInfo> scan(ByteSource& src) {
   ContainerInfo info;
-  auto bad = [](size_t offset, std::string_view what) {
+  auto bad = [](uint64_t offset, std::string_view what) {
     return Status(ErrorCode::kCorruption, "not a valid Avro container file at byte " +
                                               std::to_string(offset) + ": " + std::string(what));
   };
+  // The header is small (the schema is under 1 KiB): read a generous prefix.
+  std::string head(static_cast<size_t>(std::min<uint64_t>(src.size(), 1 << 20)), '\0');
+  if (src.read(0, head.data(), head.size()) != static_cast<int64_t>(head.size())) {
+    return Status(ErrorCode::kIo, "cannot read the Avro container header");
+  }
+  std::string_view file = head;
   if (file.size() < kMagic.size() || file.substr(0, kMagic.size()) != kMagic) {
     return bad(0, "missing \"Obj\\x01\" magic");
   }
@@ -120,24 +179,47 @@ Result<ContainerInfo> scan_container(std::string_view file) {
                   "Avro container file was written with a different schema than "
                   "heliosdb.cdc.CdcEvent's");
   }
-  // Blocks: a block cut short at the end is a torn tail, not corruption.
-  while (pos < file.size()) {
-    size_t block_start = pos;
-    auto count = read_long(file, pos);
+  // Blocks: only their headers and sync markers are read. A block cut short
+  // at the end is a torn tail, not corruption.
+  uint64_t off = pos;
+  const uint64_t total = src.size();
+  while (off < total) {
+    const uint64_t block_start = off;
+    char buf[2 * kMaxVarintBytes];
+    int64_t got = src.read(off, buf, sizeof buf);
+    if (got < 0) return Status(ErrorCode::kIo, "cannot read Avro container block");
+    std::string_view hdr(buf, static_cast<size_t>(got));
+    size_t hp = 0;
+    auto count = read_long(hdr, hp);
     if (!count) break;
-    auto size = read_long(file, pos);
+    auto size = read_long(hdr, hp);
     if (!size) break;
     if (*count < 0 || *size < 0) return bad(block_start, "negative block count or size");
-    if (static_cast<uint64_t>(*size) + info.sync.size() > file.size() - pos) break;
-    pos += static_cast<size_t>(*size);
-    if (std::memcmp(file.data() + pos, info.sync.data(), info.sync.size()) != 0) {
-      return bad(pos, "block sync marker does not match the header's");
+    off += hp;
+    if (static_cast<uint64_t>(*size) + info.sync.size() > total - off) break;
+    off += static_cast<uint64_t>(*size);
+    SyncMarker sync;
+    if (src.read(off, sync.data(), sync.size()) != static_cast<int64_t>(sync.size())) {
+      return Status(ErrorCode::kIo, "cannot read Avro container block");
     }
-    pos += info.sync.size();
-    info.complete_size = pos;
+    if (sync != info.sync) return bad(off, "block sync marker does not match the header's");
+    off += sync.size();
+    info.complete_size = off;
     info.events += static_cast<uint64_t>(*count);
   }
   return info;
+}
+
+}  // namespace
+
+Result<ContainerInfo> scan_container(std::string_view file) {
+  StringSource src(file);
+  return scan(src);
+}
+
+Result<ContainerInfo> scan_container_file(int fd, uint64_t size) {
+  FileSource src(fd, size);
+  return scan(src);
 }
 
 }  // namespace heliosdb::cdc::avro

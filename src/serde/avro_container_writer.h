@@ -66,8 +66,8 @@ struct ContainerInfo {
   SyncMarker sync{};
   std::string schema;        // the header's avro.schema
   std::string codec;         // the header's avro.codec ("null" if absent)
-  size_t header_size = 0;    // bytes of the header, sync marker included
-  size_t complete_size = 0;  // bytes up to the end of the last whole block
+  uint64_t header_size = 0;    // bytes of the header, sync marker included
+  uint64_t complete_size = 0;  // bytes up to the end of the last whole block
   uint64_t events = 0;       // events in the whole blocks
 };
 
@@ -78,5 +78,9 @@ struct ContainerInfo {
 // complete_size. Files written with another schema or codec are reported as
 // kFailedPrecondition, since appending to them would break them.
 Result<ContainerInfo> scan_container(std::string_view file);
+// The same for an open file of `size` bytes, read with pread(): only the
+// header and each block's count, size and sync marker are read, so a large
+// file is scanned quickly.
+Result<ContainerInfo> scan_container_file(int fd, uint64_t size);
 
 }  // namespace heliosdb::cdc::avro

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "config/config_section.h"
+#include "serde/avro_file_sink.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc {
@@ -64,6 +65,12 @@ LineSink::LineSink(Target target, FileSinkOptions options)
     : target_(target), options_(std::move(options)) {}
 
 LineSink::~LineSink() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (sync_thread_.joinable()) sync_thread_.join();
   if (target_ == Target::kFile && fd_ >= 0) ::close(fd_);
 }
 
@@ -82,7 +89,37 @@ Status LineSink::open() {
   if (rfd < 0) return errno_status("file sink: open " + options_.path, errno);
   Status st = truncate_partial_line(rfd, options_.path);
   ::close(rfd);
-  return st.with_context("file sink");
+  HELIOSDB_RETURN_IF_ERROR(st.with_context("file sink"));
+  sync_thread_ = std::thread([this] { sync_loop(); });
+  return Status::ok();
+}
+
+void LineSink::sync_loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || !to_sync_.empty(); });
+    if (to_sync_.empty()) return;  // stopping with nothing left
+    std::vector<Run> runs;
+    runs.swap(to_sync_);
+    syncing_ = true;
+    lock.unlock();
+    // Everything in `runs` was written before it was handed over, so one
+    // fdatasync makes all of it durable.
+    Status st;
+    if (::fdatasync(fd_) != 0) st = errno_status("fsync " + options_.path, errno);
+    if (st.is_ok()) {
+      for (const Run& run : runs) acks_->acknowledge(run.first, run.count);
+    }
+    lock.lock();
+    syncing_ = false;
+    if (!st.is_ok() && sync_status_.is_ok()) sync_status_ = st;
+    cv_.notify_all();
+  }
+}
+
+Status LineSink::sync_error() {
+  std::lock_guard lock(mu_);
+  return sync_status_;
 }
 
 Status LineSink::write_buffer() {
@@ -93,14 +130,18 @@ Status LineSink::write_buffer() {
   return st;
 }
 
-Status LineSink::sync_and_ack() {
+Status LineSink::request_sync() {
   HELIOSDB_RETURN_IF_ERROR(write_buffer());
-  if (pending_.empty()) return Status::ok();
-  if (target_ == Target::kFile && ::fdatasync(fd_) != 0) {
-    return errno_status("fsync " + options_.path, errno);
+  if (unsynced_.empty()) return Status::ok();
+  if (target_ == Target::kStdout) {
+    for (const Run& run : unsynced_) acks_->acknowledge(run.first, run.count);
+  } else {
+    std::lock_guard lock(mu_);
+    HELIOSDB_RETURN_IF_ERROR(sync_status_);
+    to_sync_.insert(to_sync_.end(), unsynced_.begin(), unsynced_.end());
+    cv_.notify_all();
   }
-  for (const Run& run : pending_) acks_->acknowledge(run.first, run.count);
-  pending_.clear();
+  unsynced_.clear();
   pending_bytes_ = 0;
   return Status::ok();
 }
@@ -109,7 +150,7 @@ Status LineSink::send(const CdcEvent& event) {
   HELIOSDB_RETURN_IF_ERROR(open());
   append_event_json(event, buffer_);
   buffer_.push_back('\n');
-  if (buffer_.size() >= options_.sync_bytes) return write_buffer();
+  if (buffer_.size() >= 256 * 1024) return write_buffer();
   return Status::ok();
 }
 
@@ -123,6 +164,7 @@ Status LineSink::flush() {
 
 Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
   HELIOSDB_RETURN_IF_ERROR(open());
+  HELIOSDB_RETURN_IF_ERROR(sync_error());
   acks_ = &acks;
   size_t before = buffer_.size();
   for (const CdcEvent& event : batch.events) {
@@ -130,38 +172,52 @@ Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
     buffer_.push_back('\n');
   }
   if (!batch.events.empty()) {
-    if (pending_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
-    if (!pending_.empty() && pending_.back().first + pending_.back().count == batch.first_ticket) {
-      pending_.back().count += batch.events.size();
+    if (unsynced_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
+    if (!unsynced_.empty() &&
+        unsynced_.back().first + unsynced_.back().count == batch.first_ticket) {
+      unsynced_.back().count += batch.events.size();
     } else {
-      pending_.push_back({batch.first_ticket, batch.events.size()});
+      unsynced_.push_back({batch.first_ticket, batch.events.size()});
     }
   }
   pending_bytes_ += buffer_.size() - before;
-  if (target_ == Target::kStdout) return sync_and_ack();
-  if (pending_bytes_ >= options_.sync_bytes) return sync_and_ack();
+  if (target_ == Target::kStdout || pending_bytes_ >= options_.sync_bytes) return request_sync();
   if (buffer_.size() >= 256 * 1024) return write_buffer();
   return Status::ok();
 }
 
 Status LineSink::poll(std::chrono::milliseconds timeout) {
-  if (pending_.empty()) return Status::ok();
-  // An idle or waiting processor (timeout > 0) gets its acknowledgements at
-  // once; a busy one groups fsyncs by time.
+  HELIOSDB_RETURN_IF_ERROR(sync_error());
+  if (unsynced_.empty()) return Status::ok();
+  // An idle or waiting processor (timeout > 0) gets its acknowledgements as
+  // soon as the disk allows; a busy one groups fsyncs by time.
   if (timeout.count() > 0 ||
       std::chrono::steady_clock::now() - oldest_pending_ >= options_.sync_interval) {
-    return sync_and_ack();
+    return request_sync();
   }
   return Status::ok();
 }
 
-Status LineSink::drain(std::chrono::milliseconds) {
-  if (!pending_.empty()) return sync_and_ack();
-  return flush();
+Status LineSink::drain(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return Status::ok();
+  HELIOSDB_RETURN_IF_ERROR(request_sync());
+  if (target_ == Target::kStdout) return Status::ok();
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return to_sync_.empty() && !syncing_; })) {
+    return Status(ErrorCode::kTimeout, "file sink: fsync did not finish in time");
+  }
+  return sync_status_;
 }
 
 Status LineSink::close() {
-  Status st = pending_.empty() ? flush() : sync_and_ack();
+  Status st = fd_ >= 0 ? drain(std::chrono::minutes(5)) : Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (sync_thread_.joinable()) sync_thread_.join();
+  if (st.is_ok()) st = flush();
   if (target_ == Target::kFile && fd_ >= 0) {
     if (::close(fd_) != 0 && st.is_ok()) st = errno_status("close " + options_.path, errno);
   }
@@ -170,6 +226,8 @@ Status LineSink::close() {
 }
 
 std::unique_ptr<EventSink> make_file_sink(FileSinkOptions options) {
+  // format = "avro": an Avro object container file (serde/avro_file_sink.h).
+  if (options.format == SerializationFormat::Avro) return make_avro_file_sink(std::move(options));
   return std::make_unique<LineSink>(LineSink::Target::kFile, std::move(options));
 }
 
@@ -183,7 +241,9 @@ SinkType file_sink_type() {
             FileSinkOptions o;
             o.path = s.get_string("path", "cdc-events.jsonl");
             if (o.path.empty()) s.error("path", "must not be empty");
-            std::string format = s.get_string("format", "json", config::Secret::kNo, {"json"});
+            std::string format =
+                s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
+            o.format = parse_format(format).value_or(SerializationFormat::Json);
             o.sync_interval = std::chrono::milliseconds(s.get_int("sync_interval_ms", 50, 1, 60000));
             o.sync_bytes = static_cast<size_t>(
                 s.get_int("sync_bytes", 4 * 1024 * 1024, 4096, 1024ll * 1024 * 1024));

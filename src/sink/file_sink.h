@@ -1,9 +1,12 @@
 // The file and stdout sinks: one JSON event per line.
 //
 // File: an event is acknowledged only once its bytes are fsync'ed. Writes are
-// grouped: a batch is appended with one write(), and fsync runs when
-// `sync_bytes` are pending, when the oldest pending event is `sync_interval`
-// old, or when the processor is idle or waiting for acknowledgements. On open,
+// grouped: batches are appended with large write()s, and an fsync is
+// requested when `sync_bytes` are pending, when the oldest pending event is
+// `sync_interval` old, or when the processor is idle or waiting for
+// acknowledgements. fdatasync runs on a background thread, so the pipeline
+// keeps writing the next group while the disk flushes the last (group
+// commit, pipelined). On open,
 // a partial last line left by a crash is cut off (that event was never
 // acknowledged, so it is delivered again).
 //
@@ -12,6 +15,9 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,21 +51,34 @@ class LineSink : public EventSink {
 
  private:
   Status write_buffer();
-  Status sync_and_ack();
+  // Asks the sync thread to fdatasync everything written so far and then
+  // acknowledge it (stdout: acknowledges at once). Does not wait.
+  Status request_sync();
+  void sync_loop();
+  Status sync_error();
 
   Target target_;
   FileSinkOptions options_;
   int fd_ = -1;
   std::string buffer_;
-  // Tickets written but not yet synced, as [first, count) runs.
+  // Tickets appended to the file (written) but not yet synced, as runs.
   struct Run {
     uint64_t first;
     uint64_t count;
   };
-  std::vector<Run> pending_;
+  std::vector<Run> unsynced_;   // owned by the pipeline thread until handed over
   AckReceiver* acks_ = nullptr;
   size_t pending_bytes_ = 0;
   std::chrono::steady_clock::time_point oldest_pending_{};
+
+  // Sync thread state (guarded by mu_).
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Run> to_sync_;     // handed over, waiting for the next fdatasync
+  bool syncing_ = false;
+  bool stop_ = false;
+  Status sync_status_;
+  std::thread sync_thread_;
 };
 
 std::unique_ptr<EventSink> make_file_sink(FileSinkOptions options);

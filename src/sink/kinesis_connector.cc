@@ -453,7 +453,10 @@ class KinesisSink final : public KinesisConnector {
         stats_.records_acked += done.size();
       }
       acknowledge(done);
-      if (failed.empty()) break;
+      if (failed.empty()) {
+        pending.clear();
+        break;
+      }
       ++attempt;
       if (fatal_result) {
         give_up(failed, Status(ErrorCode::kInvalidArgument,

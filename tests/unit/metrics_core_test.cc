@@ -85,8 +85,8 @@ TEST(MetricsCore, CountsAcknowledgedEventsByOperationTableAndBytes) {
   EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Update)], 1u);
   EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Delete)], 1u);
   EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Truncate)], 1u);
-  EXPECT_EQ(c.by_table[const_cast<TableLabels&>(core.tables()).index_of("users")], 3u);
-  EXPECT_EQ(c.by_table[const_cast<TableLabels&>(core.tables()).index_of("orders")], 2u);
+  EXPECT_EQ(c.by_table[core.tables().find("users")], 3u);
+  EXPECT_EQ(c.by_table[core.tables().find("orders")], 2u);
 }
 
 TEST(MetricsCore, EventLatencyIsAckTimeMinusWalTimestampInMilliseconds) {
@@ -158,7 +158,7 @@ TEST(MetricsCore, CountsFromManyThreadsAddUpExactly) {
   EXPECT_EQ(c.bytes, uint64_t{3} * kThreads * kPerThread);
   EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Update)],
             uint64_t{kThreads * kPerThread});
-  EXPECT_EQ(c.by_table[const_cast<TableLabels&>(core.tables()).index_of("t0")], uint64_t{2 * kPerThread});
+  EXPECT_EQ(c.by_table[core.tables().find("t0")], uint64_t{2 * kPerThread});
   EXPECT_EQ(c.event_latency.count(), uint64_t{kThreads * kPerThread});
 }
 

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# WAL -> Kafka end to end, against a baseline measured in the same run on the
+# same broker: kcat producing the very same pre-serialized messages (same
+# keys, same JSON values, same compression, idempotence and batch size).
+#
+#   bench/kafka_bench.sh [BUILD_DIR]
+#
+# Environment (defaults in brackets):
+#   EVENTS [1000000]      change entries in the generated WAL (no aborts)
+#   VALUE_BYTES [100]     row value size
+#   PARTITIONS [3]        partitions of each benchmark topic
+#   LAT_RATE [50000]      events/s for the latency run
+#   LAT_SECONDS [20]      length of the latency run
+#   CDC_BATCH [1000]      [cdc] batch_size for the throughput run
+#
+# Prints:
+#   throughput: events/s of `heliosdb-cdc run --once` (WAL read, transaction
+#               assembly, JSON, produce, every delivery report) and of kcat,
+#               and the ratio;
+#   latency:    at LAT_RATE events/s from a live `wal generate --follow`,
+#               WAL append time (the entry's timestamp) -> broker append time
+#               (topic with message.timestamp.type=LogAppendTime), i.e. an
+#               upper bound of append -> delivery report; p50/p99/p99.9/max.
+# Uses scripts/services/kafka.sh (127.0.0.1:19092); starts it if needed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+BIN="$BUILD/heliosdb-cdc"
+KAFKA="$ROOT/scripts/services/kafka.sh"
+BROKERS="127.0.0.1:${KAFKA_PORT:-19092}"
+EVENTS="${EVENTS:-1000000}"
+VALUE_BYTES="${VALUE_BYTES:-100}"
+PARTITIONS="${PARTITIONS:-3}"
+LAT_RATE="${LAT_RATE:-50000}"
+LAT_SECONDS="${LAT_SECONDS:-20}"
+CDC_BATCH="${CDC_BATCH:-1000}"
+
+[[ -x "$BIN" ]] || { echo "build heliosdb-cdc first: $BIN not found" >&2; exit 2; }
+command -v kcat >/dev/null || { echo "kcat not found (scripts/install-deps.sh)" >&2; exit 2; }
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kafka-bench.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+ID="$(date +%s)-$$"
+
+"$KAFKA" start >&2
+now() { date +%s.%N; }
+
+echo "== generating $EVENTS changes ($VALUE_BYTES-byte values) in $WORK/wal" >&2
+"$BIN" wal generate --dir "$WORK/wal" --database bench --events "$EVENTS" \
+  --tables users,orders,payments --txn-size 4 --abort-ratio 0 --value-bytes "$VALUE_BYTES" \
+  --segment-bytes 67108864 --seed 1 >&2
+
+T_CDC="bench-cdc-$ID"
+T_KCAT="bench-kcat-$ID"
+T_LAT="bench-lat-$ID"
+"$KAFKA" create-topic "$T_CDC" "$PARTITIONS" retention.ms=3600000 >&2
+"$KAFKA" create-topic "$T_KCAT" "$PARTITIONS" retention.ms=3600000 >&2
+"$KAFKA" create-topic "$T_LAT" "$PARTITIONS" retention.ms=3600000 \
+  message.timestamp.type=LogAppendTime >&2
+
+write_config() {  # file wal ckpt topic extra-cdc
+  cat >"$1" <<EOF
+[cdc]
+wal_path = "$2"
+database = "bench"
+checkpoint_dir = "$3"
+enable_metrics = false
+$5
+
+[sink]
+type = "kafka"
+
+[sink.kafka]
+brokers = "$BROKERS"
+topic = "$4"
+EOF
+}
+
+# The exact message values and keys, from the same serializer via the file sink.
+echo "== pre-serializing the messages for kcat" >&2
+cat >"$WORK/file.toml" <<EOF
+[cdc]
+wal_path = "$WORK/wal"
+database = "bench"
+checkpoint_dir = "$WORK/ckpt-file"
+enable_metrics = false
+batch_size = $CDC_BATCH
+[sink]
+type = "file"
+[sink.file]
+path = "$WORK/events.jsonl"
+EOF
+"$BIN" run --config "$WORK/file.toml" --once 2>/dev/null
+python3 - "$WORK/events.jsonl" "$WORK/kcat.txt" <<'EOF'
+import base64, json, sys
+with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
+    for line in f:
+        key = base64.b64decode(json.loads(line)["key"]).decode()
+        assert "\t" not in key and "\n" not in key
+        out.write(key + "\t" + line)
+EOF
+N=$(wc -l <"$WORK/kcat.txt")
+
+echo "== heliosdb-cdc: WAL -> Kafka ($N events)" >&2
+write_config "$WORK/cdc.toml" "$WORK/wal" "$WORK/ckpt-cdc" "$T_CDC" \
+  "batch_size = $CDC_BATCH
+buffer_size = 100000
+checkpoint_interval = 100000"
+t0=$(now)
+"$BIN" run --config "$WORK/cdc.toml" --once 2>"$WORK/cdc.log" || { cat "$WORK/cdc.log" >&2; exit 1; }
+t1=$(now)
+grep -o "[0-9]* events delivered" "$WORK/cdc.log" >&2
+
+echo "== kcat: the same $N pre-serialized messages" >&2
+t2=$(now)
+kcat -P -b "$BROKERS" -t "$T_KCAT" -K $'\t' -z snappy -X enable.idempotence=true \
+  -X batch.size=1048576 -X linger.ms=5 -X queue.buffering.max.kbytes=262144 \
+  -X partitioner=murmur2_random -l "$WORK/kcat.txt"
+t3=$(now)
+
+# Both topics must hold all N messages.
+count() { kcat -b "$BROKERS" -C -t "$1" -e -q -f 'x\n' | wc -l; }
+C_CDC=$(count "$T_CDC")
+C_KCAT=$(count "$T_KCAT")
+
+python3 - "$N" "$t0" "$t1" "$t2" "$t3" "$C_CDC" "$C_KCAT" <<'EOF'
+import sys
+n = int(sys.argv[1]); t0, t1, t2, t3 = map(float, sys.argv[2:6])
+c_cdc, c_kcat = int(sys.argv[6]), int(sys.argv[7])
+cdc = n / (t1 - t0); kcat = n / (t3 - t2)
+print(f"throughput: heliosdb-cdc {cdc:,.0f} events/s ({t1-t0:.2f} s), "
+      f"kcat {kcat:,.0f} events/s ({t3-t2:.2f} s), ratio {cdc/kcat:.2f}x kcat")
+print(f"messages in topics: heliosdb-cdc {c_cdc}, kcat {c_kcat} (expected {n})")
+EOF
+
+echo "== latency at $LAT_RATE events/s for $LAT_SECONDS s" >&2
+write_config "$WORK/lat.toml" "$WORK/wal-lat" "$WORK/ckpt-lat" "$T_LAT" \
+  "batch_size = 100
+poll_interval_ms = 1"
+mkdir -p "$WORK/wal-lat"
+"$BIN" wal generate --dir "$WORK/wal-lat" --database bench --events 1 --tables users \
+  --txn-size 1 --abort-ratio 0 >/dev/null 2>&1
+"$BIN" run --config "$WORK/lat.toml" 2>"$WORK/lat.log" &
+DAEMON=$!
+sleep 1
+"$BIN" wal generate --dir "$WORK/wal-lat" --database bench --events $((LAT_RATE * LAT_SECONDS)) \
+  --rate "$LAT_RATE" --tables users,orders,payments --txn-size 1 --abort-ratio 0 \
+  --value-bytes "$VALUE_BYTES" --seed 2 >/dev/null 2>&1
+sleep 2
+kill -TERM "$DAEMON"
+wait "$DAEMON" || { cat "$WORK/lat.log" >&2; exit 1; }
+kcat -b "$BROKERS" -C -t "$T_LAT" -e -q -f '%T\t%s\n' >"$WORK/lat.txt"
+python3 - "$WORK/lat.txt" "$LAT_RATE" <<'EOF'
+import json, sys
+lat = []
+with open(sys.argv[1]) as f:
+    for line in f:
+        broker_ts, value = line.rstrip("\n").split("\t", 1)
+        lat.append(int(broker_ts) - json.loads(value)["timestamp"])
+lat = lat[len(lat) // 10:]  # drop the first 10% (connection and JIT warm-up)
+lat.sort()
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(f"latency at {sys.argv[2]} events/s (WAL append -> broker append, ms, {len(lat)} events): "
+      f"p50 {q(0.5)}  p99 {q(0.99)}  p99.9 {q(0.999)}  max {lat[-1]}")
+EOF

@@ -1,0 +1,369 @@
+// End to end through the heliosdb-cdc binary: a generated WAL -> `run` with
+// [sink] type = "kafka" -> a real Apache Kafka broker, read back by an
+// independent librdkafka consumer and compared with expectations computed here
+// from the WAL itself (own transaction bookkeeping, base64 and JSON).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "heliosdb/cdc/wal.h"
+#include "kafka_test_util.h"
+#include "testing/test_util.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+using namespace std::chrono_literals;
+using kafka_test::Message;
+using testing::TempDir;
+
+std::string b64(std::string_view in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+const char* op_name(WalEntryKind k) {
+  return k == WalEntryKind::Insert   ? "INSERT"
+         : k == WalEntryKind::Update ? "UPDATE"
+         : k == WalEntryKind::Delete ? "DELETE"
+                                     : "TRUNCATE";
+}
+
+struct Change {
+  OwnedWalEntry entry;
+  size_t order = 0;  // position in commit order
+  std::string id;
+  std::string json;
+};
+
+std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
+  auto opt = [](const std::optional<std::string>& v) {
+    return v ? "\"" + b64(*v) + "\"" : std::string("null");
+  };
+  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
+         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
+         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
+         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
+         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
+         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) +
+         "\",\"metadata\":{}}";
+}
+
+// The committed changes of `database`, in commit order, straight from the WAL.
+std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database) {
+  WalReaderOptions o;
+  o.dir = wal_dir;
+  auto reader = WalReader::open(o);
+  EXPECT_TRUE(reader) << reader.status().to_string();
+  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
+  std::vector<Change> out;
+  WalEntry e;
+  while (true) {
+    auto r = (*reader)->next(e);
+    EXPECT_TRUE(r) << r.status().to_string();
+    if (!r || *r == WalReadStatus::kEndOfLog) break;
+    if (e.database != database) continue;
+    if (e.kind == WalEntryKind::Begin) {
+      open[e.transaction_id];
+    } else if (e.kind == WalEntryKind::Commit) {
+      for (auto& c : open[e.transaction_id]) {
+        Change ch;
+        ch.id = "evt_" + database + "_" + std::to_string(c.sequence);
+        ch.json = expected_json(c, database);
+        ch.order = out.size();
+        ch.entry = std::move(c);
+        out.push_back(std::move(ch));
+      }
+      open.erase(e.transaction_id);
+    } else if (e.kind == WalEntryKind::Abort) {
+      open.erase(e.transaction_id);
+    } else {
+      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
+    }
+  }
+  return out;
+}
+
+void generate(const TempDir& dir, const std::string& database, int events, int seed,
+              const std::string& tables = "users,orders,payments") {
+  auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", database,
+                             "--events", std::to_string(events), "--tables", tables,
+                             "--txn-size", "4", "--abort-ratio", "0.2", "--value-bytes", "64",
+                             "--segment-bytes", "1048576", "--seed", std::to_string(seed)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+std::string write_config(const TempDir& dir, const std::string& kafka_section,
+                         const std::string& extra_cdc = "") {
+  std::string path = dir.file("cdc.toml");
+  testing::write_file(path, "[cdc]\nwal_path = \"" + dir.file("wal") +
+                                "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" +
+                                dir.file("ckpt") + "\"\nenable_metrics = false\n" + extra_cdc +
+                                "\n[sink]\ntype = \"kafka\"\n\n[sink.kafka]\n" + kafka_section);
+  return path;
+}
+
+std::string kafka_section(const std::string& topic, const std::string& extra = "") {
+  return "brokers = \"" + kafka_test::brokers() + "\"\ntopic = \"" + topic + "\"\n" + extra;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct Verdict {
+  size_t lost = 0;
+  size_t duplicates = 0;
+};
+
+// Every message is an exact expected event (value bytes, key, headers); per
+// key, first deliveries follow commit order. Returns losses and duplicates.
+Verdict check_messages(const std::vector<Change>& expected, const std::vector<Message>& msgs) {
+  std::map<std::string, const Change*> by_id;
+  for (const auto& c : expected) by_id[c.id] = &c;
+  std::map<std::pair<int32_t, int64_t>, const Message*> ordered;
+  for (const auto& m : msgs) ordered[{m.partition, m.offset}] = &m;
+  std::map<std::string, int> seen;
+  std::map<std::string, size_t> last_order_of_key;
+  std::map<std::string, int32_t> partition_of_key;
+  for (const auto& [pos, m] : ordered) {
+    std::string id = m->headers.count("event_id") ? m->headers.at("event_id") : "";
+    auto it = by_id.find(id);
+    EXPECT_NE(it, by_id.end()) << "unexpected message (event_id '" << id << "')";
+    if (it == by_id.end()) continue;
+    const Change& c = *it->second;
+    EXPECT_EQ(m->value, c.json) << id;
+    EXPECT_EQ(m->key, c.entry.key) << id;
+    EXPECT_EQ(m->headers.at("operation"), op_name(c.entry.kind)) << id;
+    EXPECT_EQ(m->headers.at("database"), "shop") << id;
+    EXPECT_EQ(m->headers.at("table"), c.entry.table) << id;
+    EXPECT_EQ(m->headers.at("sequence"), std::to_string(c.entry.sequence)) << id;
+    std::string key = c.entry.table + "/" + c.entry.key;
+    auto [pit, fresh] = partition_of_key.emplace(m->topic + "/" + c.entry.key, m->partition);
+    EXPECT_EQ(pit->second, m->partition) << "key " << key << " split over partitions";
+    if (seen[id]++ == 0) {
+      auto [lit, first] = last_order_of_key.emplace(key, c.order);
+      if (!first) {
+        EXPECT_LT(lit->second, c.order) << "per-key commit order broken at " << id;
+        lit->second = c.order;
+      }
+    }
+  }
+  Verdict v;
+  for (const auto& c : expected) {
+    if (seen[c.id] == 0) ++v.lost;
+    if (seen[c.id] > 1) v.duplicates += seen[c.id] - 1;
+  }
+  return v;
+}
+
+class KafkaEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(kafka_test::require_broker()); }
+};
+
+TEST_F(KafkaEndToEnd, CleanRunDeliversEveryCommittedChangeExactlyOnce) {
+  TempDir dir;
+  generate(dir, "shop", 6000, 1);
+  generate(dir, "other", 1000, 2);  // another database: must not appear
+  generate(dir, "shop", 3000, 3);
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  ASSERT_GT(expected.size(), 6000u);
+  std::string topic = kafka_test::unique_name("e2e-clean");
+  kafka_test::create_topic(topic, 3);
+  std::string config = write_config(dir, kafka_section(topic));
+  auto r = testing::run_cli({"run", "--config", config, "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto msgs = kafka_test::consume_all(topic, expected.size());
+  EXPECT_EQ(msgs.size(), expected.size());
+  Verdict v = check_messages(expected, msgs);
+  EXPECT_EQ(v.lost, 0u);
+  EXPECT_EQ(v.duplicates, 0u);
+
+  // A second run finds everything checkpointed and sends nothing.
+  auto again = testing::run_cli({"run", "--config", config, "--once"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(kafka_test::consume_all(topic, expected.size()).size(), expected.size());
+}
+
+TEST_F(KafkaEndToEnd, TopicTemplateSendsEachTableToItsOwnTopic) {
+  TempDir dir;
+  generate(dir, "shop", 3000, 4, "users,orders");
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  std::string prefix = kafka_test::unique_name("e2e-tmpl");
+  kafka_test::create_topic(prefix + ".shop.users", 2);
+  kafka_test::create_topic(prefix + ".shop.orders", 2);
+  auto r = testing::run_cli(
+      {"run", "--config",
+       write_config(dir, kafka_section(prefix + ".{database}.{table}")), "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (std::string table : {"users", "orders"}) {
+    std::vector<Change> mine;
+    for (const auto& c : expected) {
+      if (c.entry.table == table) mine.push_back(c);
+    }
+    ASSERT_FALSE(mine.empty());
+    auto msgs = kafka_test::consume_all(prefix + ".shop." + table, mine.size());
+    EXPECT_EQ(msgs.size(), mine.size()) << table;
+    Verdict v = check_messages(mine, msgs);
+    EXPECT_EQ(v.lost, 0u) << table;
+    EXPECT_EQ(v.duplicates, 0u) << table;
+  }
+}
+
+TEST_F(KafkaEndToEnd, BrokerKilledAndRestartedMidStreamLosesNothingAndLagRecovers) {
+  TempDir dir;
+  generate(dir, "shop", 20000, 5);
+  std::string topic = kafka_test::unique_name("e2e-broker-restart");
+  kafka_test::create_topic(topic, 3);
+  std::string config = write_config(dir, kafka_section(topic), "batch_size = 200\n");
+  pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(kafka_test::service("kill"), 0);
+  // More changes arrive while the broker is down.
+  pid_t gen = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
+                     "--database", "shop", "--events", "10000", "--tables",
+                     "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
+                     "--value-bytes", "64", "--seed", "6"},
+                    dir.file("generator.log"));
+  ASSERT_EQ(wait_exit(gen), 0) << testing::read_file(dir.file("generator.log"));
+  std::this_thread::sleep_for(2s);
+  ASSERT_EQ(kafka_test::service("start"), 0);
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  auto msgs = kafka_test::consume_all(topic, expected.size(), 120s, 1500ms);
+  ASSERT_EQ(kill(daemon, SIGTERM), 0);
+  EXPECT_EQ(wait_exit(daemon), 0) << testing::read_file(dir.file("daemon.log"));
+  Verdict v = check_messages(expected, msgs);
+  EXPECT_EQ(v.lost, 0u) << "changes lost across the broker restart";
+  std::cout << "changes: " << expected.size() << ", messages: " << msgs.size()
+            << ", duplicates: " << v.duplicates << "\n";
+}
+
+TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
+  TempDir dir;
+  generate(dir, "shop", 5000, 7);  // some history before the first start
+  std::string topic = kafka_test::unique_name("e2e-sigkill");
+  kafka_test::create_topic(topic, 3);
+  std::string config =
+      write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
+  // HeliosDB keeps writing while the daemon is killed and restarted.
+  pid_t generator = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
+                           "--database", "shop", "--events", "100000000", "--tables",
+                           "users,orders", "--txn-size", "3", "--abort-ratio", "0.15",
+                           "--value-bytes", "48", "--rate", "20000", "--follow", "--seed", "8"},
+                          dir.file("generator.log"));
+  for (int i = 0; i < 5; ++i) {
+    pid_t daemon =
+        spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + 200 * i));
+    ASSERT_EQ(kill(daemon, SIGKILL), 0);
+    int rc = wait_exit(daemon);
+    ASSERT_EQ(rc, 128 + SIGKILL) << "daemon exited on its own; log:\n"
+                                 << testing::read_file(dir.file("daemon.log"));
+  }
+  kill(generator, SIGKILL);
+  wait_exit(generator);
+  auto r = testing::run_cli({"run", "--config", config, "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  auto msgs = kafka_test::consume_all(topic, expected.size(), 120s);
+  Verdict v = check_messages(expected, msgs);
+  EXPECT_EQ(v.lost, 0u) << "committed changes lost after SIGKILL";
+  std::cout << "changes: " << expected.size() << ", messages: " << msgs.size()
+            << ", redelivered after SIGKILL: " << v.duplicates << "\n";
+}
+
+TEST_F(KafkaEndToEnd, MissingTopicExitsOneWithClearError) {
+  TempDir dir;
+  generate(dir, "shop", 100, 8);
+  std::string topic = kafka_test::unique_name("e2e-missing");
+  auto r = testing::run_cli({"run", "--config", write_config(dir, kafka_section(topic)), "--once"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("Kafka topic '" + topic + "' does not exist"), std::string::npos) << r.err;
+}
+
+TEST_F(KafkaEndToEnd, UnreachableBrokersExitOneWithClearError) {
+  TempDir dir;
+  generate(dir, "shop", 100, 9);
+  auto r = testing::run_cli(
+      {"run", "--config",
+       write_config(dir, "brokers = \"127.0.0.1:19099\"\ntopic = \"t\"\nstartup_timeout_ms = 2000\n"),
+       "--once"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot reach Kafka brokers '127.0.0.1:19099' within 2000 ms"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(KafkaEndToEnd, BadCredentialsExitOneWithClearErrorAndNoSecretInOutput) {
+  TempDir dir;
+  generate(dir, "shop", 100, 10);
+  std::string topic = kafka_test::unique_name("e2e-sasl");
+  kafka_test::create_topic(topic, 1);
+  setenv("HELIOSDB_TEST_KAFKA_PASSWORD", "not-the-password", 1);
+  std::string section = "brokers = \"" + kafka_test::sasl_brokers() + "\"\ntopic = \"" + topic +
+                        "\"\n[sink.kafka.properties]\n\"security.protocol\" = "
+                        "\"SASL_PLAINTEXT\"\n\"sasl.mechanism\" = \"PLAIN\"\n"
+                        "\"sasl.username\" = \"heliosdb\"\n"
+                        "\"sasl.password\" = \"${HELIOSDB_TEST_KAFKA_PASSWORD}\"\n";
+  std::string config = write_config(dir, section);
+  auto r = testing::run_cli({"run", "--config", config, "--once"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("authentication with Kafka brokers"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not-the-password"), std::string::npos) << "secret printed";
+  auto check = testing::run_cli({"config", "check", config});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out.find("not-the-password"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("sink.kafka.properties.sasl.password = \"<redacted>\""),
+            std::string::npos)
+      << check.out;
+
+  // The right password through the same variable delivers.
+  setenv("HELIOSDB_TEST_KAFKA_PASSWORD", "heliosdb-secret", 1);
+  auto ok = testing::run_cli({"run", "--config", config, "--once"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  EXPECT_EQ(kafka_test::consume_all(topic, expected.size()).size(), expected.size());
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc

@@ -1,0 +1,148 @@
+// The file sink with format = "avro": container files that python3-avro's
+// DataFileReader opens, acknowledgements only after fsync, appending after a
+// restart, a torn block cut off, foreign files refused.
+#include "serde/avro_file_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "avro_check_util.h"
+#include "config/config_section.h"
+#include "serde/avro_container_writer.h"
+#include "sink/sink_registry.h"
+#include "testing/test_util.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+class RecordingAcks : public AckReceiver {
+ public:
+  void acknowledge(uint64_t first, uint64_t count) override {
+    std::lock_guard lock(mu);
+    for (uint64_t t = first; t < first + count; ++t) acked.push_back(t);
+  }
+  void fail(uint64_t ticket, Status reason) override {
+    std::lock_guard lock(mu);
+    failed.push_back(ticket);
+  }
+  std::mutex mu;
+  std::vector<uint64_t> acked, failed;
+};
+
+std::string expected(const std::vector<CdcEvent>& events) {
+  std::string want = "codec=null\nschema_matches_seed=1\n";
+  for (const auto& e : events) want += avro_test::render(e) + "\n";
+  return want;
+}
+
+FileSinkOptions options_for(const std::string& path) {
+  FileSinkOptions o;
+  o.path = path;
+  o.format = SerializationFormat::Avro;
+  o.sync_interval = std::chrono::hours(1);  // only explicit polls sync
+  return o;
+}
+
+TEST(AvroFileSink, BatchesBecomeBlocksAckedOnlyAfterSync) {
+  testing::TempDir dir;
+  auto events = avro_test::edge_case_events();
+  auto sink = make_file_sink(options_for(dir.file("out.avro")));  // dispatches on format
+  ASSERT_TRUE(sink->open().is_ok());
+  RecordingAcks acks;
+  ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 3), 100}, acks).is_ok());
+  ASSERT_TRUE(sink->send_batch({std::span(events).subspan(3), 103}, acks).is_ok());
+  EXPECT_TRUE(acks.acked.empty()) << "acknowledged before fsync";
+  ASSERT_TRUE(sink->poll(std::chrono::milliseconds(10)).is_ok());
+  ASSERT_EQ(acks.acked.size(), events.size());
+  EXPECT_EQ(acks.acked.front(), 100u);
+  EXPECT_EQ(acks.acked.back(), 100u + events.size() - 1);
+  ASSERT_TRUE(sink->close().is_ok());
+  avro_test::expect_same_text(avro_test::run_check("container", dir.file("out.avro")),
+                              expected(events));
+}
+
+TEST(AvroFileSink, AppendsAfterRestartAndCutsATornBlock) {
+  testing::TempDir dir;
+  const std::string path = dir.file("out.avro");
+  auto events = avro_test::edge_case_events();
+  RecordingAcks acks;
+  {
+    auto sink = make_avro_file_sink(options_for(path));
+    ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
+    ASSERT_TRUE(sink->close().is_ok());
+  }
+  // A crash in the middle of writing the next block: half a block at the end.
+  std::string file = testing::read_file(path);
+  auto info = avro::scan_container(file);
+  ASSERT_TRUE(info.is_ok());
+  avro::AvroContainerWriter w(info->sync);
+  w.add(events[5]);
+  std::string block;
+  w.append_block(block);
+  testing::write_file(path, file + block.substr(0, block.size() / 2));
+  {
+    auto sink = make_avro_file_sink(options_for(path));
+    ASSERT_TRUE(sink->open().is_ok());
+    ASSERT_TRUE(sink->send_batch({std::span(events).subspan(2, 2), 2}, acks).is_ok());
+    ASSERT_TRUE(sink->close().is_ok());
+  }
+  avro_test::expect_same_text(avro_test::run_check("container", path),
+                              expected({events[0], events[1], events[2], events[3]}));
+}
+
+TEST(AvroFileSink, SimpleSendAndFlushWriteABlock) {
+  testing::TempDir dir;
+  auto events = avro_test::edge_case_events();
+  auto sink = make_avro_file_sink(options_for(dir.file("simple.avro")));
+  ASSERT_TRUE(sink->send(events[0]).is_ok());
+  ASSERT_TRUE(sink->send(events[1]).is_ok());
+  ASSERT_TRUE(sink->flush().is_ok());
+  ASSERT_TRUE(sink->close().is_ok());
+  avro_test::expect_same_text(avro_test::run_check("container", dir.file("simple.avro")),
+                              expected({events[0], events[1]}));
+}
+
+TEST(AvroFileSink, RefusesToAppendToAJsonLinesFile) {
+  testing::TempDir dir;
+  const std::string path = dir.file("events.jsonl");
+  const std::string json = "{\"event_id\":\"evt_mydb_1\"}\n";
+  testing::write_file(path, json);
+  auto sink = make_avro_file_sink(options_for(path));
+  Status st = sink->open();
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("not an Avro container file"), std::string::npos) << st.message();
+  EXPECT_EQ(testing::read_file(path), json) << "the file must be left alone";
+}
+
+TEST(AvroFileSink, ConfigFormatAvroSelectsTheContainerWriter) {
+  testing::TempDir dir;
+  const std::string path = dir.file("cfg.avro");
+  auto root = config::parse_toml_string("[file]\npath = \"" + path + "\"\nformat = \"avro\"\n",
+                                        "t.toml");
+  ASSERT_TRUE(root.is_ok());
+  auto report = std::make_shared<config::ConfigReport>();
+  report->file = "t.toml";
+  config::ConfigSection section((*root)["file"].as_table(), "sink.file", report);
+  const auto& types = sink_types();
+  auto it = std::find_if(types.begin(), types.end(),
+                         [](const SinkType& t) { return t.name == "file"; });
+  ASSERT_NE(it, types.end());
+  SinkCreator create = it->parse(section, SinkSettings{});
+  section.finish();
+  ASSERT_TRUE(report->ok()) << report->to_status().message();
+  auto sink = create();
+  ASSERT_TRUE(sink.is_ok());
+  auto events = avro_test::edge_case_events();
+  RecordingAcks acks;
+  ASSERT_TRUE((*sink)->send_batch({std::span(events).subspan(0, 1), 0}, acks).is_ok());
+  ASSERT_TRUE((*sink)->close().is_ok());
+  EXPECT_EQ(acks.acked, std::vector<uint64_t>{0});
+  avro_test::expect_same_text(avro_test::run_check("container", path), expected({events[0]}));
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc
