@@ -21,11 +21,11 @@ namespace {
 constexpr size_t kPool = 64;  // power of two
 
 std::vector<CdcEvent> make_pool() {
-  const char* tables[] = {"users", "orders", "user_profiles", "logs", "audit_trail",
-                          "user_sessions", "inventory", "payments"};
+  const char* tables[] = {"users",       "orders",        "user_profiles", "logs",
+                          "audit_trail", "user_sessions", "inventory",     "payments"};
   const char* databases[] = {"production", "production", "production", "staging"};
-  const OperationType ops[] = {OperationType::Insert, OperationType::Update,
-                               OperationType::Insert, OperationType::Delete};
+  const OperationType ops[] = {OperationType::Insert, OperationType::Update, OperationType::Insert,
+                               OperationType::Delete};
   std::vector<CdcEvent> pool(kPool);
   for (size_t i = 0; i < kPool; ++i) {
     CdcEvent& e = pool[i];
@@ -48,8 +48,7 @@ EventFilter five_rule_filter(const char* pattern = "user_.*") {
   return EventFilter()
       .add_rule(FR::include(FC::table("users")))
       .add_rule(FR::include(FC::table("orders")))
-      .add_rule(FR::include(
-          FC::all_of({FC::database("production"), *FC::table_pattern(pattern)})))
+      .add_rule(FR::include(FC::all_of({FC::database("production"), *FC::table_pattern(pattern)})))
       .add_rule(FR::exclude(FC::operation(OperationType::Delete)))
       .add_rule(FR::exclude(FC::key_prefix("tmp:")))
       .add_transform(TransformRule::add_metadata("source", "heliosdb-prod"));
@@ -101,8 +100,8 @@ void BM_FiveRulesOneRegexDecisionOnly(benchmark::State& state) {
 BENCHMARK(BM_FiveRulesOneRegexDecisionOnly);
 
 void BM_RegexOnly(benchmark::State& state) {
-  EventFilter f = EventFilter().add_rule(
-      FilterRule::include(*FilterCondition::table_pattern("user_.*")));
+  EventFilter f =
+      EventFilter().add_rule(FilterRule::include(*FilterCondition::table_pattern("user_.*")));
   std::vector<CdcEvent> pool = make_pool();
   size_t i = 0, kept = 0;
   for (auto _ : state) kept += f.matches(pool[i++ & (kPool - 1)]);

@@ -11,11 +11,12 @@
 #             exclude DELETE, exclude key_prefix "tmp:", + add_metadata
 #             (drops the other tables and the deletes)
 #   keepall5  5 rules with one regex that keep every event, + add_metadata:
-#             all the filter work, the same events as `none` (each line ~35
+#             all the filter work, the same events as `none` (each line 24
 #             bytes longer: the added metadata)
 #   keepall5_nometa  the same rules without the transform: exactly the bytes
 #             of `none`, so the difference is the rule evaluation alone
-# Throughput = WAL changes read per second of wall time (median of the runs).
+# Throughput = WAL changes read per second of wall time and per CPU second
+# (user+sys of the heliosdb-cdc process), medians of the runs.
 set -euo pipefail
 BUILD_DIR=${1:?usage: $0 BUILD_DIR [CHANGES] [REPETITIONS]}
 CHANGES=${2:-200000}
@@ -92,32 +93,35 @@ TOML
 } >"$WORK/keepall5.toml"
 sed '/^\[\[transforms\]\]/,$d' "$WORK/keepall5.toml" >"$WORK/keepall5_nometa.toml"
 
-: >"$WORK/times.txt"
-for rep in $(seq 1 "$REPS"); do
-  for cfg in none filter5 keepall5 keepall5_nometa; do
-    rm -rf "$WORK/ckpt" "$WORK/out.jsonl"
-    sync
-    start=$(date +%s%N)
-    "$BIN" run --once --config "$WORK/$cfg.toml" 2>"$WORK/log.txt"
-    end=$(date +%s%N)
-    lines=$(wc -l <"$WORK/out.jsonl")
-    echo "$cfg $rep $(( (end - start) / 1000 )) $lines" >>"$WORK/times.txt"
-  done
-done
-
-python3 - "$WORK/times.txt" "$CHANGES" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    cfg, rep, us, lines = line.split()
-    runs.setdefault(cfg, []).append((int(us), int(lines)))
-changes = int(sys.argv[2])
-base = statistics.median(us for us, _ in runs["none"])
-print(f"{'config':16} {'runs':>4} {'median s':>9} {'min s':>7} {'changes/s':>10} "
-      f"{'delivered':>10} {'vs none':>8}")
-for cfg in ("none", "filter5", "keepall5", "keepall5_nometa"):
-    times = [us for us, _ in runs[cfg]]
-    med = statistics.median(times)
-    print(f"{cfg:16} {len(times):>4} {med/1e6:>9.3f} {min(times)/1e6:>7.3f} "
-          f"{changes/(med/1e6):>10.0f} {runs[cfg][0][1]:>10} {base/med:>8.1%}")
+python3 - "$BIN" "$WORK" "$CHANGES" "$REPS" <<'PY'
+import os, resource, shutil, statistics, subprocess, sys, time
+binary, work, changes, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+configs = ["none", "filter5", "keepall5", "keepall5_nometa"]
+runs = {c: [] for c in configs}
+for rep in range(reps):
+    for cfg in configs:  # alternate, so load changes hit every configuration alike
+        shutil.rmtree(f"{work}/ckpt", ignore_errors=True)
+        if os.path.exists(f"{work}/out.jsonl"):
+            os.remove(f"{work}/out.jsonl")
+        os.sync()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run([binary, "run", "--once", "--config", f"{work}/{cfg}.toml"], check=True,
+                       stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        with open(f"{work}/out.jsonl", "rb") as f:
+            lines = sum(1 for _ in f)
+        runs[cfg].append((wall, cpu, lines))
+base_wall = statistics.median(r[0] for r in runs["none"])
+base_cpu = statistics.median(r[1] for r in runs["none"])
+print(f"{'config':16} {'runs':>4} {'wall s':>7} {'changes/s':>10} {'vs none':>8} "
+      f"{'CPU s':>6} {'changes/CPU-s':>13} {'vs none':>8} {'delivered':>9}")
+for cfg in configs:
+    wall = statistics.median(r[0] for r in runs[cfg])
+    cpu = statistics.median(r[1] for r in runs[cfg])
+    print(f"{cfg:16} {len(runs[cfg]):>4} {wall:>7.3f} {changes/wall:>10.0f} {base_wall/wall:>8.1%} "
+          f"{cpu:>6.3f} {changes/cpu:>13.0f} {base_cpu/cpu:>8.1%} {runs[cfg][0][2]:>9}")
+print("(medians; throughput = WAL changes read per second; CPU = user+sys of the process)")
 PY

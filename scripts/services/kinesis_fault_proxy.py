@@ -27,7 +27,7 @@ Control (JSON over HTTP on the same port, paths starting with /__):
                   "describe_error": "ResourceNotFoundException" | "" }
                  (fields absent keep their value)
   POST /__reset  all faults off, counters zero
-  GET  /__stats  {"put_calls":..,"entries":..,"entries_failed":..,"calls_throttled":..,
+  GET|POST /__stats  {"put_calls":..,"entries":..,"entries_failed":..,"calls_throttled":..,
                   "calls_5xx":..,"entries_forwarded":..}
 
 Usage: kinesis_fault_proxy.py --port 14569 --upstream 127.0.0.1:14568
@@ -110,6 +110,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
+        if self.path == "/__stats":
+            with LOCK:
+                return self.reply(200, dict(STATS), "application/json")
         if self.path == "/__reset":
             with LOCK:
                 FAULTS.clear()

@@ -76,8 +76,10 @@ bool regex_full_match(const FilterCondition::Node& n, std::string_view table) {
 bool pattern_matches(const FilterCondition::Node& n, std::string_view table) {
   const std::string& lit = n.shape.literal;
   switch (n.shape.kind) {
-    case LiteralShape::kNone: return regex_full_match(n, table);
-    case LiteralShape::kExact: return table == lit;
+    case LiteralShape::kNone:
+      return regex_full_match(n, table);
+    case LiteralShape::kExact:
+      return table == lit;
     case LiteralShape::kPrefix:
       if (!table.starts_with(lit)) return false;
       return dot_star_matches(table.substr(lit.size())) || regex_full_match(n, table);
@@ -114,7 +116,8 @@ std::string ops_to_string(uint32_t mask) {
 std::string describe(const FilterCondition::Node& n, bool nested) {
   using Kind = FilterCondition::Kind;
   switch (n.kind) {
-    case Kind::kTable: return "table == " + quote(n.text);
+    case Kind::kTable:
+      return "table == " + quote(n.text);
     case Kind::kTables: {
       std::string out = "table in [";
       for (size_t i = 0; i < n.names.size(); ++i) {
@@ -123,10 +126,14 @@ std::string describe(const FilterCondition::Node& n, bool nested) {
       }
       return out + "]";
     }
-    case Kind::kTablePattern: return "table matches /" + n.text + "/";
-    case Kind::kDatabase: return "database == " + quote(n.text);
-    case Kind::kOperation: return ops_to_string(n.op_mask);
-    case Kind::kKeyPrefix: return "key starts with " + quote(n.text);
+    case Kind::kTablePattern:
+      return "table matches /" + n.text + "/";
+    case Kind::kDatabase:
+      return "database == " + quote(n.text);
+    case Kind::kOperation:
+      return ops_to_string(n.op_mask);
+    case Kind::kKeyPrefix:
+      return "key starts with " + quote(n.text);
     case Kind::kAnd:
     case Kind::kOr: {
       if (n.children.empty()) return n.kind == Kind::kAnd ? "true" : "false";
@@ -138,7 +145,8 @@ std::string describe(const FilterCondition::Node& n, bool nested) {
       }
       return nested ? out + ")" : out;
     }
-    case Kind::kNot: return "not (" + describe(n.children[0].node(), false) + ")";
+    case Kind::kNot:
+      return "not (" + describe(n.children[0].node(), false) + ")";
   }
   return "?";
 }
@@ -162,8 +170,8 @@ FilterCondition FilterCondition::tables(std::vector<std::string> names) {
 Result<FilterCondition> FilterCondition::table_pattern(std::string_view pattern) {
   re2::RE2::Options options;
   options.set_log_errors(false);  // the error is returned, not printed
-  auto regex = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()),
-                                                options);
+  auto regex =
+      std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!regex->ok()) {
     return invalid_argument("invalid RE2 pattern " + quote(pattern) + ": " + regex->error());
   }
@@ -222,16 +230,21 @@ FilterCondition FilterCondition::negate(FilterCondition child) {
 bool FilterCondition::matches(const CdcEvent& event) const {
   const Node& n = *node_;
   switch (n.kind) {
-    case Kind::kTable: return event.table == n.text;
+    case Kind::kTable:
+      return event.table == n.text;
     case Kind::kTables:
       for (const auto& name : n.names) {
         if (event.table == name) return true;
       }
       return false;
-    case Kind::kTablePattern: return pattern_matches(n, event.table);
-    case Kind::kDatabase: return event.database == n.text;
-    case Kind::kOperation: return (n.op_mask & op_bit(event.operation)) != 0;
-    case Kind::kKeyPrefix: return std::string_view(event.key).starts_with(n.text);
+    case Kind::kTablePattern:
+      return pattern_matches(n, event.table);
+    case Kind::kDatabase:
+      return event.database == n.text;
+    case Kind::kOperation:
+      return (n.op_mask & op_bit(event.operation)) != 0;
+    case Kind::kKeyPrefix:
+      return std::string_view(event.key).starts_with(n.text);
     case Kind::kAnd:
       for (const auto& c : n.children) {
         if (!c.matches(event)) return false;
@@ -242,7 +255,8 @@ bool FilterCondition::matches(const CdcEvent& event) const {
         if (c.matches(event)) return true;
       }
       return false;
-    case Kind::kNot: return !n.children[0].matches(event);
+    case Kind::kNot:
+      return !n.children[0].matches(event);
   }
   return false;
 }

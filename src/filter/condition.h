@@ -32,9 +32,9 @@ LiteralShape analyze_pattern(std::string_view pattern);
 
 struct FilterCondition::Node {
   Kind kind = Kind::kAnd;
-  std::string text;                 // table / database / key prefix / regex source
-  std::vector<std::string> names;   // kTables
-  uint32_t op_mask = 0;             // kOperation: bit (1 << OperationType)
+  std::string text;                       // table / database / key prefix / regex source
+  std::vector<std::string> names;         // kTables
+  uint32_t op_mask = 0;                   // kOperation: bit (1 << OperationType)
   std::shared_ptr<const re2::RE2> regex;  // kTablePattern
   filter_internal::LiteralShape shape;    // kTablePattern fast path
   std::vector<FilterCondition> children;  // kAnd, kOr, kNot (exactly one)

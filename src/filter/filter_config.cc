@@ -23,7 +23,8 @@ using filter_internal::quote;
 using Keys = std::initializer_list<std::string_view>;
 
 constexpr std::array<std::string_view, 9> kConditionKeys = {
-    "table", "tables", "table_pattern", "database", "operations", "key_prefix", "any", "all", "not"};
+    "table",      "tables", "table_pattern", "database", "operations",
+    "key_prefix", "any",    "all",           "not"};
 
 template <typename Range>
 std::string join(const Range& keys) {
@@ -153,7 +154,8 @@ class Parser {
       const toml::array* arr = node->as_array();
       if (!arr || arr->empty()) {
         sec.error(list_key, "expected a non-empty array of condition tables, e.g. " +
-                                std::string(list_key) + " = [{ table = \"a\" }, { table = \"b\" }]");
+                                std::string(list_key) +
+                                " = [{ table = \"a\" }, { table = \"b\" }]");
         continue;
       }
       std::vector<FilterCondition> children;
@@ -221,7 +223,8 @@ class Parser {
         ConfigSection child(t, sec.full_key("condition"), report_);
         scope = nested(child);
       } else {
-        sec.error("condition", "expected a condition table, e.g. condition = { table = \"users\" }");
+        sec.error("condition",
+                  "expected a condition table, e.g. condition = { table = \"users\" }");
       }
     }
     if (error_count() != before || !rule) {
@@ -237,9 +240,9 @@ class Parser {
       if (k.str() == "type" || k.str() == "condition" || contains(allowed, k.str())) continue;
       std::string expected = "type, condition";
       if (allowed.size()) expected += ", " + join(allowed);
-      sec.error_at(v, sec.full_key(k.str()),
-                   "unknown key for type = \"" + std::string(type) + "\"; expected one of: " +
-                       expected);
+      sec.error_at(
+          v, sec.full_key(k.str()),
+          "unknown key for type = \"" + std::string(type) + "\"; expected one of: " + expected);
     }
   }
 
@@ -275,8 +278,8 @@ class Parser {
     std::string algorithm =
         sec.get_string("algorithm", "hmac-sha256", Secret::kNo, {"hmac-sha256", "sha256"});
     std::string encoding = sec.get_string("encoding", "hex", Secret::kNo, {"hex", "raw"});
-    auto enc = encoding == "raw" ? TransformRule::HashEncoding::kRaw
-                                 : TransformRule::HashEncoding::kHex;
+    auto enc =
+        encoding == "raw" ? TransformRule::HashEncoding::kRaw : TransformRule::HashEncoding::kHex;
     bool has_secret = sec.has("secret");
     bool has_env = sec.has("secret_env");
     if (error_count() != before) return std::nullopt;
@@ -294,8 +297,10 @@ class Parser {
       return std::nullopt;
     }
     if (!has_secret && !has_env) {
-      sec.error("", "hash_key needs an HMAC secret: secret = \"${ENV_VAR}\" or secret_env = "
-                    "\"ENV_VAR\" (at least " + std::to_string(TransformRule::kMinSecretBytes) +
+      sec.error("",
+                "hash_key needs an HMAC secret: secret = \"${ENV_VAR}\" or secret_env = "
+                "\"ENV_VAR\" (at least " +
+                    std::to_string(TransformRule::kMinSecretBytes) +
                     " bytes). algorithm = \"sha256\" hashes without a secret, but guessable keys "
                     "can then be recovered by hashing candidates");
       return std::nullopt;
@@ -361,8 +366,8 @@ std::string describe_filter(const EventFilter& filter) {
   };
 
   std::string out = "filter: " + plural(includes, "include rule") + ", " +
-                    plural(excludes, "exclude rule") + ", " + plural(transforms.size(), "transform") +
-                    "\n";
+                    plural(excludes, "exclude rule") + ", " +
+                    plural(transforms.size(), "transform") + "\n";
   if (includes == 0 && excludes == 0) {
     out += "  every event is kept\n";
   } else if (includes == 0) {

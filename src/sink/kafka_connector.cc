@@ -424,6 +424,16 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
     // Counted before producing: the delivery report may run on another
     // thread's poll before producev returns.
     in_flight.fetch_add(1, std::memory_order_relaxed);
+    // Headers: one list sized for exactly five entries; librdkafka owns it
+    // once producev succeeds.
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(5);
+    rd_kafka_header_add(hdrs, "operation", 9, op.data(), static_cast<ssize_t>(op.size()));
+    rd_kafka_header_add(hdrs, "database", 8, ev.database.data(),
+                        static_cast<ssize_t>(ev.database.size()));
+    rd_kafka_header_add(hdrs, "table", 5, ev.table.data(), static_cast<ssize_t>(ev.table.size()));
+    rd_kafka_header_add(hdrs, "sequence", 8, seq, static_cast<ssize_t>(end - seq));
+    rd_kafka_header_add(hdrs, "event_id", 8, ev.event_id.data(),
+                        static_cast<ssize_t>(ev.event_id.size()));
     rd_kafka_resp_err_t err;
     for (;;) {
       err = rd_kafka_producev(
@@ -431,13 +441,7 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE(value_buf.data(), value_buf.size()),
           RD_KAFKA_V_KEY(ev.key.empty() ? nullptr : ev.key.data(), ev.key.size()),
-          RD_KAFKA_V_HEADER("operation", op.data(), static_cast<ssize_t>(op.size())),
-          RD_KAFKA_V_HEADER("database", ev.database.data(),
-                            static_cast<ssize_t>(ev.database.size())),
-          RD_KAFKA_V_HEADER("table", ev.table.data(), static_cast<ssize_t>(ev.table.size())),
-          RD_KAFKA_V_HEADER("sequence", seq, static_cast<ssize_t>(end - seq)),
-          RD_KAFKA_V_HEADER("event_id", ev.event_id.data(),
-                            static_cast<ssize_t>(ev.event_id.size())),
+          RD_KAFKA_V_HEADERS(hdrs),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(ticket))),
           RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
@@ -445,16 +449,19 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
       queue_full_waits.fetch_add(1, std::memory_order_relaxed);
       serve(50);
       if (interrupted.load(std::memory_order_relaxed)) {
+        rd_kafka_headers_destroy(hdrs);
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         return Status(ErrorCode::kCancelled, "kafka: interrupted while waiting for queue room");
       }
       Status f = fatal_status();
       if (!f.is_ok()) {
+        rd_kafka_headers_destroy(hdrs);
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         return f;
       }
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(hdrs);  // not taken over by librdkafka on error
       in_flight.fetch_sub(1, std::memory_order_relaxed);
       kafka::MessageContext ctx;
       ctx.topic = topic_name;

@@ -330,6 +330,8 @@ class KinesisSink final : public KinesisConnector {
     const size_t max_scan = max_records * 4;
     std::deque<Record> kept;
     size_t scanned = 0;
+    // `seen` views strings inside `out` and `kept`: `out` must not reallocate.
+    out.reserve(max_records);
     while (!lane.queue.empty() && out.size() < max_records && scanned < max_scan) {
       Record r = std::move(lane.queue.front());
       lane.queue.pop_front();

@@ -24,11 +24,25 @@ foreach(src ${HELIOSDB_REGISTRY_IT_SOURCES})
   target_link_libraries(${name} PRIVATE heliosdb_cdc_testing GTest::gtest_main CURL::libcurl
     PkgConfig::RDKAFKA spdlog::spdlog fmt::fmt)
   add_dependencies(${name} heliosdb-cdc)
-  # Some tests stop and restart the registry: RESOURCE_LOCK keeps them apart.
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES
-      LABELS "integration;avro"
-      TIMEOUT 300
-      FIXTURES_REQUIRED apicurio
-      RESOURCE_LOCK apicurio_process)
+  if(name MATCHES "kafka")
+    # Kafka end to end with Avro: also needs the broker of tests/integration/kafka.cmake.
+    set(_labels "integration;avro;kafka")
+    set(_fixtures "apicurio;kafka_broker")
+    set(_locks "apicurio_process;kafka_broker_process")
+  else()
+    set(_labels "integration;avro")
+    set(_fixtures "apicurio")
+    set(_locks "apicurio_process")  # some tests stop and restart the registry
+  endif()
+  # gtest_discover_tests (CMake 3.25) flattens list-valued PROPERTIES, so the
+  # list properties are set by a script ctest runs after the discovered tests.
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_TESTS
+    PROPERTIES TIMEOUT 300)
+  set(_props ${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake)
+  file(WRITE ${_props}
+    "if(${name}_TESTS)\n"
+    "  set_tests_properties(\${${name}_TESTS} PROPERTIES\n"
+    "    LABELS \"${_labels}\" FIXTURES_REQUIRED \"${_fixtures}\" RESOURCE_LOCK \"${_locks}\")\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_props})
 endforeach()

@@ -84,5 +84,39 @@ TEST(MetricsPrometheus, PrometheusScrapesTheDaemonAndReturnsItsSeries) {
   EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
 
+// Every query of docs/grafana-dashboard.json is valid PromQL for this
+// Prometheus (the dashboard's variables replaced by match-all values).
+TEST(MetricsPrometheus, DashboardQueriesAreValidPromQL) {
+  std::string json = testing::read_file(testing::source_dir() + "/docs/grafana-dashboard.json");
+  ASSERT_FALSE(json.empty());
+  std::vector<std::string> exprs;
+  const std::string key = "\"expr\": \"";
+  for (size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    std::string expr;
+    for (size_t i = at + key.size(); i < json.size() && json[i] != '"'; ++i) {
+      if (json[i] == '\\') ++i;  // JSON escapes in these strings are \" and \\ only
+      expr += json[i];
+    }
+    exprs.push_back(expr);
+  }
+  ASSERT_GE(exprs.size(), 15u);
+  for (std::string expr : exprs) {
+    for (auto [from, to] : {std::pair<std::string, std::string>{"$__rate_interval", "1m"},
+                            {"$job", ".*"},
+                            {"$instance", ".*"}}) {
+      for (size_t p = expr.find(from); p != std::string::npos; p = expr.find(from, p)) {
+        expr.replace(p, from.size(), to);
+      }
+    }
+    CURL* curl = curl_easy_init();
+    char* escaped = curl_easy_escape(curl, expr.c_str(), static_cast<int>(expr.size()));
+    HttpAnswer a = http_get(std::string(kPrometheus) + "/api/v1/query?query=" + escaped);
+    curl_free(escaped);
+    curl_easy_cleanup(curl);
+    EXPECT_EQ(a.status, 200) << expr << "\n" << a.body;
+    EXPECT_NE(a.body.find("\"status\":\"success\""), std::string::npos) << expr << "\n" << a.body;
+  }
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc::metrics_it

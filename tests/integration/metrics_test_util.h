@@ -190,7 +190,7 @@ inline std::string write_wal_and_config(const testing::TempDir& dir, int events,
     auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", db,
                                "--events", std::to_string(events), "--tables",
                                "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                               "--truncate-ratio", "0.01", "--value-bytes", "64", "--seed",
+                               "--value-bytes", "64", "--seed",
                                std::to_string(seed)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }

@@ -251,6 +251,39 @@ std::string field(const std::string& line, const std::string& name) {
   return v;
 }
 
+TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
+  TempDir dir;
+  generate(dir, "shop", 3000, 21);
+  auto expected = committed_changes(dir.file("wal"), "shop");
+  std::string config = write_config(dir, "checkpoint_interval = 1000000\n");
+  for (int sig : {SIGTERM, SIGINT}) {
+    std::filesystem::remove(dir.file("daemon.log"));
+    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    // Wait until it runs (its handlers are installed once it has read the
+    // checkpoint) and everything is written, then ask it to stop.
+    auto started = [&] {
+      std::string log = testing::read_file(dir.file("daemon.log"));
+      return log.find("resuming") != std::string::npos ||
+             log.find("no checkpoint") != std::string::npos;
+    };
+    for (int i = 0; i < 1000 && (!started() || complete_lines(dir.file("out.jsonl")) < expected.size()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(kill(daemon, sig), 0);
+    int status = 0;
+    waitpid(daemon, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status) << "\n"
+                                   << testing::read_file(dir.file("daemon.log"));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << testing::read_file(dir.file("daemon.log"));
+    // The final checkpoint covers everything delivered: nothing is resent.
+    auto ckpt = CheckpointStore(dir.file("ckpt"), "shop").load();
+    ASSERT_TRUE(ckpt && ckpt->has_value());
+    EXPECT_TRUE((*ckpt)->position.covers(expected.back().commit_sequence,
+                                         expected.back().entry.sequence));
+    EXPECT_EQ(complete_lines(dir.file("out.jsonl")), expected.size());
+  }
+}
+
 TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   TempDir dir;
   std::string config = write_config(dir, "checkpoint_interval = 500\nbatch_size = 50\n");

@@ -96,9 +96,13 @@ std::string expected_line(std::string line) {
 }
 
 std::string base_config(const TempDir& dir, const std::string& name) {
-  return "[cdc]\nwal_path = \"" + dir.file("wal") + "\"\ndatabase = \"mydb\"\n"
-         "checkpoint_dir = \"" + dir.file("ckpt-" + name) + "\"\nenable_metrics = false\n\n"
-         "[sink]\ntype = \"file\"\n[sink.file]\npath = \"" + dir.file(name + ".jsonl") + "\"\n\n";
+  return "[cdc]\nwal_path = \"" + dir.file("wal") +
+         "\"\ndatabase = \"mydb\"\n"
+         "checkpoint_dir = \"" +
+         dir.file("ckpt-" + name) +
+         "\"\nenable_metrics = false\n\n"
+         "[sink]\ntype = \"file\"\n[sink.file]\npath = \"" +
+         dir.file(name + ".jsonl") + "\"\n\n";
 }
 
 const char kFilter[] = R"(
@@ -139,12 +143,12 @@ class FilterCliTest : public ::testing::Test {
   void SetUp() override {
     ::setenv("FILTER_CLI_TEST_SECRET", kSecret, 1);
     auto gen = run_cli({"wal", "generate", "--dir", dir_.file("wal"), "--database", "mydb",
-                        "--events", "3000", "--tables", "users,orders,logs,user_profiles",
-                        "--seed", "11", "--start-time-ms", "1700000000000"});
+                        "--events", "3000", "--tables", "users,orders,logs,user_profiles", "--seed",
+                        "11", "--start-time-ms", "1700000000000"});
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     // A tail of changes the filter drops: the checkpoint must still reach it.
-    gen = run_cli({"wal", "generate", "--dir", dir_.file("wal"), "--database", "mydb",
-                   "--events", "200", "--tables", "logs", "--seed", "12", "--abort-ratio", "0",
+    gen = run_cli({"wal", "generate", "--dir", dir_.file("wal"), "--database", "mydb", "--events",
+                   "200", "--tables", "logs", "--seed", "12", "--abort-ratio", "0",
                    "--start-time-ms", "1700000100000"});
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
   }
@@ -198,20 +202,20 @@ TEST_F(FilterCliTest, ConfigCheckPrintsTheCompiledRulesWithoutTheSecret) {
   write_file(dir_.file("filtered.toml"), base_config(dir_, "filtered") + kFilter);
   auto check = run_cli({"config", "check", dir_.file("filtered.toml")});
   ASSERT_EQ(check.exit_code, 0) << check.err;
-  EXPECT_NE(check.out.find(
-                "filter: 2 include rules, 1 exclude rule, 3 transforms\n"
-                "  an event is kept when it matches at least one include rule and no exclude "
-                "rule\n"
-                "  rule 1: include if table == \"orders\"\n"
-                "  rule 2: include if table matches /user.*/\n"
-                "  rule 3: exclude if operation == DELETE\n"
-                "  transforms run in this order on kept events:\n"
-                "  transform 1: add_metadata \"source\" = \"heliosdb-prod\"\n"
-                "  transform 2: mask_value: value and old_value become \"***MASKED***\", when "
-                "table == \"users\"\n"
-                "  transform 3: hash_key: key becomes HMAC-SHA-256(secret, key) (secret not "
-                "shown), 64 hex characters, when table == \"orders\"\n"),
-            std::string::npos)
+  EXPECT_NE(
+      check.out.find("filter: 2 include rules, 1 exclude rule, 3 transforms\n"
+                     "  an event is kept when it matches at least one include rule and no exclude "
+                     "rule\n"
+                     "  rule 1: include if table == \"orders\"\n"
+                     "  rule 2: include if table matches /user.*/\n"
+                     "  rule 3: exclude if operation == DELETE\n"
+                     "  transforms run in this order on kept events:\n"
+                     "  transform 1: add_metadata \"source\" = \"heliosdb-prod\"\n"
+                     "  transform 2: mask_value: value and old_value become \"***MASKED***\", when "
+                     "table == \"users\"\n"
+                     "  transform 3: hash_key: key becomes HMAC-SHA-256(secret, key) (secret not "
+                     "shown), 64 hex characters, when table == \"orders\"\n"),
+      std::string::npos)
       << check.out;
   EXPECT_EQ(check.out.find(kSecret), std::string::npos);
   EXPECT_EQ(check.err.find(kSecret), std::string::npos);

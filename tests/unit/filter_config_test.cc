@@ -42,8 +42,8 @@ std::string error_of(const std::string& text) {
   return p.filter.status().message();
 }
 
-CdcEvent event(std::string database, std::string table,
-               OperationType op = OperationType::Insert, std::string key = "k") {
+CdcEvent event(std::string database, std::string table, OperationType op = OperationType::Insert,
+               std::string key = "k") {
   CdcEvent e;
   e.database = std::move(database);
   e.table = std::move(table);
@@ -200,11 +200,12 @@ any = [
   { table_pattern = "[z-a]" },
 ]
 )");
-  EXPECT_EQ(err.rfind("cdc.toml:5: filter.rules[0].any[1].table_pattern: invalid RE2 pattern "
-                      "\"[z-a]\": invalid character class range: z-a in rule {action = \"exclude\", "
-                      "any = [{table = \"a\"}, {table_pattern = \"[z-a]\"}]}",
-                      0),
-            0u)
+  EXPECT_EQ(
+      err.rfind("cdc.toml:5: filter.rules[0].any[1].table_pattern: invalid RE2 pattern "
+                "\"[z-a]\": invalid character class range: z-a in rule {action = \"exclude\", "
+                "any = [{table = \"a\"}, {table_pattern = \"[z-a]\"}]}",
+                0),
+      0u)
       << err;
 }
 
@@ -216,8 +217,7 @@ TEST(FilterConfigTest, UnknownConditionKey) {
 }
 
 TEST(FilterConfigTest, UnknownConditionKeyNested) {
-  std::string err =
-      error_of("[[filter.rules]]\naction = \"include\"\nnot = { column = \"x\" }\n");
+  std::string err = error_of("[[filter.rules]]\naction = \"include\"\nnot = { column = \"x\" }\n");
   EXPECT_EQ(err.rfind("cdc.toml:3: filter.rules[0].not.column: unknown condition key", 0), 0u)
       << err;
 }
@@ -255,8 +255,7 @@ TEST(FilterConfigTest, WrongTypes) {
             0u)
       << err;
   err = error_of("[[filter.rules]]\naction = \"include\"\nany = { table = \"a\" }\n");
-  EXPECT_EQ(err.rfind("cdc.toml:3: filter.rules[0].any: expected a non-empty array", 0), 0u)
-      << err;
+  EXPECT_EQ(err.rfind("cdc.toml:3: filter.rules[0].any: expected a non-empty array", 0), 0u) << err;
 }
 
 TEST(FilterConfigTest, UnknownKeyInFilterSection) {
@@ -330,8 +329,8 @@ TEST(FilterConfigTest, TransformUnknownTypeAndKeys) {
 }
 
 TEST(FilterConfigTest, TransformConditionErrors) {
-  std::string err = error_of(
-      "[[transforms]]\ntype = \"mask_value\"\ncondition = { table_pattern = \"(\" }\n");
+  std::string err =
+      error_of("[[transforms]]\ntype = \"mask_value\"\ncondition = { table_pattern = \"(\" }\n");
   EXPECT_EQ(err.rfind("cdc.toml:3: transforms[0].condition.table_pattern: invalid RE2 pattern", 0),
             0u)
       << err;

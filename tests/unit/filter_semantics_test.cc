@@ -63,12 +63,12 @@ std::vector<Case> cases() {
                  {{event("db", "users", Op::Insert), true},
                   {event("db", "users", Op::Delete), false},
                   {event("db", "orders", Op::Insert), false}}});
-  out.push_back({"exclude wins over a matching include (exclude added first)",
-                 EventFilter()
-                     .add_rule(FR::exclude(FC::operation(Op::Delete)))
-                     .add_rule(FR::include(FC::table("users"))),
-                 {{event("db", "users", Op::Insert), true},
-                  {event("db", "users", Op::Delete), false}}});
+  out.push_back(
+      {"exclude wins over a matching include (exclude added first)",
+       EventFilter()
+           .add_rule(FR::exclude(FC::operation(Op::Delete)))
+           .add_rule(FR::include(FC::table("users"))),
+       {{event("db", "users", Op::Insert), true}, {event("db", "users", Op::Delete), false}}});
   out.push_back({"table is an exact, case-sensitive comparison",
                  EventFilter().add_rule(FR::include(FC::table("users"))),
                  {{event("db", "Users"), false},
@@ -87,15 +87,19 @@ std::vector<Case> cases() {
                   {event("db", "users"), false}}});
   out.push_back({"table_pattern without wildcard matches only the whole name",
                  EventFilter().add_rule(FR::include(pattern("user"))),
-                 {{event("db", "user"), true}, {event("db", "users"), false},
+                 {{event("db", "user"), true},
+                  {event("db", "users"), false},
                   {event("db", "superuser"), false}}});
   out.push_back({"table_pattern alternation is anchored as a whole",
                  EventFilter().add_rule(FR::include(pattern("a|b"))),
-                 {{event("db", "a"), true}, {event("db", "b"), true}, {event("db", "ab"), false},
+                 {{event("db", "a"), true},
+                  {event("db", "b"), true},
+                  {event("db", "ab"), false},
                   {event("db", "xb"), false}}});
   out.push_back({"database",
                  EventFilter().add_rule(FR::include(FC::database("production"))),
-                 {{event("production", "t"), true}, {event("staging", "t"), false},
+                 {{event("production", "t"), true},
+                  {event("staging", "t"), false},
                   {event("production2", "t"), false}}});
   out.push_back({"operations: a set",
                  EventFilter().add_rule(FR::include(FC::operations({Op::Insert, Op::Update}))),
@@ -115,8 +119,8 @@ std::vector<Case> cases() {
                  EventFilter().add_rule(FR::include(FC::key_prefix(""))),
                  {{event("db", "t", Op::Insert, ""), true}}});
   out.push_back({"seed's complex filter: And(Database, TablePattern)",
-                 EventFilter().add_rule(FR::include(
-                     FC::all_of({FC::database("production"), pattern("user_.*")}))),
+                 EventFilter().add_rule(
+                     FR::include(FC::all_of({FC::database("production"), pattern("user_.*")}))),
                  {{event("production", "user_profiles"), true},
                   {event("staging", "user_profiles"), false},
                   {event("production", "orders"), false}}});
@@ -137,11 +141,10 @@ std::vector<Case> cases() {
   out.push_back({"double negation",
                  EventFilter().add_rule(FR::include(FC::negate(FC::negate(FC::table("a"))))),
                  {{event("db", "a"), true}, {event("db", "b"), false}}});
-  out.push_back({"empty And is true, empty Or is false",
-                 EventFilter()
-                     .add_rule(FR::include(FC::all_of({})))
-                     .add_rule(FR::exclude(FC::any_of({}))),
-                 {{event("db", "a"), true}}});
+  out.push_back(
+      {"empty And is true, empty Or is false",
+       EventFilter().add_rule(FR::include(FC::all_of({}))).add_rule(FR::exclude(FC::any_of({}))),
+       {{event("db", "a"), true}}});
   out.push_back({"include rule matching nothing drops everything",
                  EventFilter().add_rule(FR::include(FC::any_of({}))),
                  {{event("db", "a"), false}}});
@@ -203,12 +206,13 @@ TEST(FilterSemanticsTest, LiteralFastPathAgreesWithRe2) {
   // answer must equal RE2's full match, including for inputs with '\n' and
   // non-ASCII or invalid UTF-8 bytes, which '.' treats specially.
   const std::vector<std::string> patterns = {
-      "", "user", "user_.*", ".*_log", ".*audit.*", ".*", ".*.*", "a-b:c",
-      "user_.+", "(?i)users", "user_\\d+", "a|b", "us.r", "user_.*x", ".*?", "[a-z]+"};
+      "",        "user",      "user_.*",   ".*_log", ".*audit.*", ".*",       ".*.*", "a-b:c",
+      "user_.+", "(?i)users", "user_\\d+", "a|b",    "us.r",      "user_.*x", ".*?",  "[a-z]+"};
   const std::vector<std::string> tables = {
-      "", "user", "users", "user_", "user_profiles", "app_user_x", "x_log", "x_log2", "_log",
-      "my_audit_t", "audit", "aud", "a-b:c", "USERS", "user_12", "a", "b", "usxr",
-      "user_\n", "user_\xc3\xa9", "user_\xff", "\xff_log", "\n_log", "my\naudit", "user_abx"};
+      "",         "user",   "users",      "user_",   "user_profiles", "app_user_x",    "x_log",
+      "x_log2",   "_log",   "my_audit_t", "audit",   "aud",           "a-b:c",         "USERS",
+      "user_12",  "a",      "b",          "usxr",    "user_\n",       "user_\xc3\xa9", "user_\xff",
+      "\xff_log", "\n_log", "my\naudit",  "user_abx"};
   for (const auto& p : patterns) {
     auto c = FilterCondition::table_pattern(p);
     ASSERT_TRUE(c.is_ok()) << p;
@@ -261,11 +265,8 @@ TEST(FilterSemanticsTest, ConditionToString) {
 // ---- FilterBuilder (the seed's examples) ----
 
 TEST(FilterBuilderTest, SeedTableExample) {
-  EventFilter f = FilterBuilder()
-                      .include_table("users")
-                      .include_table("orders")
-                      .exclude_table("logs")
-                      .build();
+  EventFilter f =
+      FilterBuilder().include_table("users").include_table("orders").exclude_table("logs").build();
   EXPECT_TRUE(f.matches(event("db", "users")));
   EXPECT_TRUE(f.matches(event("db", "orders")));
   EXPECT_FALSE(f.matches(event("db", "logs")));

@@ -206,12 +206,13 @@ TEST(TransformTest, TransformsRunInOrderAndSeeEarlierChanges) {
   // the key was hashed: a key_prefix scope sees the hashed key.
   auto hash = TransformRule::hash_key(kSecret);
   ASSERT_TRUE(hash.is_ok());
-  EventFilter f = EventFilter()
-                      .add_transform(*hash)
-                      .add_transform(TransformRule::add_metadata("hashed", "yes")
-                                         .when(FilterCondition::key_prefix("74e3c006")))
-                      .add_transform(TransformRule::add_metadata("raw", "yes")
-                                         .when(FilterCondition::key_prefix("user")));
+  EventFilter f =
+      EventFilter()
+          .add_transform(*hash)
+          .add_transform(TransformRule::add_metadata("hashed", "yes")
+                             .when(FilterCondition::key_prefix("74e3c006")))
+          .add_transform(
+              TransformRule::add_metadata("raw", "yes").when(FilterCondition::key_prefix("user")));
   CdcEvent e = sample();
   ASSERT_TRUE(f.apply(e));
   EXPECT_EQ(e.metadata.count("hashed"), 1u);

@@ -113,8 +113,8 @@ class TransformRule {
  public:
   enum class Kind : uint8_t { kAddMetadata, kMaskValue, kHashKey };
   enum class HashAlgorithm : uint8_t {
-    kHmacSha256,      // keyed: HMAC-SHA-256(secret, key). The default.
-    kSha256Unkeyed,   // SHA-256(key): weaker, see hash_key_unkeyed_sha256().
+    kHmacSha256,     // keyed: HMAC-SHA-256(secret, key). The default.
+    kSha256Unkeyed,  // SHA-256(key): weaker, see hash_key_unkeyed_sha256().
   };
   enum class HashEncoding : uint8_t {
     kHex,  // 64 lowercase hex characters (default)

@@ -1,0 +1,215 @@
+// Cost of the Prometheus metrics: the observer hooks alone, the hooks next to
+// realistic per-event work, and the whole pipeline with metrics on vs off in
+// the same process (the acceptance bar: on >= 97% of off).
+//
+//   build/metrics_bench --benchmark_counters_tabular=true
+//
+// Environment: METRICS_BENCH_EVENTS (default 300000 changes for the
+// end-to-end benchmarks, 200-byte values, 5 changes per transaction).
+#include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "heliosdb/cdc/metrics.h"
+#include "heliosdb/cdc/processor.h"
+#include "heliosdb/cdc/serialization.h"
+#include "metrics/metrics_core.h"
+#include "sink/file_sink.h"
+#include "wal/generator.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+const char* const kTables[] = {"users", "orders", "payments", "inventory"};
+
+// --- The hooks alone --------------------------------------------------------
+
+// One acknowledged event per iteration through the observer the pipeline
+// holds: the base class (no-op, what the pipeline calls without metrics)
+// or the metrics observer. A sink call is reported every 100 events.
+void BM_AckHook(benchmark::State& state) {
+  std::shared_ptr<PipelineObserver> observer =
+      state.range(0) ? std::make_shared<metrics::MetricsCore>(100)
+                     : std::make_shared<PipelineObserver>();
+  PipelineObserver* o = observer.get();
+  benchmark::DoNotOptimize(o);
+  AckedEvent e;
+  e.bytes = 264;
+  e.wal_timestamp_ms = 1'700'000'000'000;
+  e.acked_at_ms = e.wal_timestamp_ms + 3;
+  uint64_t i = 0;
+  for (auto _ : state) {
+    e.table = kTables[i & 3];
+    e.operation = static_cast<OperationType>(1 + (i % 3));
+    o->on_acknowledged(e);
+    if (++i % 100 == 0) o->on_sink_call(0.0004, 100);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AckHook)->ArgName("metrics")->Arg(0)->Arg(1);
+
+// The same hooks next to per-event work every pipeline does: serializing the
+// event to JSON (the cheapest serializer).
+void BM_SerializeWithHooks(benchmark::State& state) {
+  std::shared_ptr<PipelineObserver> observer =
+      state.range(0) ? std::make_shared<metrics::MetricsCore>(100)
+                     : std::make_shared<PipelineObserver>();
+  PipelineObserver* o = observer.get();
+  CdcEvent ev;
+  ev.database = "bench";
+  ev.key = "user-000123";
+  ev.value = std::string(200, 'v');
+  ev.old_value = std::string(200, 'o');
+  ev.transaction_id = "txn_42";
+  ev.timestamp = 1'700'000'000'000;
+  std::string out;
+  uint64_t i = 0;
+  AckedEvent e;
+  for (auto _ : state) {
+    ev.sequence = i;
+    ev.table = kTables[i & 3];
+    ev.operation = static_cast<OperationType>(1 + (i % 3));
+    assign_event_id(ev.event_id, ev.database, ev.sequence);
+    out.clear();
+    append_event_json(ev, out);
+    benchmark::DoNotOptimize(out.data());
+    e.table = ev.table;
+    e.operation = ev.operation;
+    e.bytes = ev.key.size() + ev.value->size() + ev.old_value->size();
+    e.wal_timestamp_ms = ev.timestamp;
+    e.acked_at_ms = ev.timestamp + 2;
+    o->on_acknowledged(e);
+    if (++i % 100 == 0) o->on_sink_call(0.0004, 100);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SerializeWithHooks)->ArgName("metrics")->Arg(0)->Arg(1);
+
+// --- The whole pipeline -----------------------------------------------------
+
+struct WalFixture {
+  std::string dir;
+  uint64_t changes = 0;
+  WalFixture() {
+    dir = (std::filesystem::temp_directory_path() / "heliosdb-cdc-metrics-bench").string();
+    std::filesystem::remove_all(dir);
+    const char* env = std::getenv("METRICS_BENCH_EVENTS");
+    wal::GeneratorOptions o;
+    o.dir = dir + "/wal";
+    o.database = "bench";
+    o.events = env ? std::strtoull(env, nullptr, 10) : 300000;
+    o.tables = {"users", "orders", "payments", "inventory"};
+    o.txn_size = 5;
+    o.abort_ratio = 0.1;
+    o.value_bytes = 200;
+    o.seed = 7;
+    o.sync_policy = WalSyncPolicy::kNever;
+    auto summary = wal::generate_wal(o);
+    if (!summary) {
+      std::fprintf(stderr, "generate: %s\n", summary.status().to_string().c_str());
+      std::exit(1);
+    }
+    changes = summary->changes;
+  }
+  ~WalFixture() { std::filesystem::remove_all(dir); }
+};
+
+WalFixture& wal_fixture() {
+  static WalFixture f;
+  return f;
+}
+
+// Acknowledges every batch at once: the fastest possible sink, so the
+// metrics' share of the work is as large as it can be.
+class NullSink final : public EventSink {
+ public:
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "null"; }
+  Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
+    for (const CdcEvent& e : batch.events) benchmark::DoNotOptimize(e.key.data());
+    if (!batch.events.empty()) acks.acknowledge(batch.first_ticket, batch.events.size());
+    return Status::ok();
+  }
+};
+
+// One run_once() over the whole WAL; returns seconds and events delivered.
+std::pair<double, uint64_t> run_pipeline(bool metrics_on, bool file_sink) {
+  WalFixture& f = wal_fixture();
+  std::filesystem::remove_all(f.dir + "/ckpt");
+  const std::string out = "/dev/shm/heliosdb-cdc-metrics-bench.jsonl";
+  std::filesystem::remove(out);
+  auto config = CdcConfig::builder()
+                    .wal_path(f.dir + "/wal")
+                    .database("bench")
+                    .checkpoint_dir(f.dir + "/ckpt")
+                    .enable_metrics(metrics_on)
+                    .build();
+  std::unique_ptr<EventSink> sink;
+  if (file_sink) {
+    FileSinkOptions so;
+    so.path = out;
+    sink = make_file_sink(so);
+  } else {
+    sink = std::make_unique<NullSink>();
+  }
+  EventProcessor p(*config, std::move(sink));
+  p.handle_signals(false);
+  MetricsSettings settings;
+  settings.enabled = metrics_on;
+  settings.listen = "127.0.0.1:0";
+  auto service = MetricsService::start(settings, file_sink ? "file" : "null", &p.stats());
+  if (!service) {
+    std::fprintf(stderr, "%s\n", service.status().to_string().c_str());
+    std::exit(1);
+  }
+  if (*service) p.with_observer((*service)->observer());
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = p.run_once();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!st.is_ok()) {
+    std::fprintf(stderr, "run_once: %s\n", st.to_string().c_str());
+    std::exit(1);
+  }
+  if (*service) benchmark::DoNotOptimize((*service)->scrape());
+  std::filesystem::remove(out);
+  return {secs, p.stats().events_acknowledged.load()};
+}
+
+// Metrics off and on, alternating inside every iteration so both see the
+// same machine conditions; reports both rates and on/off.
+void BM_PipelineMetricsOnVsOff(benchmark::State& state) {
+  spdlog::set_level(spdlog::level::warn);
+  const bool file_sink = state.range(0) != 0;
+  double off_secs = 0, on_secs = 0;
+  uint64_t off_events = 0, on_events = 0;
+  run_pipeline(false, file_sink);  // warm the page cache
+  for (auto _ : state) {
+    auto [s1, e1] = run_pipeline(false, file_sink);
+    auto [s2, e2] = run_pipeline(true, file_sink);
+    off_secs += s1;
+    off_events += e1;
+    on_secs += s2;
+    on_events += e2;
+  }
+  double off_rate = off_events / off_secs, on_rate = on_events / on_secs;
+  state.counters["off_events/s"] = off_rate;
+  state.counters["on_events/s"] = on_rate;
+  state.counters["on/off"] = on_rate / off_rate;
+}
+BENCHMARK(BM_PipelineMetricsOnVsOff)
+    ->ArgName("file_sink")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(5);
+
+}  // namespace
+}  // namespace heliosdb::cdc
+
+BENCHMARK_MAIN();
