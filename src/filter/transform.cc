@@ -58,7 +58,7 @@ TransformRule TransformRule::mask_value(std::string mask) {
   return make(std::move(impl));
 }
 
-Result<TransformRule> TransformRule::hash_key(std::string secret, HashEncoding encoding) {
+Result<TransformRule> TransformRule::hash_key(std::string_view secret, HashEncoding encoding) {
   if (secret.size() < kMinSecretBytes) {
     return invalid_argument("hash_key: the HMAC secret must be at least " +
                             std::to_string(kMinSecretBytes) + " bytes long (got " +

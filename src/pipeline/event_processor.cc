@@ -23,6 +23,7 @@
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/txn_assembler.h"
+#include "source/source.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -270,10 +271,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
 }
 
 Status EventProcessor::Impl::read_loop(bool once) {
-  WalReaderOptions options;
-  options.dir = config.wal_path;
-  options.start_sequence = resume.restart_sequence;
-  auto opened = WalReader::open(options);
+  auto opened = open_wal_source(config.wal_path, resume.restart_sequence);
   if (!opened) {
     if (opened.status().code() == ErrorCode::kNotFound && resume.commit_sequence > 0) {
       return Status(ErrorCode::kFailedPrecondition,
@@ -284,8 +282,8 @@ Status EventProcessor::Impl::read_loop(bool once) {
     }
     return opened.status().with_context("opening WAL " + config.wal_path);
   }
-  WalReader& reader = **opened;
-  TxnAssembler assembler(config.wal_path, config.database, config.max_transaction_memory_bytes);
+  ChangeSource& reader = **opened;
+  TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
   auto on_change = [this](const CommitInfo& info, const CommittedChange& c) {
     return emit_change(info, c);
   };
@@ -309,7 +307,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
                       "the checkpoint in " + store->path() + " is beyond the end of the WAL: it "
                       "covers commit sequence " + std::to_string(resume.commit_sequence) +
                       " but the WAL in " + config.wal_path + " ends at sequence " +
-                      std::to_string(reader.last_sequence()));
+                      std::to_string(reader.last_position()));
       }
       HELIOSDB_RETURN_IF_ERROR(push_batch());
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);

@@ -18,8 +18,9 @@ uint32_t append(std::string& arena, std::string_view bytes) {
 
 }  // namespace
 
-TxnAssembler::TxnAssembler(std::string wal_dir, std::string database, uint64_t max_txn_bytes)
-    : wal_dir_(std::move(wal_dir)), database_(std::move(database)), max_txn_bytes_(max_txn_bytes) {}
+TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database,
+                           uint64_t max_txn_bytes)
+    : source_(source), database_(std::move(database)), max_txn_bytes_(max_txn_bytes) {}
 
 TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_sequence) {
   auto it = open_.find(txn_id);
@@ -165,10 +166,7 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
 
 Status TxnAssembler::replay_spilled(const CommitInfo& info, uint64_t begin_sequence,
                                     const ChangeFn& on_change) {
-  WalReaderOptions options;
-  options.dir = wal_dir_;
-  options.start_sequence = begin_sequence;
-  auto reader = WalReader::open(options);
+  auto reader = source_->open_at(begin_sequence);
   if (!reader) {
     return reader.status().with_context("re-reading large transaction " +
                                         std::to_string(info.transaction_id));

@@ -6,7 +6,7 @@
 //
 // Memory: a transaction whose buffered changes exceed `max_txn_bytes` stops
 // being buffered; at its COMMIT its changes are streamed by re-reading the
-// WAL from the transaction's BEGIN with a second reader. The WAL itself is
+// source from the transaction's BEGIN with a second reader. The WAL itself is
 // the spill file, so a transaction of any size needs bounded memory.
 #pragma once
 
@@ -20,6 +20,7 @@
 
 #include "heliosdb/cdc/status.h"
 #include "heliosdb/cdc/wal.h"
+#include "source/source.h"
 
 namespace heliosdb::cdc {
 
@@ -51,7 +52,9 @@ class TxnAssembler {
   // Called after the last change of a committed transaction.
   using CommitFn = std::function<Status(const CommitInfo&)>;
 
-  TxnAssembler(std::string wal_dir, std::string database, uint64_t max_txn_bytes);
+  // `source` (which must outlive the assembler) is reopened to stream
+  // transactions too large to buffer.
+  TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes);
 
   // Feeds one entry (already known to be of our database). Calls the
   // callbacks when it completes a transaction.
@@ -86,7 +89,7 @@ class TxnAssembler {
   Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence,
                         const ChangeFn& on_change);
 
-  std::string wal_dir_;
+  const ChangeSource* source_;
   std::string database_;
   uint64_t max_txn_bytes_;
   std::unordered_map<uint64_t, std::unique_ptr<OpenTxn>> open_;

@@ -12,15 +12,19 @@ namespace {
 
 // librdkafka properties that a named [sink.kafka] option already sets.
 constexpr std::pair<std::string_view, std::string_view> kNamedProperties[] = {
-    {"bootstrap.servers", "brokers"},       {"metadata.broker.list", "brokers"},
-    {"compression.codec", "compression"},   {"compression.type", "compression"},
-    {"batch.size", "batch_size"},           {"enable.idempotence", "enable_idempotence"},
-    {"dr_cb", "(internal)"},                {"dr_msg_cb", "(internal)"},
-    {"error_cb", "(internal)"},             {"opaque", "(internal)"},
+    {"bootstrap.servers", "brokers"},
+    {"metadata.broker.list", "brokers"},
+    {"compression.codec", "compression"},
+    {"compression.type", "compression"},
+    {"batch.size", "batch_size"},
+    {"enable.idempotence", "enable_idempotence"},
+    {"dr_cb", "(internal)"},
+    {"dr_msg_cb", "(internal)"},
+    {"error_cb", "(internal)"},
+    {"opaque", "(internal)"},
 };
 
-constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4",
-                                                           "zstd"};
+constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
 
 Status set(rd_kafka_conf_t* conf, std::string_view key, const std::string& value,
            std::string_view option_name) {
@@ -43,8 +47,7 @@ std::optional<std::string_view> named_option_for(std::string_view property) {
 
 Status validate_options(const KafkaOptions& o) {
   if (o.brokers.empty()) return invalid_argument("brokers: must not be empty");
-  if (std::find(kCompressions.begin(), kCompressions.end(), o.compression) ==
-      kCompressions.end()) {
+  if (std::find(kCompressions.begin(), kCompressions.end(), o.compression) == kCompressions.end()) {
     return invalid_argument("compression: '" + o.compression +
                             "' is not one of none, gzip, snappy, lz4, zstd");
   }
@@ -100,8 +103,7 @@ namespace heliosdb::cdc {
 
 SinkType kafka_sink_type() {
   return {
-      "kafka",
-      "Apache Kafka topics via librdkafka; acknowledged by delivery reports",
+      "kafka", "Apache Kafka topics via librdkafka; acknowledged by delivery reports",
       [](config::ConfigSection& s, const SinkSettings& settings) -> SinkCreator {
         KafkaOptions o;
         o.brokers = s.get_string("brokers", o.brokers);
@@ -116,8 +118,9 @@ SinkType kafka_sink_type() {
                                      {"none", "gzip", "snappy", "lz4", "zstd"});
         o.batch_size = s.get_int("batch_size", o.batch_size, 1, 2147483647);
         o.enable_idempotence = s.get_bool("enable_idempotence", o.enable_idempotence);
-        std::string too_large = s.get_string("on_message_too_large", "stop", config::Secret::kNo,
-                                             {"stop", "skip"});
+        o.headers = s.get_bool("headers", o.headers);
+        std::string too_large =
+            s.get_string("on_message_too_large", "stop", config::Secret::kNo, {"stop", "skip"});
         o.on_message_too_large =
             too_large == "skip" ? MessageTooLargePolicy::kSkip : MessageTooLargePolicy::kStop;
         o.startup_timeout = std::chrono::milliseconds(
@@ -139,8 +142,8 @@ SinkType kafka_sink_type() {
                       "]; use that instead";
           } else {
             char errstr[512];
-            if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr,
-                                  sizeof errstr) != RD_KAFKA_CONF_OK) {
+            if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+                RD_KAFKA_CONF_OK) {
               message = std::string("librdkafka rejects it: ") + errstr;
             }
           }

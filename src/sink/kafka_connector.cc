@@ -119,16 +119,15 @@ class KafkaConnector::Impl {
   }
   void set_fatal(Status st);
   Result<rd_kafka_topic_t*> topic_for(const CdcEvent& event, std::string_view* name);
-  Status check_topic_exists(rd_kafka_topic_t* rkt, std::string_view name, Clock::time_point deadline,
-                            bool brokers_must_answer);
+  Status check_topic_exists(rd_kafka_topic_t* rkt, std::string_view name,
+                            Clock::time_point deadline, bool brokers_must_answer);
   std::string broker_problem();
   void handle_too_large(uint64_t ticket, Status st, AckReceiver& a);
 };
 
 // ---- callbacks --------------------------------------------------------------
 
-void KafkaConnector::Impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg,
-                                       void* opaque) {
+void KafkaConnector::Impl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Impl*>(opaque);
   uint64_t ticket = reinterpret_cast<uintptr_t>(msg->_private);
   self->in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -168,8 +167,7 @@ void KafkaConnector::Impl::handle_too_large(uint64_t ticket, Status st, AckRecei
   a.fail(ticket, std::move(st));
 }
 
-void KafkaConnector::Impl::on_error(rd_kafka_t* rk, int err_int, const char* reason,
-                                    void* opaque) {
+void KafkaConnector::Impl::on_error(rd_kafka_t* rk, int err_int, const char* reason, void* opaque) {
   auto* self = static_cast<Impl*>(opaque);
   auto err = static_cast<rd_kafka_resp_err_t>(err_int);
   {
@@ -200,8 +198,7 @@ void KafkaConnector::Impl::on_error(rd_kafka_t* rk, int err_int, const char* rea
   spdlog::warn("kafka: {} ({})", reason ? reason : "", rd_kafka_err2name(err));
 }
 
-void KafkaConnector::Impl::on_log(const rd_kafka_t*, int level, const char* fac,
-                                  const char* buf) {
+void KafkaConnector::Impl::on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   if (level <= 3) {
     spdlog::error("librdkafka {}: {}", fac, buf);
   } else if (level <= 4) {
@@ -320,11 +317,11 @@ Status KafkaConnector::Impl::check_topic_exists(rd_kafka_topic_t* rkt, std::stri
     rd_kafka_metadata_destroy(md);
     if (rkt == nullptr) return Status::ok();
     if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0) return Status::ok();
-    if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+    if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
       kafka::MessageContext ctx;
       ctx.topic = name;
-      return kafka::delivery_failure(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, ctx,
-                                     options.brokers);
+      return kafka::delivery_failure(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, ctx, options.brokers);
     }
     if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
       kafka::MessageContext ctx;
@@ -353,7 +350,7 @@ Status KafkaConnector::Impl::open() {
 // ---- producing --------------------------------------------------------------
 
 Result<rd_kafka_topic_t*> KafkaConnector::Impl::topic_for(const CdcEvent& event,
-                                                         std::string_view* name) {
+                                                          std::string_view* name) {
   if (fixed_topic) {
     *name = options.topic;
     return fixed_topic;
@@ -367,8 +364,7 @@ Result<rd_kafka_topic_t*> KafkaConnector::Impl::topic_for(const CdcEvent& event,
   Status valid = kafka::validate_topic_name(topic_buf);
   if (!valid.is_ok()) {
     return invalid_argument("topic template '" + options.topic + "' gives an invalid name for " +
-                            event.event_id + " (table '" + event.table + "'): " +
-                            valid.message());
+                            event.event_id + " (table '" + event.table + "'): " + valid.message());
   }
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic_buf.c_str(), nullptr);
   if (!rkt) {
@@ -426,14 +422,16 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
     in_flight.fetch_add(1, std::memory_order_relaxed);
     // Headers: one list sized for exactly five entries; librdkafka owns it
     // once producev succeeds.
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(5);
-    rd_kafka_header_add(hdrs, "operation", 9, op.data(), static_cast<ssize_t>(op.size()));
-    rd_kafka_header_add(hdrs, "database", 8, ev.database.data(),
-                        static_cast<ssize_t>(ev.database.size()));
-    rd_kafka_header_add(hdrs, "table", 5, ev.table.data(), static_cast<ssize_t>(ev.table.size()));
-    rd_kafka_header_add(hdrs, "sequence", 8, seq, static_cast<ssize_t>(end - seq));
-    rd_kafka_header_add(hdrs, "event_id", 8, ev.event_id.data(),
-                        static_cast<ssize_t>(ev.event_id.size()));
+    rd_kafka_headers_t* hdrs = options.headers ? rd_kafka_headers_new(5) : nullptr;
+    if (hdrs) {
+      rd_kafka_header_add(hdrs, "operation", 9, op.data(), static_cast<ssize_t>(op.size()));
+      rd_kafka_header_add(hdrs, "database", 8, ev.database.data(),
+                          static_cast<ssize_t>(ev.database.size()));
+      rd_kafka_header_add(hdrs, "table", 5, ev.table.data(), static_cast<ssize_t>(ev.table.size()));
+      rd_kafka_header_add(hdrs, "sequence", 8, seq, static_cast<ssize_t>(end - seq));
+      rd_kafka_header_add(hdrs, "event_id", 8, ev.event_id.data(),
+                          static_cast<ssize_t>(ev.event_id.size()));
+    }
     rd_kafka_resp_err_t err;
     for (;;) {
       err = rd_kafka_producev(
@@ -449,19 +447,19 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
       queue_full_waits.fetch_add(1, std::memory_order_relaxed);
       serve(50);
       if (interrupted.load(std::memory_order_relaxed)) {
-        rd_kafka_headers_destroy(hdrs);
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         return Status(ErrorCode::kCancelled, "kafka: interrupted while waiting for queue room");
       }
       Status f = fatal_status();
       if (!f.is_ok()) {
-        rd_kafka_headers_destroy(hdrs);
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
         in_flight.fetch_sub(1, std::memory_order_relaxed);
         return f;
       }
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_headers_destroy(hdrs);  // not taken over by librdkafka on error
+      if (hdrs) rd_kafka_headers_destroy(hdrs);  // not taken over by librdkafka on error
       in_flight.fetch_sub(1, std::memory_order_relaxed);
       kafka::MessageContext ctx;
       ctx.topic = topic_name;
@@ -511,11 +509,12 @@ Status KafkaConnector::Impl::drain(std::chrono::milliseconds timeout) {
   HELIOSDB_RETURN_IF_ERROR(fatal_status());
   int64_t left = in_flight.load();
   if (left > 0) {
-    return Status(ErrorCode::kTimeout,
-                  "kafka: " + std::to_string(left) + " messages not yet delivered after " +
-                      std::to_string(timeout.count()) + " ms (brokers '" + options.brokers +
-                      "': " + broker_problem() + "); they are not checkpointed and will be "
-                      "sent again on restart");
+    return Status(ErrorCode::kTimeout, "kafka: " + std::to_string(left) +
+                                           " messages not yet delivered after " +
+                                           std::to_string(timeout.count()) + " ms (brokers '" +
+                                           options.brokers + "': " + broker_problem() +
+                                           "); they are not checkpointed and will be "
+                                           "sent again on restart");
   }
   return Status::ok();
 }

@@ -9,8 +9,7 @@ bool is_message_too_large(rd_kafka_resp_err_t err) {
 
 bool is_fatal_client_error(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
-         err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
-         err == RD_KAFKA_RESP_ERR__SSL;
+         err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED || err == RD_KAFKA_RESP_ERR__SSL;
 }
 
 namespace {
@@ -47,27 +46,31 @@ Status delivery_failure(rd_kafka_resp_err_t err, const MessageContext& msg,
       return Status(ErrorCode::kPermissionDenied,
                     "not authorized to write " + what +
                         ": grant the WRITE (and DESCRIBE) ACL on the topic to this client's "
-                        "principal [" + cause + "]");
+                        "principal [" +
+                        cause + "]");
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
       return Status(ErrorCode::kPermissionDenied,
                     "not authorized on the Kafka cluster while producing " + what +
                         ": the idempotent producer needs the IDEMPOTENT_WRITE cluster ACL "
-                        "(or set enable_idempotence = false) [" + cause + "]");
+                        "(or set enable_idempotence = false) [" +
+                        cause + "]");
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
     case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
       return Status(ErrorCode::kPermissionDenied,
                     "authentication with Kafka brokers '" + std::string(brokers) +
                         "' failed while producing " + what +
                         ": check sasl.username / sasl.password / ssl.* in "
-                        "[sink.kafka.properties] [" + cause + "]");
+                        "[sink.kafka.properties] [" +
+                        cause + "]");
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
       return Status(ErrorCode::kInvalidArgument,
                     what + " is " + std::to_string(msg.bytes) +
                         " bytes, larger than Kafka accepts (producer message.max.bytes or the "
                         "topic's max.message.bytes); raise the limits, or set "
-                        "on_message_too_large = \"skip\" to drop such events [" + cause + "]");
+                        "on_message_too_large = \"skip\" to drop such events [" +
+                        cause + "]");
     case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
       return Status(ErrorCode::kTimeout,
                     what + " was not delivered within message.timeout.ms; brokers '" +
@@ -76,7 +79,8 @@ Status delivery_failure(rd_kafka_resp_err_t err, const MessageContext& msg,
       return Status(ErrorCode::kFailedPrecondition,
                     "the Kafka producer hit a fatal error while producing " + what +
                         " and cannot go on without risking duplicates or reordering; "
-                        "restart resumes from the last checkpoint [" + cause + "]");
+                        "restart resumes from the last checkpoint [" +
+                        cause + "]");
     case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
     case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
       return Status(ErrorCode::kCancelled, what + " was purged before delivery [" + cause + "]");
@@ -84,8 +88,7 @@ Status delivery_failure(rd_kafka_resp_err_t err, const MessageContext& msg,
     case RD_KAFKA_RESP_ERR_INVALID_MSG:
       return Status(ErrorCode::kCorruption, "the broker rejected " + what + " [" + cause + "]");
     default:
-      return Status(ErrorCode::kInternal,
-                    "Kafka could not deliver " + what + " [" + cause + "]");
+      return Status(ErrorCode::kInternal, "Kafka could not deliver " + what + " [" + cause + "]");
   }
 }
 

@@ -82,9 +82,15 @@ void TopicTemplate::render(const CdcEvent& event, std::string& out) const {
   out.clear();
   for (const Piece& p : pieces_) {
     switch (p.part) {
-      case Part::kLiteral: out += p.literal; break;
-      case Part::kDatabase: out += event.database; break;
-      case Part::kTable: out += event.table; break;
+      case Part::kLiteral:
+        out += p.literal;
+        break;
+      case Part::kDatabase:
+        out += event.database;
+        break;
+      case Part::kTable:
+        out += event.table;
+        break;
     }
   }
 }

@@ -35,6 +35,7 @@ struct WalReader::Impl {
   bool resync = false;   // damage was skipped: accept a jump forward once
   uint64_t last_seq = 0;
   Fd inotify;
+  bool inotify_tried = false;
   // Directory listing cache for "is there a newer segment?" while idle.
   bool cache_valid = false;
   uint64_t cache_for = 0;
@@ -160,12 +161,6 @@ Result<std::unique_ptr<WalReader>> WalReader::open(const WalReaderOptions& optio
   if (!S_ISDIR(st.st_mode)) return invalid_argument("WAL path " + options.dir + " is not a directory");
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
-  impl->inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-  if (impl->inotify &&
-      ::inotify_add_watch(impl->inotify.get(), options.dir.c_str(),
-                          IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE) < 0) {
-    impl->inotify.reset();  // fall back to sleeping
-  }
   HELIOSDB_RETURN_IF_ERROR(impl->position());
   return std::unique_ptr<WalReader>(new WalReader(std::move(impl)));
 }
@@ -270,6 +265,19 @@ Result<WalReadStatus> WalReader::next(WalEntry& entry) {
 
 void WalReader::wait_for_data(std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
+  if (!s.inotify_tried) {
+    // Set up lazily: closing an inotify instance costs milliseconds, so
+    // readers that never wait should not pay for one.
+    s.inotify_tried = true;
+    s.inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (s.inotify &&
+        ::inotify_add_watch(s.inotify.get(), s.opt.dir.c_str(),
+                            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE) < 0) {
+      s.inotify.reset();  // fall back to sleeping
+    }
+    // Data may have arrived before the watch existed: let the caller look first.
+    if (s.inotify) return;
+  }
   if (!s.inotify) {
     std::this_thread::sleep_for(timeout);
     return;

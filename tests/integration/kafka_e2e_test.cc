@@ -67,8 +67,7 @@ std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
          ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
          "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
          b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) +
-         "\",\"metadata\":{}}";
+         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
 }
 
 // The committed changes of `database`, in commit order, straight from the WAL.
@@ -108,10 +107,26 @@ std::vector<Change> committed_changes(const std::string& wal_dir, const std::str
 
 void generate(const TempDir& dir, const std::string& database, int events, int seed,
               const std::string& tables = "users,orders,payments") {
-  auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", database,
-                             "--events", std::to_string(events), "--tables", tables,
-                             "--txn-size", "4", "--abort-ratio", "0.2", "--value-bytes", "64",
-                             "--segment-bytes", "1048576", "--seed", std::to_string(seed)});
+  auto r = testing::run_cli({"wal",
+                             "generate",
+                             "--dir",
+                             dir.file("wal"),
+                             "--database",
+                             database,
+                             "--events",
+                             std::to_string(events),
+                             "--tables",
+                             tables,
+                             "--txn-size",
+                             "4",
+                             "--abort-ratio",
+                             "0.2",
+                             "--value-bytes",
+                             "64",
+                             "--segment-bytes",
+                             "1048576",
+                             "--seed",
+                             std::to_string(seed)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -119,8 +134,8 @@ std::string write_config(const TempDir& dir, const std::string& kafka_section,
                          const std::string& extra_cdc = "") {
   std::string path = dir.file("cdc.toml");
   testing::write_file(path, "[cdc]\nwal_path = \"" + dir.file("wal") +
-                                "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" +
-                                dir.file("ckpt") + "\"\nenable_metrics = false\n" + extra_cdc +
+                                "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" + dir.file("ckpt") +
+                                "\"\nenable_metrics = false\n" + extra_cdc +
                                 "\n[sink]\ntype = \"kafka\"\n\n[sink.kafka]\n" + kafka_section);
   return path;
 }
@@ -232,9 +247,9 @@ TEST_F(KafkaEndToEnd, TopicTemplateSendsEachTableToItsOwnTopic) {
   std::string prefix = kafka_test::unique_name("e2e-tmpl");
   kafka_test::create_topic(prefix + ".shop.users", 2);
   kafka_test::create_topic(prefix + ".shop.orders", 2);
-  auto r = testing::run_cli(
-      {"run", "--config",
-       write_config(dir, kafka_section(prefix + ".{database}.{table}")), "--once"});
+  auto r = testing::run_cli({"run", "--config",
+                             write_config(dir, kafka_section(prefix + ".{database}.{table}")),
+                             "--once"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (std::string table : {"users", "orders"}) {
     std::vector<Change> mine;
@@ -260,10 +275,9 @@ TEST_F(KafkaEndToEnd, BrokerKilledAndRestartedMidStreamLosesNothingAndLagRecover
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(kafka_test::service("kill"), 0);
   // More changes arrive while the broker is down.
-  pid_t gen = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
-                     "--database", "shop", "--events", "10000", "--tables",
-                     "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                     "--value-bytes", "64", "--seed", "6"},
+  pid_t gen = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"), "--database",
+                     "shop", "--events", "10000", "--tables", "users,orders,payments", "--txn-size",
+                     "4", "--abort-ratio", "0.2", "--value-bytes", "64", "--seed", "6"},
                     dir.file("generator.log"));
   ASSERT_EQ(wait_exit(gen), 0) << testing::read_file(dir.file("generator.log"));
   std::this_thread::sleep_for(2s);
@@ -286,14 +300,31 @@ TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   std::string config =
       write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
   // HeliosDB keeps writing while the daemon is killed and restarted.
-  pid_t generator = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
-                           "--database", "shop", "--events", "100000000", "--tables",
-                           "users,orders", "--txn-size", "3", "--abort-ratio", "0.15",
-                           "--value-bytes", "48", "--rate", "20000", "--follow", "--seed", "8"},
+  pid_t generator = spawn({testing::cli_path(),
+                           "wal",
+                           "generate",
+                           "--dir",
+                           dir.file("wal"),
+                           "--database",
+                           "shop",
+                           "--events",
+                           "100000000",
+                           "--tables",
+                           "users,orders",
+                           "--txn-size",
+                           "3",
+                           "--abort-ratio",
+                           "0.15",
+                           "--value-bytes",
+                           "48",
+                           "--rate",
+                           "20000",
+                           "--follow",
+                           "--seed",
+                           "8"},
                           dir.file("generator.log"));
   for (int i = 0; i < 5; ++i) {
-    pid_t daemon =
-        spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + 200 * i));
     ASSERT_EQ(kill(daemon, SIGKILL), 0);
     int rc = wait_exit(daemon);
@@ -326,7 +357,8 @@ TEST_F(KafkaEndToEnd, UnreachableBrokersExitOneWithClearError) {
   generate(dir, "shop", 100, 9);
   auto r = testing::run_cli(
       {"run", "--config",
-       write_config(dir, "brokers = \"127.0.0.1:19099\"\ntopic = \"t\"\nstartup_timeout_ms = 2000\n"),
+       write_config(dir,
+                    "brokers = \"127.0.0.1:19099\"\ntopic = \"t\"\nstartup_timeout_ms = 2000\n"),
        "--once"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("cannot reach Kafka brokers '127.0.0.1:19099' within 2000 ms"),

@@ -45,8 +45,8 @@ class RecordingAcks : public AckReceiver {
   std::map<uint64_t, Status> failed_;
 };
 
-std::vector<CdcEvent> make_events(size_t n, uint64_t first_seq, const std::vector<std::string>& tables,
-                                  size_t keys = 17) {
+std::vector<CdcEvent> make_events(size_t n, uint64_t first_seq,
+                                  const std::vector<std::string>& tables, size_t keys = 17) {
   std::vector<CdcEvent> events;
   for (size_t i = 0; i < n; ++i) {
     CdcEvent e;
@@ -142,6 +142,27 @@ TEST_F(KafkaSinkIT, DeliversEveryEventOnceWithKeyValueHeadersAndPerKeyOrder) {
   EXPECT_TRUE((*k)->close().is_ok());
 }
 
+TEST_F(KafkaSinkIT, HeadersCanBeTurnedOff) {
+  std::string topic = kafka_test::unique_name("it-nohdr");
+  kafka_test::create_topic(topic, 1);
+  KafkaOptions o = options_for(topic);
+  o.headers = false;
+  auto k = KafkaConnector::create(o);
+  ASSERT_TRUE(k.is_ok()) << k.status().to_string();
+  ASSERT_TRUE((*k)->open().is_ok());
+  auto events = make_events(20, 1, {"orders"});
+  RecordingAcks acks;
+  ASSERT_TRUE((*k)->send_batch({events, 0}, acks).is_ok());
+  ASSERT_TRUE((*k)->drain(30s).is_ok());
+  auto msgs = kafka_test::consume_all(topic, events.size());
+  ASSERT_EQ(msgs.size(), events.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_TRUE(msgs[i].headers.empty());
+    EXPECT_EQ(msgs[i].key, events[i].key);
+    EXPECT_EQ(msgs[i].value, event_to_json(events[i]));
+  }
+}
+
 TEST_F(KafkaSinkIT, TopicTemplateRoutesEachTableToItsTopic) {
   std::string prefix = kafka_test::unique_name("it-tmpl");
   kafka_test::create_topic(prefix + ".shop.users", 1);
@@ -226,8 +247,7 @@ TEST_F(KafkaSinkIT, BadCredentialsFailOpenWithClearMessage) {
   ASSERT_EQ(st.code(), ErrorCode::kPermissionDenied) << st.to_string();
   EXPECT_NE(st.message().find("authentication with Kafka brokers"), std::string::npos)
       << st.message();
-  EXPECT_NE(st.message().find("Invalid username or password"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("Invalid username or password"), std::string::npos) << st.message();
   EXPECT_EQ(st.message().find("wrong-password"), std::string::npos) << "secret leaked";
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s) << "should fail fast, not time out";
 }

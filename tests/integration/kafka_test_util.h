@@ -119,11 +119,10 @@ struct Message {
 // Reads `topic` from the beginning of every partition with a plain librdkafka
 // consumer (no group, no commit) until `expected` messages arrived and the
 // topic stayed quiet for `quiet`, or `timeout` passed.
-inline std::vector<Message> consume_all(const std::string& topic, size_t expected,
-                                        std::chrono::milliseconds timeout =
-                                            std::chrono::seconds(60),
-                                        std::chrono::milliseconds quiet =
-                                            std::chrono::milliseconds(500)) {
+inline std::vector<Message> consume_all(
+    const std::string& topic, size_t expected,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60),
+    std::chrono::milliseconds quiet = std::chrono::milliseconds(500)) {
   char errstr[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), errstr, sizeof errstr);
@@ -170,9 +169,8 @@ inline std::vector<Message> consume_all(const std::string& topic, size_t expecte
         const char* name;
         const void* v;
         size_t n;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &v, &n) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
           msg.headers[name] = v ? std::string(static_cast<const char*>(v), n) : "";
         }
       }

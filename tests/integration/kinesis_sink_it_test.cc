@@ -154,7 +154,7 @@ TEST_F(KinesisSinkIT, DeliversToOneShardStreamOverTlsByteExactInKeyOrder) {
   ASSERT_TRUE(sink);
   ASSERT_TRUE(sink->open().is_ok());
   Acks acks;
-  auto events = make_events(1200, 60);
+  auto events = make_events(600, 60);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok());
   EXPECT_EQ(acks.acked(), events.size());
@@ -176,7 +176,7 @@ TEST_F(KinesisSinkIT, DeliversToFourShardStreamAcrossShards) {
   auto sink = build(o);
   ASSERT_TRUE(sink);
   Acks acks;
-  auto events = make_events(2000, 200);
+  auto events = make_events(1000, 200);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok());
   EXPECT_EQ(acks.acked(), events.size());
@@ -197,12 +197,12 @@ TEST_F(KinesisSinkIT, PartialFailuresAreResentAloneNothingLostNoDuplicates) {
   auto sink = build(o);
   ASSERT_TRUE(sink);
   Acks acks;
-  auto events = make_events(1500, 40);
+  auto events = make_events(800, 40);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok()) << "drain";
   EXPECT_EQ(acks.acked(), events.size());
   uint64_t injected = kinesis_test::proxy_stat("entries_failed");
-  EXPECT_GT(injected, 150u);
+  EXPECT_GT(injected, 80u);
   auto st = sink->stats();
   EXPECT_EQ(st.records_retried, injected);  // exactly the failed entries were resent
   EXPECT_EQ(st.records_sent, events.size() + injected);

@@ -166,8 +166,7 @@ TEST(KafkaTopicTemplate, UnclosedBraceIsAnError) {
 TEST(KafkaTopicTemplate, IllegalCharacterInFixedName) {
   auto t = TopicTemplate::parse("my topic");
   ASSERT_FALSE(t.is_ok());
-  EXPECT_NE(t.status().message().find("contains ' '"), std::string::npos)
-      << t.status().message();
+  EXPECT_NE(t.status().message().find("contains ' '"), std::string::npos) << t.status().message();
 }
 
 TEST(KafkaTopicTemplate, NameLongerThan249IsRejected) {
@@ -219,10 +218,9 @@ TEST(KafkaSinkConfig, SeedDefaults) {
   EXPECT_NE(resolved(*p.report, "sink.kafka.topic").find("heliosdb-cdc"), std::string::npos);
   EXPECT_NE(resolved(*p.report, "sink.kafka.compression").find("snappy"), std::string::npos);
   EXPECT_NE(resolved(*p.report, "sink.kafka.batch_size").find("1048576"), std::string::npos);
-  EXPECT_NE(resolved(*p.report, "sink.kafka.enable_idempotence").find("true"),
-            std::string::npos);
-  EXPECT_NE(resolved(*p.report, "sink.kafka.on_message_too_large").find("stop"),
-            std::string::npos);
+  EXPECT_NE(resolved(*p.report, "sink.kafka.enable_idempotence").find("true"), std::string::npos);
+  EXPECT_NE(resolved(*p.report, "sink.kafka.headers").find("true"), std::string::npos);
+  EXPECT_NE(resolved(*p.report, "sink.kafka.on_message_too_large").find("stop"), std::string::npos);
 }
 
 TEST(KafkaSinkConfig, UnknownKeyIsRejectedWithLine) {
@@ -285,7 +283,8 @@ TEST(KafkaSinkConfig, SecretFromEnvironmentIsExpandedAndRedacted) {
 TEST(KafkaSinkConfig, UnsetEnvironmentVariableIsAnError) {
   unsetenv("HELIOSDB_TEST_KAFKA_UNSET");
   Parsed p = parse_kafka_section(
-      "[sink.kafka]\n[sink.kafka.properties]\n\"sasl.password\" = \"${HELIOSDB_TEST_KAFKA_UNSET}\"\n");
+      "[sink.kafka]\n[sink.kafka.properties]\n\"sasl.password\" = "
+      "\"${HELIOSDB_TEST_KAFKA_UNSET}\"\n");
   ASSERT_FALSE(p.report->ok());
   EXPECT_NE(all_errors(*p.report).find("HELIOSDB_TEST_KAFKA_UNSET"), std::string::npos);
 }
@@ -308,8 +307,8 @@ TEST(KafkaSinkConfig, OptionsMapOntoProducerConf) {
   EXPECT_EQ(get("compression.codec"), "zstd");
   EXPECT_EQ(get("batch.size"), "65536");
   EXPECT_EQ(get("enable.idempotence"), "true");
-  EXPECT_EQ(get("linger.ms"), "20");                 // user's passthrough wins
-  EXPECT_EQ(get("message.timeout.ms"), "0");         // our default: never give up locally
+  EXPECT_EQ(get("linger.ms"), "20");                // user's passthrough wins
+  EXPECT_EQ(get("message.timeout.ms"), "0");        // our default: never give up locally
   EXPECT_EQ(get("partitioner"), "murmur2_random");  // Java-compatible key placement
 }
 
@@ -367,11 +366,10 @@ TEST(KafkaSinkMock, RetriableProduceErrorsAreRetriedWithoutLossOrDuplicateAcks) 
   mock.create_topic("events", 1);
   auto k = connect(mock_options(mock));
   ASSERT_TRUE(k->open().is_ok());
-  rd_kafka_mock_push_request_errors(mock.get(), kApiProduce, 4,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(
+      mock.get(), kApiProduce, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
   RecordingAcks acks;
   auto events = make_events(200);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
@@ -597,8 +595,7 @@ TEST(KafkaSinkMock, TemplateTopicsRouteByTable) {
 TEST(KafkaSinkMock, TemplateTopicThatDoesNotExistFailsTheEvent) {
   MockCluster mock;
   mock.create_topic("mydb.users", 1);
-  rd_kafka_mock_topic_set_error(mock.get(), "mydb.ghosts",
-                                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  rd_kafka_mock_topic_set_error(mock.get(), "mydb.ghosts", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   auto k = connect(mock_options(mock, "{database}.{table}"));
   ASSERT_TRUE(k->open().is_ok());
   RecordingAcks acks;

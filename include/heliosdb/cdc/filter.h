@@ -138,7 +138,7 @@ class TransformRule {
   // hashes (joins still work), but without the secret a low-entropy key
   // (an e-mail address, a user id) cannot be recovered by hashing guesses.
   // The secret must be at least kMinSecretBytes long.
-  static Result<TransformRule> hash_key(std::string secret,
+  static Result<TransformRule> hash_key(std::string_view secret,
                                         HashEncoding encoding = HashEncoding::kHex);
   // Unkeyed SHA-256 of the key. Only when explicitly asked for: anyone can
   // hash candidate keys and compare, so it hides nothing from a dictionary

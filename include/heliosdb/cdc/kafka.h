@@ -57,6 +57,10 @@ struct KafkaOptions {
   // Maximum bytes per message batch (librdkafka batch.size).
   int64_t batch_size = 1048576;
   bool enable_idempotence = true;
+  // Add the five headers (operation, database, table, sequence, event_id) to
+  // every message. librdkafka allocates each header separately: turning them
+  // off roughly halves the producer's CPU per event.
+  bool headers = true;
   // Any librdkafka producer property (security.protocol, sasl.*, ssl.*,
   // linger.ms, message.timeout.ms, ...). Applied after the options above;
   // keys that duplicate a named option are rejected.
@@ -75,13 +79,13 @@ struct KafkaOptions {
 
 // Counters, readable from any thread.
 struct KafkaStats {
-  uint64_t produced = 0;          // messages handed to librdkafka
-  uint64_t delivered = 0;         // acknowledged by delivery reports
-  uint64_t failed = 0;            // failed permanently
-  uint64_t skipped_too_large = 0; // dropped by on_message_too_large = kSkip
-  uint64_t queue_full_waits = 0;  // times send_batch() waited for queue room
-  uint64_t bytes = 0;             // value bytes produced
-  uint64_t in_flight = 0;         // produced, no delivery report yet
+  uint64_t produced = 0;           // messages handed to librdkafka
+  uint64_t delivered = 0;          // acknowledged by delivery reports
+  uint64_t failed = 0;             // failed permanently
+  uint64_t skipped_too_large = 0;  // dropped by on_message_too_large = kSkip
+  uint64_t queue_full_waits = 0;   // times send_batch() waited for queue room
+  uint64_t bytes = 0;              // value bytes produced
+  uint64_t in_flight = 0;          // produced, no delivery report yet
 };
 
 class KafkaConnector : public EventSink {
