@@ -30,12 +30,9 @@ void register_config_commands(CLI::App& app, CliContext& ctx) {
       std::cout << r.key << " = " << r.value << (r.from_file ? "" : "  # default") << "\n";
     }
     std::cout << "\n# filter and transforms\n";
-    if (loaded->filter_description.empty()) {
-      std::cout << "# none: every change of database \"" << loaded->cdc.database
-                << "\" is delivered unchanged\n";
-    } else {
-      std::cout << loaded->filter_description;
-      if (loaded->filter_description.back() != '\n') std::cout << "\n";
+    std::cout << loaded->filter_description;
+    if (!loaded->filter_description.empty() && loaded->filter_description.back() != '\n') {
+      std::cout << "\n";
     }
     ctx.exit_code = 0;
   });

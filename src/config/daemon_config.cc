@@ -5,8 +5,6 @@
 #include "filter/filter_config.h"
 #include "metrics/metrics_config.h"
 
-#include "filter/filter_config.h"
-
 namespace heliosdb::cdc {
 
 namespace {

@@ -91,6 +91,7 @@ struct EventProcessor::Impl {
            (handle_signals && g_signal_stop.load(std::memory_order_relaxed));
   }
   Status read_loop(bool once);
+  Status check_wal_holds_checkpoint();
   Status sink_loop();
   Status emit_change(const CommitInfo& info, const CommittedChange& change);
   Status push_batch();
@@ -270,7 +271,63 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   return Status::ok();
 }
 
+// With nothing open at the checkpoint, reading restarts after the commit it
+// covers, so the WAL must be shown to hold that commit: a WAL that ends
+// earlier was reset or replaced, and resuming would silently skip changes.
+Status EventProcessor::Impl::check_wal_holds_checkpoint() {
+  const uint64_t commit = resume.commit_sequence;
+  if (commit == 0 || resume.restart_sequence <= commit) return Status::ok();
+  auto probe = open_wal_source(config.wal_path, commit);
+  if (!probe) {
+    if (probe.status().code() == ErrorCode::kNotFound) {
+      // The commit's segment may be gone while the next entry starts the
+      // oldest remaining segment: nothing undelivered was lost.
+      auto segments = list_wal_segments(config.wal_path);
+      if (segments && !segments->empty() &&
+          segments->front().first_sequence == resume.restart_sequence) {
+        return Status::ok();
+      }
+      return Status(ErrorCode::kFailedPrecondition,
+                    "the checkpoint needs WAL sequence " + std::to_string(resume.restart_sequence) +
+                        " (delivered through commit sequence " + std::to_string(commit) +
+                        ") but the WAL in " + config.wal_path +
+                        " no longer holds it: " + probe.status().message());
+    }
+    return probe.status().with_context("opening WAL " + config.wal_path);
+  }
+  WalEntry entry;
+  auto r = (*probe)->next(entry);
+  if (!r) return r.status();
+  if (*r == WalReadStatus::kEndOfLog) {
+    // Find the WAL's last sequence for the message (reads the newest segment).
+    uint64_t last = 0;
+    auto segments = list_wal_segments(config.wal_path);
+    if (segments && !segments->empty()) {
+      if (auto tail = open_wal_source(config.wal_path, segments->back().first_sequence)) {
+        while (true) {
+          auto t = (*tail)->next(entry);
+          if (!t || *t == WalReadStatus::kEndOfLog) break;
+        }
+        last = (*tail)->last_position();
+      }
+    }
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the checkpoint in " + store->path() +
+                      " is beyond the end of the WAL: it covers commit sequence " +
+                      std::to_string(commit) + " but the WAL in " + config.wal_path +
+                      " ends at sequence " + std::to_string(last));
+  }
+  if (entry.sequence != commit) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "the WAL in " + config.wal_path + " does not hold checkpointed commit sequence " +
+                      std::to_string(commit) + " (found sequence " +
+                      std::to_string(entry.sequence) + " instead)");
+  }
+  return Status::ok();
+}
+
 Status EventProcessor::Impl::read_loop(bool once) {
+  HELIOSDB_RETURN_IF_ERROR(check_wal_holds_checkpoint());
   auto opened = open_wal_source(config.wal_path, resume.restart_sequence);
   if (!opened) {
     if (opened.status().code() == ErrorCode::kNotFound && resume.commit_sequence > 0) {
@@ -295,7 +352,10 @@ Status EventProcessor::Impl::read_loop(bool once) {
     return Status::ok();
   };
   WalEntry entry;
-  bool checked_start = resume.commit_sequence == 0;
+  // When the restart point is inside the delivered range, the checkpointed
+  // commit must show up as we read; otherwise check_wal_holds_checkpoint()
+  // verified it already.
+  bool checked_start = resume.commit_sequence == 0 || resume.restart_sequence > resume.commit_sequence;
   uint64_t idle_polls = 0;
   while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
     auto r = reader.next(entry);

@@ -64,11 +64,11 @@ class AvroContainerWriter {
 // What scan_container() learns from an existing container file.
 struct ContainerInfo {
   SyncMarker sync{};
-  std::string schema;        // the header's avro.schema
-  std::string codec;         // the header's avro.codec ("null" if absent)
+  std::string schema;          // the header's avro.schema
+  std::string codec;           // the header's avro.codec ("null" if absent)
   uint64_t header_size = 0;    // bytes of the header, sync marker included
   uint64_t complete_size = 0;  // bytes up to the end of the last whole block
-  uint64_t events = 0;       // events in the whole blocks
+  uint64_t events = 0;         // events in the whole blocks
 };
 
 // Parses the header and walks the blocks of `file` (a container file's

@@ -43,11 +43,11 @@ class AvroFileSink final : public EventSink {
       auto info = avro::scan_container_file(fd, size);
       if (!info) {
         ::close(fd);
-        return Status(info.status().code(),
-                      "file sink: " + path + " is not an Avro container file of "
-                      "heliosdb.cdc.CdcEvent that can be appended to (" +
-                          info.status().message() +
-                          "); choose another path or remove the file");
+        return Status(info.status().code(), "file sink: " + path +
+                                                " is not an Avro container file of "
+                                                "heliosdb.cdc.CdcEvent that can be appended to (" +
+                                                info.status().message() +
+                                                "); choose another path or remove the file");
       }
       if (info->complete_size < size) {
         // A block torn by a crash: its events were never acknowledged.

@@ -16,8 +16,10 @@ std::optional<SubjectStrategy> parse_subject_strategy(std::string_view name) {
 
 std::string subject_for(SubjectStrategy strategy, std::string_view topic) {
   switch (strategy) {
-    case SubjectStrategy::kTopicName: return std::string(topic) + "-value";
-    case SubjectStrategy::kRecordName: return std::string(avro::kCdcEventFullName);
+    case SubjectStrategy::kTopicName:
+      return std::string(topic) + "-value";
+    case SubjectStrategy::kRecordName:
+      return std::string(avro::kCdcEventFullName);
     case SubjectStrategy::kTopicRecordName:
       return std::string(topic) + "-" + std::string(avro::kCdcEventFullName);
   }

@@ -58,8 +58,8 @@ std::string redact_url(std::string_view url) {
 }
 
 struct SchemaRegistryClient::HttpReply {
-  long status = 0;              // HTTP status; 0 when no answer arrived
-  std::string transport_error;  // curl's error when status == 0
+  long status = 0;                 // HTTP status; 0 when no answer arrived
+  std::string transport_error;     // curl's error when status == 0
   bool tls_verify_failed = false;  // the server's certificate was not trusted
   std::string body;
 };
@@ -69,9 +69,8 @@ Result<std::unique_ptr<SchemaRegistryClient>> SchemaRegistryClient::create(
   std::string_view url = options.url;
   if (!(url.starts_with("http://") || url.starts_with("https://")) ||
       url.find_first_not_of("/", url.find("://") + 3) == std::string_view::npos) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "schema registry url \"" + redact_url(url) +
-                      "\" is not an http:// or https:// URL");
+    return Status(ErrorCode::kInvalidArgument, "schema registry url \"" + redact_url(url) +
+                                                   "\" is not an http:// or https:// URL");
   }
   if (!options.ca_file.empty()) {
     if (FILE* f = std::fopen(options.ca_file.c_str(), "r")) {
@@ -134,8 +133,8 @@ SchemaRegistryClient::HttpReply SchemaRegistryClient::post(const std::string& ur
   char errbuf[CURL_ERROR_SIZE] = {0};
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/vnd.schemaregistry.v1+json");
-  headers = curl_slist_append(
-      headers, "Accept: application/vnd.schemaregistry.v1+json, application/json");
+  headers = curl_slist_append(headers,
+                              "Accept: application/vnd.schemaregistry.v1+json, application/json");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_POST, 1L);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
@@ -184,8 +183,7 @@ Result<int32_t> SchemaRegistryClient::register_with_retries(const std::string& s
   }
   url += "/versions";
   const std::string body = schema_registry::registration_body(schema);
-  const std::string where =
-      "schema registry " + display_url_ + " (subject \"" + subject + "\")";
+  const std::string where = "schema registry " + display_url_ + " (subject \"" + subject + "\")";
 
   auto started = std::chrono::steady_clock::now();
   std::chrono::milliseconds backoff = options_.retry_backoff;
@@ -205,14 +203,15 @@ Result<int32_t> SchemaRegistryClient::register_with_retries(const std::string& s
       if (!answer || !answer->id || *answer->id < 0 || *answer->id > INT32_MAX) {
         return Status(ErrorCode::kCorruption,
                       where + ": unexpected answer to a registration (HTTP " +
-                          std::to_string(reply.status) + "), no schema id in: " +
-                          reply.body.substr(0, 300));
+                          std::to_string(reply.status) +
+                          "), no schema id in: " + reply.body.substr(0, 300));
       }
       return static_cast<int32_t>(*answer->id);
     } else if (reply.status == 409) {
       return Status(ErrorCode::kFailedPrecondition,
-                    where + " rejected the heliosdb.cdc.CdcEvent schema as incompatible with "
-                            "the subject's registered versions (HTTP 409): " +
+                    where +
+                        " rejected the heliosdb.cdc.CdcEvent schema as incompatible with "
+                        "the subject's registered versions (HTTP 409): " +
                         registry_message(reply.body));
     } else if (reply.status == 401 || reply.status == 403) {
       return Status(ErrorCode::kPermissionDenied,
@@ -220,9 +219,9 @@ Result<int32_t> SchemaRegistryClient::register_with_retries(const std::string& s
                         "): " + registry_message(reply.body) +
                         "; check [schema_registry] username and password");
     } else if (reply.status == 422) {
-      return Status(ErrorCode::kInvalidArgument,
-                    where + " rejected the schema as invalid (HTTP 422): " +
-                        registry_message(reply.body));
+      return Status(
+          ErrorCode::kInvalidArgument,
+          where + " rejected the schema as invalid (HTTP 422): " + registry_message(reply.body));
     } else if (reply.status == 404) {
       return Status(ErrorCode::kNotFound,
                     where + ": HTTP 404 (" + registry_message(reply.body) +
@@ -231,9 +230,9 @@ Result<int32_t> SchemaRegistryClient::register_with_retries(const std::string& s
     } else if (reply.status == 408 || reply.status == 429 || reply.status >= 500) {
       last_error = "HTTP " + std::to_string(reply.status) + ": " + registry_message(reply.body);
     } else {
-      return Status(ErrorCode::kFailedPrecondition,
-                    where + ": unexpected HTTP " + std::to_string(reply.status) + ": " +
-                        registry_message(reply.body));
+      return Status(ErrorCode::kFailedPrecondition, where + ": unexpected HTTP " +
+                                                        std::to_string(reply.status) + ": " +
+                                                        registry_message(reply.body));
     }
     if (attempt == attempts) break;
     spdlog::warn("{}: {}; attempt {} of {}, retrying in {}", where, last_error, attempt, attempts,

@@ -88,10 +88,10 @@ class SchemaRegistryClient final : public SchemaIdProvider {
   std::string base_url_;  // without a trailing '/'
   std::string display_url_;
   mutable std::mutex mu_;
-  void* curl_ = nullptr;  // CURL*, reused for keep-alive; guarded by mu_
+  void* curl_ = nullptr;                             // CURL*, reused for keep-alive; guarded by mu_
   std::map<std::string, int32_t, std::less<>> ids_;  // guarded by mu_
-  uint64_t registrations_ = 0;                        // guarded by mu_
-  uint64_t requests_ = 0;                             // guarded by mu_
+  uint64_t registrations_ = 0;                       // guarded by mu_
+  uint64_t requests_ = 0;                            // guarded by mu_
 };
 
 // The URL without a "user:password@" part.

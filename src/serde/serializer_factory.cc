@@ -67,8 +67,7 @@ Result<std::unique_ptr<EventSerializer>> make_serializer(SerializationFormat for
   }
   auto strategy = parse_subject_strategy(r.subject_strategy);
   if (!strategy) {
-    return Status(ErrorCode::kConfig, "schema_registry.subject_strategy: \"" +
-                                          r.subject_strategy +
+    return Status(ErrorCode::kConfig, "schema_registry.subject_strategy: \"" + r.subject_strategy +
                                           "\" is not one of: topic_name, record_name, "
                                           "topic_record_name");
   }

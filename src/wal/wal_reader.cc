@@ -95,6 +95,8 @@ Status WalReader::Impl::open_segment(uint64_t first, bool newer_exists) {
   if (static_cast<size_t>(n) < wal::kSegmentHeaderSize && !newer_exists) {
     pending = first;  // the newest segment is still being created
     have_segment = false;
+    seg_first = first;  // so find_next_segment() looks past it
+    expect = first;
     return Status::ok();
   }
   if (!wal::decode_segment_header(hdr, static_cast<size_t>(n), &h, &reason)) {

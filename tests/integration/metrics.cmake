@@ -31,7 +31,7 @@ endforeach()
 # The daemon runs as a separate process on fixed ports: run these tests one
 # at a time (RESOURCE_LOCK), never in parallel with each other.
 gtest_discover_tests(metrics_e2e_test DISCOVERY_TIMEOUT 60
-  PROPERTIES LABELS "integration;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports)
+  PROPERTIES LABELS "integration\\;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports)
 gtest_discover_tests(metrics_prometheus_test DISCOVERY_TIMEOUT 60
-  PROPERTIES LABELS "integration;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports
+  PROPERTIES LABELS "integration\\;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports
              FIXTURES_REQUIRED prometheus_server)

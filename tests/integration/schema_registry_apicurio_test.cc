@@ -52,7 +52,8 @@ Http http(const std::string& method, const std::string& path, const std::string&
   Http r;
   CURL* c = curl_easy_init();
   std::string url = kRegistry + path;
-  curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/vnd.schemaregistry.v1+json");
+  curl_slist* h =
+      curl_slist_append(nullptr, "Content-Type: application/vnd.schemaregistry.v1+json");
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.empty()) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
@@ -140,9 +141,9 @@ TEST_F(ApicurioTest, SerializedMessagesCarryTheRegisteredIdAndDecode) {
     Status st = (*ser)->serialize(e, topic, msg);
     ASSERT_TRUE(st.is_ok()) << st.to_string();
     ASSERT_GE(msg.size(), 5u);
-    int32_t msg_id = static_cast<int32_t>((uint32_t(uint8_t(msg[1])) << 24) |
-                                          (uint32_t(uint8_t(msg[2])) << 16) |
-                                          (uint32_t(uint8_t(msg[3])) << 8) | uint8_t(msg[4]));
+    int32_t msg_id =
+        static_cast<int32_t>((uint32_t(uint8_t(msg[1])) << 24) | (uint32_t(uint8_t(msg[2])) << 16) |
+                             (uint32_t(uint8_t(msg[3])) << 8) | uint8_t(msg[4]));
     if (id < 0) id = msg_id;
     EXPECT_EQ(msg_id, id);
     uint32_t n = static_cast<uint32_t>(msg.size());
@@ -168,9 +169,9 @@ TEST_F(ApicurioTest, SubjectStrategiesNameTheSubjects) {
     std::string strategy;
     std::string subject;
   };
-  for (const Case& c : {Case{"topic_name", topic + "-value"},
-                        Case{"record_name", "heliosdb.cdc.CdcEvent"},
-                        Case{"topic_record_name", topic + "-heliosdb.cdc.CdcEvent"}}) {
+  for (const Case& c :
+       {Case{"topic_name", topic + "-value"}, Case{"record_name", "heliosdb.cdc.CdcEvent"},
+        Case{"topic_record_name", topic + "-heliosdb.cdc.CdcEvent"}}) {
     SerdeSettings settings;
     settings.registry.url = kRegistry;
     settings.registry.subject_strategy = c.strategy;

@@ -76,8 +76,9 @@ inline void expect_same_text(const std::string& got, const std::string& want) {
   size_t n = std::min(g.size(), w.size());
   for (size_t i = 0; i < n; ++i) {
     if (g[i] != w[i]) {
-      ADD_FAILURE() << "decoded output differs at line " << i + 1 << ":\n  python: "
-                    << g[i].substr(0, 200) << "\n  wanted: " << w[i].substr(0, 200);
+      ADD_FAILURE() << "decoded output differs at line " << i + 1
+                    << ":\n  python: " << g[i].substr(0, 200)
+                    << "\n  wanted: " << w[i].substr(0, 200);
       return;
     }
   }
@@ -134,8 +135,8 @@ inline std::vector<CdcEvent> edge_case_events() {
   events.push_back(big);
 
   // Longs: negative, boundaries of each varint length, extremes.
-  const int64_t longs[] = {0,         -1,          1,          -64,        63,         64,
-                           -65,       8191,        8192,       -8193,      INT32_MAX,  INT32_MIN,
+  const int64_t longs[] = {0,         -1,           1,         -64,       63,           64,
+                           -65,       8191,         8192,      -8193,     INT32_MAX,    INT32_MIN,
                            1LL << 40, -(1LL << 40), INT64_MAX, INT64_MIN, INT64_MAX - 1};
   for (int64_t v : longs) {
     CdcEvent e = base(static_cast<uint64_t>(v));

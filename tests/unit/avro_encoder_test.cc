@@ -45,7 +45,9 @@ TEST(AvroEncoder, SmallEventIsByteExact) {
   avro::append_event(e, out);
   // event_id "e", 1, 2, "INSERT", "d", "t", key "", value null, old_value
   // null, transaction_id null, empty map.
+  // clang-format off
   EXPECT_EQ(hex(out), "0265" "02" "04" "0c494e53455254" "0264" "0274" "00" "00" "00" "00" "00");
+  // clang-format on
 }
 
 TEST(AvroEncoder, PresentOptionalsUseUnionBranchOne) {
@@ -61,11 +63,25 @@ TEST(AvroEncoder, PresentOptionalsUseUnionBranchOne) {
   e.metadata = {{"a", "b"}, {"c", ""}};
   std::string out;
   avro::append_event(e, out);
+  // clang-format off
   EXPECT_EQ(hex(out), "0265" "00" "00" "0c44454c455445" "0264" "0274" "026b"
                       "0200"      // value: branch 1, empty bytes
                       "020201"    // old_value: branch 1, one byte 0x01
                       "020278"    // transaction_id: branch 1, "x"
                       "04" "0261" "0262" "0263" "00" "00");  // map: 2 entries, end
+}
+
+TEST(AvroEncoder, SeedExampleMatchesTheBytesInDocsAvroMd) {
+  // The seed's example event; the same bytes python3-avro's DatumWriter writes.
+  std::string out;
+  // clang-format on
+  avro::append_event(avro_test::edge_case_events()[0], out);
+  // clang-format off
+  EXPECT_EQ(hex(out),
+            "16" "6576745f6d7964625f3432" "a091d89fee47" "54" "0c" "494e53455254" "08" "6d796462"
+            "0a" "7573657273" "0e" "75736572313233" "0220" "7b226e616d65223a22416c696365227d"
+            "00" "020e" "74786e5f373839" "020c" "736f75726365" "10" "68656c696f736462" "00");
+  // clang-format on
 }
 
 TEST(AvroEncoder, AppendsAfterExistingBytesAndReusesCapacity) {

@@ -121,15 +121,15 @@ TEST(AvroFileSink, RefusesToAppendToAJsonLinesFile) {
 TEST(AvroFileSink, ConfigFormatAvroSelectsTheContainerWriter) {
   testing::TempDir dir;
   const std::string path = dir.file("cfg.avro");
-  auto root = config::parse_toml_string("[file]\npath = \"" + path + "\"\nformat = \"avro\"\n",
-                                        "t.toml");
+  auto root =
+      config::parse_toml_string("[file]\npath = \"" + path + "\"\nformat = \"avro\"\n", "t.toml");
   ASSERT_TRUE(root.is_ok());
   auto report = std::make_shared<config::ConfigReport>();
   report->file = "t.toml";
   config::ConfigSection section((*root)["file"].as_table(), "sink.file", report);
   const auto& types = sink_types();
-  auto it = std::find_if(types.begin(), types.end(),
-                         [](const SinkType& t) { return t.name == "file"; });
+  auto it =
+      std::find_if(types.begin(), types.end(), [](const SinkType& t) { return t.name == "file"; });
   ASSERT_NE(it, types.end());
   SinkCreator create = it->parse(section, SinkSettings{});
   section.finish();

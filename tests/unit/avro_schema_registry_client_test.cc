@@ -73,8 +73,7 @@ class CannedHttpServer {
           header_end = req.find("\r\n\r\n");
           if (header_end != std::string::npos) {
             size_t cl = req.find("Content-Length: ");
-            want = header_end + 4 +
-                   (cl == std::string::npos ? 0 : std::stoul(req.substr(cl + 16)));
+            want = header_end + 4 + (cl == std::string::npos ? 0 : std::stoul(req.substr(cl + 16)));
           }
         }
         if (header_end != std::string::npos && req.size() >= want) break;
@@ -86,9 +85,9 @@ class CannedHttpServer {
         reply = replies_[std::min(next_++, replies_.size() - 1)];
       }
       std::string out = "HTTP/1.1 " + std::to_string(reply.status) +
-                         " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                         "Content-Length: " +
-                         std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+                        " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        "Content-Length: " +
+                        std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
       ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
       ::close(c);
     }
@@ -127,9 +126,8 @@ TEST(SchemaRegistryClient, RegistersWithTheDocumentedRequest) {
   EXPECT_EQ(*id, 7);
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(reqs[0].rfind("POST /apis/ccompat/v7/subjects/cdc.users-value/versions HTTP/1.1\r\n",
-                          0),
-            0u)
+  EXPECT_EQ(
+      reqs[0].rfind("POST /apis/ccompat/v7/subjects/cdc.users-value/versions HTTP/1.1\r\n", 0), 0u)
       << reqs[0];
   EXPECT_NE(reqs[0].find("Content-Type: application/vnd.schemaregistry.v1+json"),
             std::string::npos);
@@ -154,8 +152,7 @@ TEST(SchemaRegistryClient, SendsBasicAuth) {
   auto client = client_for({.url = server.url(), .username = "cdc", .password = "pa:ss"});
   ASSERT_TRUE(client->schema_id("s", "\"string\"").is_ok());
   // base64("cdc:pa:ss")
-  EXPECT_NE(server.requests()[0].find("Authorization: Basic Y2RjOnBhOnNz\r\n"),
-            std::string::npos)
+  EXPECT_NE(server.requests()[0].find("Authorization: Basic Y2RjOnBhOnNz\r\n"), std::string::npos)
       << server.requests()[0];
 }
 
@@ -168,7 +165,8 @@ TEST(SchemaRegistryClient, EscapesTheSubjectInThePath) {
 
 TEST(SchemaRegistryClient, IncompatibleSchemaQuotesTheRegistryMessage) {
   CannedHttpServer server(
-      {{409, R"({"error_code":409,"message":"Schema being registered is incompatible with an earlier schema for subject \"t-value\""})"}});
+      {{409,
+        R"({"error_code":409,"message":"Schema being registered is incompatible with an earlier schema for subject \"t-value\""})"}});
   auto client = client_for({.url = server.url()});
   auto id = client->schema_id("t-value", avro::cdc_event_schema_json());
   ASSERT_FALSE(id.is_ok());

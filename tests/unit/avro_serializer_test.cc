@@ -153,7 +153,8 @@ max_retries = 3
 retry_backoff_ms = 100
 retry_backoff_max_ms = 2000
 request_timeout_ms = 3000
-)", "test.toml");
+)",
+                                        "test.toml");
   ASSERT_TRUE(root.is_ok());
   auto report = std::make_shared<config::ConfigReport>();
   report->file = "test.toml";
@@ -179,7 +180,8 @@ url = "registry:8081"
 subject_strategy = "subject"
 username = "only-user"
 colour = "blue"
-)", "cfg.toml");
+)",
+                                        "cfg.toml");
   ASSERT_TRUE(root.is_ok());
   auto report = std::make_shared<config::ConfigReport>();
   report->file = "cfg.toml";
@@ -191,8 +193,7 @@ colour = "blue"
   EXPECT_NE(all.find("cfg.toml:4: schema_registry.username: is set but password is not"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("cfg.toml:5: schema_registry.colour: unknown key"), std::string::npos)
-      << all;
+  EXPECT_NE(all.find("cfg.toml:5: schema_registry.colour: unknown key"), std::string::npos) << all;
 }
 
 TEST(SerializerFactory, AbsentSectionMeansNoRegistry) {

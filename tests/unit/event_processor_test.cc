@@ -334,6 +334,33 @@ TEST(EventProcessor, CheckpointBeyondTheWalIsAnErrorNamingBothSequences) {
   EXPECT_NE(st.message().find("3"), std::string::npos) << st.message();
 }
 
+TEST(EventProcessor, CaughtUpCheckpointResumesCleanlyButNotOnAShorterWal) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 3; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "t", "k", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  EXPECT_EQ(run_once(config).size(), 3u);
+  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt && ckpt->has_value());
+  EXPECT_EQ((*ckpt)->position, (DeliveryPosition{10, 9, 9}));
+  EXPECT_EQ(run_once(config).size(), 0u);  // caught up: nothing, and no error
+  // A checkpoint from a longer WAL, with nothing open: restart after commit 20.
+  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({21, 20, 20}).is_ok());
+  Status st;
+  run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("beyond the end of the WAL"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("commit sequence 20"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("ends at sequence 9"), std::string::npos) << st.message();
+}
+
 TEST(EventProcessor, MissingWalSegmentsForTheCheckpointAreAnError) {
   TempDir dir;
   {
