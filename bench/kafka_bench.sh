@@ -50,11 +50,7 @@ echo "== generating $EVENTS changes ($VALUE_BYTES-byte values) in $WORK/wal" >&2
   --tables users,orders,payments --txn-size 4 --abort-ratio 0 --value-bytes "$VALUE_BYTES" \
   --segment-bytes 67108864 --seed 1 >&2
 
-T_CDC="bench-cdc-$ID"
-T_KCAT="bench-kcat-$ID"
 T_LAT="bench-lat-$ID"
-"$KAFKA" create-topic "$T_CDC" "$PARTITIONS" retention.ms=3600000 >&2
-"$KAFKA" create-topic "$T_KCAT" "$PARTITIONS" retention.ms=3600000 >&2
 "$KAFKA" create-topic "$T_LAT" "$PARTITIONS" retention.ms=3600000 \
   message.timestamp.type=LogAppendTime >&2
 
@@ -101,37 +97,61 @@ with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
 EOF
 N=$(wc -l <"$WORK/kcat.txt")
 
-echo "== heliosdb-cdc: WAL -> Kafka ($N events)" >&2
-write_config "$WORK/cdc.toml" "$WORK/wal" "$WORK/ckpt-cdc" "$T_CDC" \
-  "batch_size = $CDC_BATCH
+# One throughput pair: heliosdb-cdc (WAL -> Kafka) and kcat (file -> Kafka),
+# each to its own fresh topic, wall time and CPU time (user+sys) of the process.
+# The machine may be shared: CPU seconds per event is the steadier figure.
+run_pair() {  # label headers(true|false)
+  local label="$1" headers="$2" tc="bench-cdc-$1-$ID" tk="bench-kcat-$1-$ID"
+  "$KAFKA" create-topic "$tc" "$PARTITIONS" retention.ms=3600000 >&2
+  "$KAFKA" create-topic "$tk" "$PARTITIONS" retention.ms=3600000 >&2
+  write_config "$WORK/cdc-$label.toml" "$WORK/wal" "$WORK/ckpt-$label" "$tc" \
+    "batch_size = $CDC_BATCH
 buffer_size = 100000
 checkpoint_interval = 100000"
-t0=$(now)
-"$BIN" run --config "$WORK/cdc.toml" --once 2>"$WORK/cdc.log" || { cat "$WORK/cdc.log" >&2; exit 1; }
-t1=$(now)
-grep -o "[0-9]* events delivered" "$WORK/cdc.log" >&2
-
-echo "== kcat: the same $N pre-serialized messages" >&2
-t2=$(now)
-kcat -P -b "$BROKERS" -t "$T_KCAT" -K $'\t' -z snappy -X enable.idempotence=true \
-  -X batch.size=1048576 -X linger.ms=5 -X queue.buffering.max.kbytes=262144 \
-  -X partitioner=murmur2_random -l "$WORK/kcat.txt"
-t3=$(now)
-
-# Both topics must hold all N messages.
-count() { kcat -b "$BROKERS" -C -t "$1" -e -q -f 'x\n' | wc -l; }
-C_CDC=$(count "$T_CDC")
-C_KCAT=$(count "$T_KCAT")
-
-python3 - "$N" "$t0" "$t1" "$t2" "$t3" "$C_CDC" "$C_KCAT" <<'EOF'
+  echo "headers = $headers" >>"$WORK/cdc-$label.toml"
+  echo "== [$label] heliosdb-cdc: WAL -> Kafka ($N events)" >&2
+  local t0 t1 t2 t3
+  t0=$(now)
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu-cdc-$label" \
+    "$BIN" run --config "$WORK/cdc-$label.toml" --once 2>"$WORK/cdc-$label.log" \
+    || { cat "$WORK/cdc-$label.log" >&2; exit 1; }
+  t1=$(now)
+  # kcat: the same keys and values; with headers, five headers of the same
+  # names and sizes (kcat can only repeat one value per header).
+  local hdr=()
+  if [[ "$headers" == true ]]; then
+    hdr=(-H operation=UPDATE -H database=bench -H table=payments -H sequence=1234567
+         -H event_id=evt_bench_1234567)
+  fi
+  echo "== [$label] kcat: the same $N pre-serialized messages" >&2
+  t2=$(now)
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcat-$label" \
+    kcat -P -b "$BROKERS" -t "$tk" -K $'\t' "${hdr[@]}" -z snappy \
+    -X enable.idempotence=true -X batch.size=1048576 -X linger.ms=5 \
+    -X queue.buffering.max.kbytes=262144 -X partitioner=murmur2_random -l "$WORK/kcat.txt"
+  t3=$(now)
+  local c_cdc c_kcat
+  c_cdc=$(kcat -b "$BROKERS" -C -t "$tc" -e -q -f 'x\n' | wc -l)
+  c_kcat=$(kcat -b "$BROKERS" -C -t "$tk" -e -q -f 'x\n' | wc -l)
+  python3 - "$label" "$N" "$t0" "$t1" "$t2" "$t3" "$c_cdc" "$c_kcat" \
+    "$(cat "$WORK/cpu-cdc-$label")" "$(cat "$WORK/cpu-kcat-$label")" <<'PY'
 import sys
-n = int(sys.argv[1]); t0, t1, t2, t3 = map(float, sys.argv[2:6])
-c_cdc, c_kcat = int(sys.argv[6]), int(sys.argv[7])
+label, n = sys.argv[1], int(sys.argv[2])
+t0, t1, t2, t3 = map(float, sys.argv[3:7])
+c_cdc, c_kcat = int(sys.argv[7]), int(sys.argv[8])
+cpu_cdc = sum(map(float, sys.argv[9].split())); cpu_kcat = sum(map(float, sys.argv[10].split()))
 cdc = n / (t1 - t0); kcat = n / (t3 - t2)
-print(f"throughput: heliosdb-cdc {cdc:,.0f} events/s ({t1-t0:.2f} s), "
-      f"kcat {kcat:,.0f} events/s ({t3-t2:.2f} s), ratio {cdc/kcat:.2f}x kcat")
-print(f"messages in topics: heliosdb-cdc {c_cdc}, kcat {c_kcat} (expected {n})")
-EOF
+print(f"[{label}] throughput: heliosdb-cdc {cdc:,.0f} events/s ({t1-t0:.2f} s wall, "
+      f"{cpu_cdc:.2f} s CPU = {cpu_cdc/n*1e6:.2f} us/event), kcat {kcat:,.0f} events/s "
+      f"({t3-t2:.2f} s wall, {cpu_kcat:.2f} s CPU = {cpu_kcat/n*1e6:.2f} us/event); "
+      f"ratio {cdc/kcat:.2f}x kcat (wall), {cpu_kcat/cpu_cdc:.2f}x (CPU efficiency)")
+print(f"[{label}] messages in topics: heliosdb-cdc {c_cdc}, kcat {c_kcat} (expected {n})")
+PY
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run_pair headers true
+run_pair noheaders false
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== latency at $LAT_RATE events/s for $LAT_SECONDS s" >&2
 write_config "$WORK/lat.toml" "$WORK/wal-lat" "$WORK/ckpt-lat" "$T_LAT" \

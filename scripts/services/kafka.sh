@@ -8,6 +8,10 @@
 #                                       needed, start, wait until ready
 #   scripts/services/kafka.sh stop      stop the broker (SIGTERM, then SIGKILL)
 #   scripts/services/kafka.sh kill      SIGKILL the broker (fault-injection tests)
+#   scripts/services/kafka.sh acquire   `start`, and count one more user (ctest
+#                                       fixtures: several build dirs may run
+#                                       suites against the one broker)
+#   scripts/services/kafka.sh release   count one user less; `stop` at zero
 #   scripts/services/kafka.sh status    exit 0 if running and answering
 #   scripts/services/kafka.sh reset     stop and delete all topic data
 #   scripts/services/kafka.sh create-topic NAME [PARTITIONS [KEY=VALUE...]]
@@ -181,10 +185,11 @@ start() {
       >"$LOGS/format.log" 2>&1 || { cat "$LOGS/format.log" >&2; die "storage format failed"; }
   fi
   log "starting broker on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, SASL $KAFKA_SASL_PORT)"
-  # setsid: the broker outlives this script and is not hit by the caller's signals.
+  # setsid: the broker outlives this script and is not hit by the caller's
+  # signals. 9>&-: it must not inherit the lease lock.
   setsid bash -c "exec java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration=file:$CONF/log4j.properties -cp '$LIBS/*' kafka.Kafka \
-    '$CONF/server.properties'" >"$LOGS/stdout.log" 2>&1 </dev/null &
+    '$CONF/server.properties'" >"$LOGS/stdout.log" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDFILE"
   wait_ready "$!"
 }
@@ -235,8 +240,40 @@ create_topic() {
     "${configs[@]}"
 }
 
+LEASES="$KAFKA_HOME/leases"
+
+with_lease_lock() {
+  mkdir -p "$KAFKA_HOME"
+  exec 9>"$KAFKA_HOME/leases.lock"
+  flock 9
+}
+
+acquire() {
+  with_lease_lock
+  start
+  local n
+  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
+  echo $((n + 1)) >"$LEASES"
+  log "users of the broker: $((n + 1))"
+}
+
+release() {
+  with_lease_lock
+  local n
+  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
+  n=$((n > 0 ? n - 1 : 0))
+  echo "$n" >"$LEASES"
+  if ((n == 0)); then
+    stop TERM
+  else
+    log "still used by $n other suite(s); leaving it running"
+  fi
+}
+
 case "${1:-}" in
   install) install_jars ;;
+  acquire) acquire ;;
+  release) release ;;
   start) start ;;
   stop) stop TERM ;;
   kill) stop KILL ;;
@@ -246,6 +283,6 @@ case "${1:-}" in
   reset) stop TERM; rm -rf "$DATA"; log "data deleted" ;;
   create-topic) shift; create_topic "$@" ;;
   *)
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac

@@ -117,9 +117,10 @@ start() {
   start_proxy
   local deadline=$((SECONDS + START_TIMEOUT_S))
   while ((SECONDS < deadline)); do
-    pid_of "$MOCK_PID" kinesis-local >/dev/null ||
+    # kill -0 only: right after the fork the child's command line is still ours.
+    kill -0 "$(cat "$MOCK_PID")" 2>/dev/null ||
       { tail -n 30 "$LOGS/mock.log" >&2; die "kinesis-mock exited during start-up; log: $LOGS/mock.log"; }
-    pid_of "$PROXY_PID" kinesis_fault_proxy >/dev/null ||
+    kill -0 "$(cat "$PROXY_PID")" 2>/dev/null ||
       { tail -n 30 "$LOGS/proxy.log" >&2; die "fault proxy exited during start-up; log: $LOGS/proxy.log"; }
     if streams_active && proxy_answering; then
       log "ready: https://127.0.0.1:$TLS_PORT http://127.0.0.1:$PLAIN_PORT proxy http://127.0.0.1:$PROXY_PORT; logs in $LOGS"

@@ -90,11 +90,21 @@ void append_json_string(Out& out, std::string_view s) {
   out << '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out << "\\\""; break;
-      case '\\': out << "\\\\"; break;
-      case '\n': out << "\\n"; break;
-      case '\r': out << "\\r"; break;
-      case '\t': out << "\\t"; break;
+      case '"':
+        out << "\\\"";
+        break;
+      case '\\':
+        out << "\\\\";
+        break;
+      case '\n':
+        out << "\\n";
+        break;
+      case '\r':
+        out << "\\r";
+        break;
+      case '\t':
+        out << "\\t";
+        break;
       default:
         if (c < 0x20) {
           char b[8];
@@ -176,12 +186,18 @@ void print_text(Out& out, const WalEntry& e) {
     out << '.';
     append_readable(out, e.table);
     out << " key=";
-    if (e.key.empty()) out << "\"\""; else append_readable(out, e.key);
+    if (e.key.empty())
+      out << "\"\"";
+    else
+      append_readable(out, e.key);
     auto opt = [&](const char* name, const std::optional<std::string_view>& v) {
       out << ' ' << name << '=';
-      if (!v) out << "null";
-      else if (v->empty()) out << "\"\"";
-      else append_readable(out, *v);
+      if (!v)
+        out << "null";
+      else if (v->empty())
+        out << "\"\"";
+      else
+        append_readable(out, *v);
     };
     opt("value", e.value);
     opt("old_value", e.old_value);
@@ -203,8 +219,10 @@ struct DumpSummary {
     if (entries++ == 0) first = e.sequence;
     last = e.sequence;
     ++by_kind[std::string(wal_entry_kind_name(e.kind))];
-    if (e.kind == WalEntryKind::Commit) ++committed;
-    else if (e.kind == WalEntryKind::Abort) ++aborted;
+    if (e.kind == WalEntryKind::Commit)
+      ++committed;
+    else if (e.kind == WalEntryKind::Abort)
+      ++aborted;
     else if (e.kind != WalEntryKind::Begin) {
       std::string t(e.database);
       t += '.';
@@ -311,9 +329,12 @@ int run_dump(const DumpArgs& a) {
       continue;
     }
     ++n;
-    if (a.summary) summary.add(e);
-    else if (json) print_json(out, e, scratch);
-    else print_text(out, e);
+    if (a.summary)
+      summary.add(e);
+    else if (json)
+      print_json(out, e, scratch);
+    else
+      print_text(out, e);
   }
   if (a.summary) {
     auto segs = list_wal_segments(a.dir);
@@ -377,7 +398,8 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
            gen_args->events_set = true;
          },
          "Change entries (INSERT/UPDATE/DELETE) to write; required unless --follow")
-      ->type_name("N");
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   gen->add_option("--tables", g.o.tables, "Comma-separated table names")
       ->delimiter(',')
       ->capture_default_str();
@@ -387,7 +409,8 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
   gen->add_option("--abort-ratio", g.o.abort_ratio, "Share of transactions that abort (0..1)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  gen->add_option("--truncate-ratio", g.o.truncate_ratio, "Share of changes that are TRUNCATE (0..1)")
+  gen->add_option("--truncate-ratio", g.o.truncate_ratio,
+                  "Share of changes that are TRUNCATE (0..1)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   gen->add_option("--value-bytes", g.o.value_bytes, "Size of a row value (a JSON object, padded)")
@@ -399,13 +422,15 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   gen->add_option("--seed", g.o.seed, "Seed: the same seed gives the same workload")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   gen->add_option("--rate", g.o.rate, "Change entries per second (0 = as fast as possible)")
       ->type_name("EVENTS_PER_S")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  gen->add_flag("--follow", g.o.follow,
-                "Keep appending like a live server (at --rate, default 100/s) until SIGINT/SIGTERM");
+  gen->add_flag(
+      "--follow", g.o.follow,
+      "Keep appending like a live server (at --rate, default 100/s) until SIGINT/SIGTERM");
   gen->add_option("--interleave", g.o.interleave, "Transactions open at the same time")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
@@ -426,8 +451,11 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
   auto& d = *dump_args;
   dump->add_option("--dir", d.dir, "WAL directory")->required();
   dump->add_option("--from", d.from, "First sequence to print (default: the oldest entry)")
-      ->type_name("SEQ");
-  dump->add_option("--limit", d.limit, "Print at most N entries (default: all)")->type_name("N");
+      ->type_name("SEQ")
+      ->check(CLI::NonNegativeNumber);
+  dump->add_option("--limit", d.limit, "Print at most N entries (default: all)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   dump->add_option("--format", d.format, "text or json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

@@ -58,8 +58,8 @@ MetricsSettings parse_metrics_section(config::ConfigSection& section) {
   if (section.has("listen") && !parse_listen_address(s.listen, &why)) {
     section.error("listen", "\"" + s.listen + "\": " + why);
   }
-  s.max_table_labels = static_cast<uint32_t>(
-      section.get_int("max_table_labels", s.max_table_labels, 0, 10000));
+  s.max_table_labels =
+      static_cast<uint32_t>(section.get_int("max_table_labels", s.max_table_labels, 0, 10000));
   s.health_max_lag_seconds = static_cast<uint32_t>(
       section.get_int("health_max_lag_seconds", s.health_max_lag_seconds, 1, 86400 * 7));
   section.finish();

@@ -24,7 +24,7 @@ namespace heliosdb::cdc::metrics {
 // Upper bounds (seconds) of both latency histograms: 0.5 ms .. 60 s.
 inline constexpr std::array<double, 16> kLatencyBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-    0.25,   0.5,   1.0,    2.5,   5.0,  10.0,  30.0,  60.0};
+    0.25,   0.5,   1.0,    2.5,   5.0,  10.0,  30.0, 60.0};
 
 // A counter with one writing thread.
 struct LocalCounter {

@@ -3,8 +3,8 @@
 // civetweb's begin_request callback.
 #include "heliosdb/cdc/metrics.h"
 
-#include <civetweb.h>
 #include <CivetServer.h>
+#include <civetweb.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -18,12 +18,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "metrics/metrics_config.h"
 #include "metrics/metrics_core.h"
@@ -37,10 +37,14 @@ namespace heliosdb::cdc {
 
 std::string_view pipeline_state_name(PipelineState state) {
   switch (state) {
-    case PipelineState::kStarting: return "starting";
-    case PipelineState::kRunning: return "running";
-    case PipelineState::kStopped: return "stopped";
-    case PipelineState::kFailed: return "failed";
+    case PipelineState::kStarting:
+      return "starting";
+    case PipelineState::kRunning:
+      return "running";
+    case PipelineState::kStopped:
+      return "stopped";
+    case PipelineState::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -51,11 +55,21 @@ std::string json_escape(std::string_view in) {
   std::string out;
   for (unsigned char ch : in) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (ch < 0x20) {
           char buf[8];
@@ -229,8 +243,8 @@ Result<std::unique_ptr<MetricsService>> MetricsService::start(const MetricsSetti
       .Register(*impl->registry)
       .Add({{"version", HELIOSDB_CDC_VERSION}})
       .Set(1);
-  impl->collector = std::make_shared<metrics::PipelineCollector>(impl->core, stats,
-                                                                 std::string(sink_name));
+  impl->collector =
+      std::make_shared<metrics::PipelineCollector>(impl->core, stats, std::string(sink_name));
   impl->callbacks.begin_request = &begin_request;
   try {
     impl->exposer = std::make_unique<prometheus::Exposer>(
@@ -239,8 +253,7 @@ Result<std::unique_ptr<MetricsService>> MetricsService::start(const MetricsSetti
   } catch (const std::exception& e) {
     return Status(ErrorCode::kUnavailable,
                   "cannot listen for metrics on " + address->civetweb_spec() +
-                      " ([metrics] listen): the address is in use or not local (" + e.what() +
-                      ")");
+                      " ([metrics] listen): the address is in use or not local (" + e.what() + ")");
   }
   std::vector<int> ports = impl->exposer->GetListeningPorts();
   if (ports.empty()) {

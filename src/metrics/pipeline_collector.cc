@@ -55,8 +55,8 @@ MetricFamily histogram(std::string name, std::string help, const HistogramSnapsh
     cumulative += h.counts[i];
     ClientMetric::Bucket b;
     b.cumulative_count = cumulative;
-    b.upper_bound = i < kLatencyBuckets.size() ? kLatencyBuckets[i]
-                                                : std::numeric_limits<double>::infinity();
+    b.upper_bound =
+        i < kLatencyBuckets.size() ? kLatencyBuckets[i] : std::numeric_limits<double>::infinity();
     m.histogram.bucket.push_back(b);
   }
   m.histogram.sample_count = cumulative;
@@ -79,8 +79,8 @@ double lag_seconds(const PipelineStats* stats) {
   return age > 0 ? static_cast<double>(age) / 1000.0 : 0.0;
 }
 
-PipelineCollector::PipelineCollector(std::shared_ptr<MetricsCore> core,
-                                     const PipelineStats* stats, std::string sink_name)
+PipelineCollector::PipelineCollector(std::shared_ptr<MetricsCore> core, const PipelineStats* stats,
+                                     std::string sink_name)
     : core_(std::move(core)), stats_(stats), sink_name_(std::move(sink_name)) {}
 
 std::vector<MetricFamily> PipelineCollector::Collect() const {
@@ -116,14 +116,13 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                           "Time from an event's WAL timestamp to its acknowledgement.",
                           c.event_latency, {sink}));
 
-  MetricFamily by_op =
-      family("heliosdb_cdc_events_by_operation_total",
-             "Acknowledged events by operation.", MetricType::Counter);
+  MetricFamily by_op = family("heliosdb_cdc_events_by_operation_total",
+                              "Acknowledged events by operation.", MetricType::Counter);
   for (OperationType op : {OperationType::Insert, OperationType::Update, OperationType::Delete,
                            OperationType::Truncate}) {
-    by_op.metric.push_back(
-        sample(static_cast<double>(c.by_operation[static_cast<uint8_t>(op)]), MetricType::Counter,
-               {{"operation", std::string(operation_name(op))}, sink}));
+    by_op.metric.push_back(sample(static_cast<double>(c.by_operation[static_cast<uint8_t>(op)]),
+                                  MetricType::Counter,
+                                  {{"operation", std::string(operation_name(op))}, sink}));
   }
   out.push_back(std::move(by_op));
 
@@ -138,9 +137,9 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                                      {{"table", std::string(tables.name(i))}, sink}));
   }
   if (c.by_table[tables.other_index()] > 0 || named == tables.capacity()) {
-    by_table.metric.push_back(
-        sample(static_cast<double>(c.by_table[tables.other_index()]), MetricType::Counter,
-               {{"table", std::string(kOtherTableLabel)}, sink}));
+    by_table.metric.push_back(sample(static_cast<double>(c.by_table[tables.other_index()]),
+                                     MetricType::Counter,
+                                     {{"table", std::string(kOtherTableLabel)}, sink}));
   }
   out.push_back(std::move(by_table));
 
@@ -152,8 +151,10 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                        stats_ ? load(stats_->checkpoint_sequence) : 0));
 
   if (auto p = read_process_sample()) {
-    out.push_back(single("process_cpu_seconds_total", "Total user and system CPU time spent in "
-                         "seconds.", MetricType::Counter, p->cpu_seconds));
+    out.push_back(single("process_cpu_seconds_total",
+                         "Total user and system CPU time spent in "
+                         "seconds.",
+                         MetricType::Counter, p->cpu_seconds));
     out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
                          MetricType::Gauge, p->resident_memory_bytes));
     out.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.",
@@ -161,8 +162,8 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
     out.push_back(single("process_start_time_seconds",
                          "Start time of the process since unix epoch in seconds.",
                          MetricType::Gauge, p->start_time_seconds));
-    out.push_back(single("process_open_fds", "Number of open file descriptors.",
-                         MetricType::Gauge, p->open_fds));
+    out.push_back(single("process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
+                         p->open_fds));
     out.push_back(single("process_max_fds", "Maximum number of open file descriptors.",
                          MetricType::Gauge, p->max_fds));
   }

@@ -39,7 +39,7 @@ class TableLabels {
 
   struct Slot {
     std::atomic<uint32_t> index_plus_one{0};  // 0: empty; published with release
-    uint64_t hash = 0;                       // written before publication
+    uint64_t hash = 0;                        // written before publication
   };
   const uint32_t capacity_;
   const uint32_t mask_;

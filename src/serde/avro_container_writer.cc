@@ -143,6 +143,7 @@ Result<ContainerInfo> scan(ByteSource& src) {
     if (*count == 0) break;
     int64_t n = *count;
     if (n < 0) {  // negative count: a block byte size follows
+      if (n == INT64_MIN) return bad(at, "header metadata count out of range");
       if (!read_long(file, pos)) return bad(at, "header metadata cut short");
       n = -n;
     }

@@ -54,6 +54,11 @@ Result<int32_t> AvroSerializer::schema_id_for(std::string_view topic) {
   return id;
 }
 
+Status AvroSerializer::prepare(std::string_view topic) {
+  auto id = schema_id_for(topic);
+  return id.is_ok() ? Status::ok() : id.status();
+}
+
 Status AvroSerializer::serialize(const CdcEvent& event, std::string_view topic, std::string& out) {
   int32_t id = last_id_;
   if (id < 0 || topic != last_topic_) {

@@ -48,6 +48,8 @@ class AvroSerializer final : public EventSerializer {
 
   // Registers the schema for `topic`'s subject now (sinks call it from
   // open() for a fixed topic so a registry problem shows up at start).
+  Status prepare(std::string_view topic) override;
+  // The schema id for `topic`, registering on first use.
   Result<int32_t> schema_id_for(std::string_view topic);
 
  private:

@@ -56,25 +56,32 @@ Result<std::unique_ptr<SchemaRegistryClient>> make_schema_registry_client(
   return SchemaRegistryClient::create(std::move(o));
 }
 
-Result<std::unique_ptr<EventSerializer>> make_serializer(SerializationFormat format,
-                                                         const SerdeSettings& settings) {
-  if (format == SerializationFormat::Json) return make_json_serializer();
+Status validate_serde_settings(SerializationFormat format, const SerdeSettings& settings) {
+  if (format == SerializationFormat::Json) return Status::ok();
   const SchemaRegistrySettings& r = settings.registry;
   if (r.url.empty()) {
     return Status(ErrorCode::kConfig,
                   "format = \"avro\" writes the Confluent wire format, which needs a schema "
                   "registry: set url in [schema_registry]");
   }
-  auto strategy = parse_subject_strategy(r.subject_strategy);
-  if (!strategy) {
+  if (!parse_subject_strategy(r.subject_strategy)) {
     return Status(ErrorCode::kConfig, "schema_registry.subject_strategy: \"" + r.subject_strategy +
                                           "\" is not one of: topic_name, record_name, "
                                           "topic_record_name");
   }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<EventSerializer>> make_serializer(SerializationFormat format,
+                                                         const SerdeSettings& settings) {
+  if (format == SerializationFormat::Json) return make_json_serializer();
+  HELIOSDB_RETURN_IF_ERROR(validate_serde_settings(format, settings));
+  const SchemaRegistrySettings& r = settings.registry;
   auto client = make_schema_registry_client(r);
   if (!client) return client.status().with_context("[schema_registry]");
   std::shared_ptr<SchemaIdProvider> ids(std::move(client).value());
-  return std::unique_ptr<EventSerializer>(new AvroSerializer(std::move(ids), *strategy));
+  return std::unique_ptr<EventSerializer>(
+      new AvroSerializer(std::move(ids), *parse_subject_strategy(r.subject_strategy)));
 }
 
 }  // namespace heliosdb::cdc

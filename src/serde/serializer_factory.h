@@ -42,6 +42,13 @@ SchemaRegistrySettings parse_schema_registry_section(config::ConfigSection& sect
 Result<std::unique_ptr<EventSerializer>> make_serializer(SerializationFormat format,
                                                          const SerdeSettings& settings);
 
+// Checks, without I/O, that `format` can be made with `settings` (Avro needs
+// a registry url and a known subject strategy). Sinks call it while parsing
+// their section so `config check` reports the problem:
+//   if (Status st = validate_serde_settings(o.format, settings.serde); !st.is_ok())
+//     s.error("format", st.message());
+Status validate_serde_settings(SerializationFormat format, const SerdeSettings& settings);
+
 class SchemaRegistryClient;
 // A registry client for these settings (no network I/O until first use).
 Result<std::unique_ptr<SchemaRegistryClient>> make_schema_registry_client(

@@ -99,6 +99,7 @@ class KafkaConnector::Impl {
       bytes{0};
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> interrupted{false};
+  bool last_drain_timed_out = false;
 
   std::mutex err_mu;
   std::string last_error;  // last error_cb reason, for start-up messages
@@ -508,6 +509,7 @@ Status KafkaConnector::Impl::drain(std::chrono::milliseconds timeout) {
   flush_run();
   HELIOSDB_RETURN_IF_ERROR(fatal_status());
   int64_t left = in_flight.load();
+  last_drain_timed_out = left > 0;
   if (left > 0) {
     return Status(ErrorCode::kTimeout, "kafka: " + std::to_string(left) +
                                            " messages not yet delivered after " +
@@ -556,7 +558,11 @@ Status KafkaConnector::flush() {
 
 Status KafkaConnector::close() {
   if (!impl_->rk) return Status::ok();
-  Status st = impl_->drain(std::chrono::seconds(30));
+  // After a drain() that already timed out (SIGTERM with the brokers down),
+  // do not make the caller wait the whole bound a second time.
+  auto bound = impl_->last_drain_timed_out ? std::chrono::milliseconds(1000)
+                                           : std::chrono::milliseconds(30000);
+  Status st = impl_->drain(bound);
   impl_->destroy();
   return st;
 }

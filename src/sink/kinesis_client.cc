@@ -31,8 +31,8 @@ Status classify_error(std::string_view operation, long http_status, std::string_
     message = parsed->get_string("message").value_or(parsed->get_string("Message").value_or(""));
   }
   if (size_t hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
-  std::string text = "Kinesis " + std::string(operation) + " failed: HTTP " +
-                     std::to_string(http_status);
+  std::string text =
+      "Kinesis " + std::string(operation) + " failed: HTTP " + std::to_string(http_status);
   if (!type.empty()) text += " " + type;
   if (!message.empty()) text += ": " + message;
   if (type.empty() && message.empty() && !body.empty()) {
@@ -42,9 +42,8 @@ Status classify_error(std::string_view operation, long http_status, std::string_
   if (is_one_of(type, {"ProvisionedThroughputExceededException", "LimitExceededException",
                        "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
                        "KMSThrottlingException", "ServiceUnavailable",
-                       "ServiceUnavailableException", "InternalFailure",
-                       "InternalFailureException", "InternalServerError",
-                       "ResourceInUseException"})) {
+                       "ServiceUnavailableException", "InternalFailure", "InternalFailureException",
+                       "InternalServerError", "ResourceInUseException"})) {
     return Status(ErrorCode::kUnavailable, text);
   }
   if (is_one_of(type, {"UnrecognizedClientException", "InvalidSignatureException",
@@ -209,8 +208,7 @@ Result<std::string> KinesisClient::get_shard_iterator(const std::string& stream,
   return *it;
 }
 
-Result<GetRecordsResult> KinesisClient::get_records(const std::string& shard_iterator,
-                                                    int limit) {
+Result<GetRecordsResult> KinesisClient::get_records(const std::string& shard_iterator, int limit) {
   std::string body = "{\"ShardIterator\":";
   aws::append_json_string(shard_iterator, body);
   body += ",\"Limit\":" + std::to_string(limit) + "}";

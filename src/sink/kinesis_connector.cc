@@ -28,6 +28,8 @@ namespace heliosdb::cdc {
 namespace kinesis {
 namespace {
 
+using namespace std::chrono_literals;
+
 struct Record {
   uint64_t ticket = 0;
   AckReceiver* acks = nullptr;
@@ -56,8 +58,8 @@ uint64_t key_hash(std::string_view s) {
 bool valid_stream_name(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
   for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '.' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-'))
       return false;
   }
   return true;
@@ -97,6 +99,7 @@ class KinesisSink final : public KinesisConnector {
         api_factory_(std::move(parts.api_factory)),
         rng_(parts.jitter_seed ? parts.jitter_seed : std::random_device{}()) {
     max_outstanding_ = static_cast<size_t>(options_.max_in_flight) * options_.batch_size * 4;
+    max_outstanding_bytes_ = static_cast<size_t>(options_.max_in_flight) * kMaxBytesPerCall * 2;
   }
 
   ~KinesisSink() override { stop_threads(); }
@@ -145,6 +148,7 @@ class KinesisSink final : public KinesisConnector {
       }
     }
     std::vector<Record> records(batch.events.size());
+    size_t batch_bytes = 0;
     for (size_t i = 0; i < batch.events.size(); ++i) {
       const CdcEvent& ev = batch.events[i];
       Record& r = records[i];
@@ -155,8 +159,8 @@ class KinesisSink final : public KinesisConnector {
       Status st = serializer_->serialize(ev, options_.stream_name, r.data);
       if (st.is_ok() && r.data.size() + r.partition_key.size() > kMaxBytesPerRecord) {
         st = Status(ErrorCode::kInvalidArgument,
-                    "event " + ev.event_id + " (sequence " + std::to_string(ev.sequence) +
-                        ") is " + std::to_string(r.data.size() + r.partition_key.size()) +
+                    "event " + ev.event_id + " (sequence " + std::to_string(ev.sequence) + ") is " +
+                        std::to_string(r.data.size() + r.partition_key.size()) +
                         " bytes with its partition key; Kinesis accepts at most 1 MiB "
                         "(1048576 bytes) per record");
       } else if (!st.is_ok()) {
@@ -167,12 +171,15 @@ class KinesisSink final : public KinesisConnector {
         set_fatal(st);
         return st;
       }
+      batch_bytes += r.data.size() + r.partition_key.size();
     }
     std::unique_lock lock(mu_);
-    // Backpressure: wait for room (a batch larger than the bound goes in alone).
+    // Backpressure: wait for room in records and bytes (a batch larger than
+    // the bound goes in alone).
     space_cv_.wait(lock, [&] {
       return !fatal_.is_ok() || outstanding_ == 0 ||
-             outstanding_ + records.size() <= max_outstanding_;
+             (outstanding_ + records.size() <= max_outstanding_ &&
+              outstanding_bytes_ + batch_bytes <= max_outstanding_bytes_);
     });
     if (!fatal_.is_ok()) {
       Status st = fatal_;
@@ -181,6 +188,7 @@ class KinesisSink final : public KinesisConnector {
       return st;
     }
     outstanding_ += records.size();
+    outstanding_bytes_ += batch_bytes;
     for (Record& r : records) {
       Lane& lane = *lanes_[key_hash(r.partition_key) % lanes_.size()];
       lane.queue.push_back(std::move(r));
@@ -190,9 +198,15 @@ class KinesisSink final : public KinesisConnector {
     return Status::ok();
   }
 
+  // Acknowledgements flow from the lane threads on their own; poll() only
+  // waits (at most `timeout`) until some call completes, so the caller can
+  // checkpoint promptly, and reports a fatal error.
   Status poll(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mu_);
-    space_cv_.wait_for(lock, timeout, [&] { return !fatal_.is_ok() || outstanding_ == 0; });
+    const uint64_t start = calls_completed_;
+    space_cv_.wait_for(lock, timeout, [&] {
+      return !fatal_.is_ok() || outstanding_ == 0 || calls_completed_ != start;
+    });
     return fatal_;
   }
 
@@ -219,8 +233,11 @@ class KinesisSink final : public KinesisConnector {
     return simple_acks_.failure();
   }
 
+  // Waits up to 30 s for what is in flight, then stops (unacknowledged
+  // events are simply not checkpointed and are sent again after a restart).
   Status close() override {
-    Status st = opened_ ? drain(flush_timeout()) : Status::ok();
+    Status st =
+        opened_ ? drain(std::min<std::chrono::milliseconds>(flush_timeout(), 30s)) : Status::ok();
     stop_threads();
     return st;
   }
@@ -411,14 +428,12 @@ class KinesisSink final : public KinesisConnector {
           return;
         }
         ++attempt;
-        if (attempt > options_.max_retries &&
-            options_.on_failure == KinesisFailurePolicy::kStop) {
-          give_up(pending, Status(st.code(), "Kinesis stream '" + options_.stream_name +
-                                                 "': giving up after " +
-                                                 std::to_string(attempt) +
-                                                 " attempts (max_retries = " +
-                                                 std::to_string(options_.max_retries) +
-                                                 "): " + st.message()));
+        if (attempt > options_.max_retries && options_.on_failure == KinesisFailurePolicy::kStop) {
+          give_up(
+              pending,
+              Status(st.code(), "Kinesis stream '" + options_.stream_name + "': giving up after " +
+                                    std::to_string(attempt) + " attempts (max_retries = " +
+                                    std::to_string(options_.max_retries) + "): " + st.message()));
           return;
         }
         spdlog::warn("kinesis sink: PutRecords of {} records failed, retrying (attempt {}): {}",
@@ -462,21 +477,20 @@ class KinesisSink final : public KinesisConnector {
       ++attempt;
       if (fatal_result) {
         give_up(failed, Status(ErrorCode::kInvalidArgument,
-                               "Kinesis stream '" + options_.stream_name + "': " +
-                                   record_text(*fatal_record) + " rejected: " +
-                                   fatal_result->error_code + ": " +
-                                   fatal_result->error_message));
+                               "Kinesis stream '" + options_.stream_name +
+                                   "': " + record_text(*fatal_record) + " rejected: " +
+                                   fatal_result->error_code + ": " + fatal_result->error_message));
         return;
       }
       if (attempt > options_.max_retries && options_.on_failure == KinesisFailurePolicy::kStop) {
         give_up(failed,
                 Status(ErrorCode::kUnavailable,
-                       "Kinesis stream '" + options_.stream_name + "': " +
-                           std::to_string(failed.size()) + " records still failing after " +
-                           std::to_string(attempt) + " attempts (max_retries = " +
-                           std::to_string(options_.max_retries) + "), e.g. " +
-                           record_text(*last_record) + ": " + last_error->error_code + ": " +
-                           last_error->error_message));
+                       "Kinesis stream '" + options_.stream_name +
+                           "': " + std::to_string(failed.size()) + " records still failing after " +
+                           std::to_string(attempt) +
+                           " attempts (max_retries = " + std::to_string(options_.max_retries) +
+                           "), e.g. " + record_text(*last_record) + ": " + last_error->error_code +
+                           ": " + last_error->error_message));
         return;
       }
       {
@@ -516,6 +530,8 @@ class KinesisSink final : public KinesisConnector {
           for (Record& r : dropped) r.acks->fail(r.ticket, st);
           lock.lock();
           outstanding_ -= dropped.size();
+          for (const Record& r : dropped)
+            outstanding_bytes_ -= r.data.size() + r.partition_key.size();
           space_cv_.notify_all();
           continue;
         }
@@ -526,6 +542,8 @@ class KinesisSink final : public KinesisConnector {
       {
         std::lock_guard lock(mu_);
         outstanding_ -= call.size();
+        for (const Record& r : call) outstanding_bytes_ -= r.data.size() + r.partition_key.size();
+        ++calls_completed_;
       }
       space_cv_.notify_all();
     }
@@ -559,6 +577,9 @@ class KinesisSink final : public KinesisConnector {
   std::vector<std::unique_ptr<Lane>> lanes_;
   size_t outstanding_ = 0;
   size_t max_outstanding_ = 0;
+  uint64_t calls_completed_ = 0;
+  size_t outstanding_bytes_ = 0;
+  size_t max_outstanding_bytes_ = 0;
   Status fatal_;
   bool stopping_ = false;
   bool aborting_ = false;
@@ -584,8 +605,9 @@ Status validate_options(const KinesisOptions& o) {
     return bad("region", "'" + o.region + "' is not a region name (e.g. us-east-1)");
   }
   if (!valid_stream_name(o.stream_name)) {
-    return bad("stream_name", "'" + o.stream_name +
-                                  "' is not a valid stream name (1-128 characters a-z A-Z 0-9 _ . -)");
+    return bad(
+        "stream_name",
+        "'" + o.stream_name + "' is not a valid stream name (1-128 characters a-z A-Z 0-9 _ . -)");
   }
   if (o.batch_size < 1 || o.batch_size > static_cast<int>(kMaxRecordsPerCall)) {
     return bad("batch_size", std::to_string(o.batch_size) +
@@ -625,12 +647,11 @@ Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions 
 Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions options,
                                                                  const SerdeSettings& serde) {
   HELIOSDB_RETURN_IF_ERROR(validate_options(options));
-  auto endpoint =
-      aws::parse_endpoint(options.endpoint.empty() ? default_endpoint(options.region)
-                                                   : options.endpoint);
+  auto endpoint = aws::parse_endpoint(options.endpoint.empty() ? default_endpoint(options.region)
+                                                               : options.endpoint);
   if (!endpoint.is_ok()) return endpoint.status();
-  auto creds = aws::resolve_credentials({options.access_key_id, options.secret_access_key,
-                                         options.session_token, options.profile});
+  auto creds = aws::resolve_credentials(
+      {options.access_key_id, options.secret_access_key, options.session_token, options.profile});
   if (!creds.is_ok()) return creds.status().with_context("kinesis sink");
   SerdeSettings ser_settings = serde;
   if (!options.schema_registry_url.empty()) ser_settings.registry.url = options.schema_registry_url;

@@ -10,8 +10,8 @@
 namespace heliosdb::cdc::kinesis {
 
 inline constexpr size_t kMaxRecordsPerCall = 500;
-inline constexpr size_t kMaxBytesPerCall = 5 * 1024 * 1024;    // data + partition keys
-inline constexpr size_t kMaxBytesPerRecord = 1024 * 1024;      // data + partition key
+inline constexpr size_t kMaxBytesPerCall = 5 * 1024 * 1024;  // data + partition keys
+inline constexpr size_t kMaxBytesPerRecord = 1024 * 1024;    // data + partition key
 inline constexpr size_t kMaxPartitionKeyLength = 256;
 
 // The partition key for an event key (raw bytes):

@@ -6,8 +6,7 @@ namespace heliosdb::cdc {
 
 SinkType kinesis_sink_type() {
   return {
-      "kinesis",
-      "AWS Kinesis Data Streams via PutRecords (SigV4); acknowledged per record",
+      "kinesis", "AWS Kinesis Data Streams via PutRecords (SigV4); acknowledged per record",
       [](config::ConfigSection& s, const SinkSettings& settings) -> SinkCreator {
         KinesisOptions o;
         o.region = s.get_string("region", o.region);

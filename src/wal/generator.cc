@@ -28,14 +28,14 @@ uint64_t mix(uint64_t a, uint64_t b) {
   return r.next();
 }
 
-constexpr const char* kFirst[] = {"Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace",
-                                  "Heidi", "Ivan", "Judy", "Mallory", "Niaj", "Olivia", "Peggy",
-                                  "Rupert", "Sybil", "Trent", "Victor", "Walter", "Zoe"};
-constexpr const char* kLast[] = {"Smith", "Jones", "Garcia", "Miller", "Davis", "Lopez",
-                                 "Wilson", "Moore", "Taylor", "Lee", "Walker", "Young"};
+constexpr const char* kFirst[] = {
+    "Alice",   "Bob",  "Carol",  "Dave",  "Erin",   "Frank", "Grace", "Heidi",  "Ivan",   "Judy",
+    "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter", "Zoe"};
+constexpr const char* kLast[] = {"Smith",  "Jones", "Garcia", "Miller", "Davis",  "Lopez",
+                                 "Wilson", "Moore", "Taylor", "Lee",    "Walker", "Young"};
 constexpr const char* kStatus[] = {"active", "pending", "suspended", "closed"};
-constexpr const char* kWords[] = {"lorem", "ipsum", "dolor", "sit",    "amet",  "consectetur",
-                                  "adipiscing", "elit", "sed", "do", "eiusmod", "tempor"};
+constexpr const char* kWords[] = {"lorem",      "ipsum", "dolor", "sit", "amet",    "consectetur",
+                                  "adipiscing", "elit",  "sed",   "do",  "eiusmod", "tempor"};
 constexpr size_t kMaxLiveRowsPerTable = 100000;
 
 struct Row {
@@ -108,13 +108,14 @@ class Workload {
         continue;
       }
       if (rate > 0) {
-        auto due = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(static_cast<double>(sum->changes) / rate));
+        auto due =
+            t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(sum->changes) / rate));
         while (std::chrono::steady_clock::now() < due) {
           if (stop && stop->load(std::memory_order_relaxed)) break;
           auto left = due - std::chrono::steady_clock::now();
-          std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-              left, std::chrono::milliseconds(50)));
+          std::this_thread::sleep_for(
+              std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
         }
         if (stop && stop->load(std::memory_order_relaxed)) continue;
       }
@@ -238,7 +239,9 @@ class Workload {
       }
     } else {
       double x = rng_.unit();
-      kind = x < 0.45 ? WalEntryKind::Insert : x < 0.85 ? WalEntryKind::Update : WalEntryKind::Delete;
+      kind = x < 0.45   ? WalEntryKind::Insert
+             : x < 0.85 ? WalEntryKind::Update
+                        : WalEntryKind::Delete;
       if (tb.live.size() >= kMaxLiveRowsPerTable && kind == WalEntryKind::Insert) {
         kind = WalEntryKind::Delete;
       }
@@ -354,7 +357,8 @@ std::string validate_generator_options(const GeneratorOptions& o) {
   }
   if (o.txn_size == 0) return "txn_size must be >= 1";
   if (!(o.abort_ratio >= 0 && o.abort_ratio <= 1)) return "abort_ratio must be within [0, 1]";
-  if (!(o.truncate_ratio >= 0 && o.truncate_ratio <= 1)) return "truncate_ratio must be within [0, 1]";
+  if (!(o.truncate_ratio >= 0 && o.truncate_ratio <= 1))
+    return "truncate_ratio must be within [0, 1]";
   if (!(o.rate >= 0)) return "rate must be >= 0";
   if (o.interleave == 0) return "interleave must be >= 1";
   if (o.segment_bytes == 0) return "segment_bytes must be > 0";

@@ -1,5 +1,6 @@
 #include "wal/segment_reader.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,9 +14,36 @@ namespace heliosdb::cdc::wal {
 SegmentRecordReader::SegmentRecordReader(size_t buffer_bytes)
     : cap_(buffer_bytes < kBlockSize ? kBlockSize : buffer_bytes - buffer_bytes % kBlockSize) {
   buf_.reset(new char[cap_]);
+  data_ = buf_.get();
+}
+
+SegmentRecordReader::~SegmentRecordReader() { unmap(); }
+
+void SegmentRecordReader::unmap() {
+  if (map_) {
+    ::munmap(map_, map_len_);
+    map_ = nullptr;
+    map_len_ = 0;
+    data_ = buf_.get();
+  }
+}
+
+bool SegmentRecordReader::map_file(uint64_t size) {
+  unmap();
+  if (size == 0) return false;
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, 0);
+  if (p == MAP_FAILED) return false;
+  ::madvise(p, size, MADV_SEQUENTIAL);
+  map_ = static_cast<char*>(p);
+  map_len_ = size;
+  data_ = map_;
+  buf_off_ = 0;
+  buf_len_ = size;
+  return true;
 }
 
 void SegmentRecordReader::reset(int fd, uint64_t offset) {
+  unmap();
   fd_ = fd;
   buf_off_ = 0;
   buf_len_ = 0;
@@ -27,6 +55,7 @@ void SegmentRecordReader::reset(int fd, uint64_t offset) {
 
 bool SegmentRecordReader::ensure(uint64_t off, size_t n) {
   if (off >= buf_off_ && off + n <= buf_off_ + buf_len_) return true;
+  if (map_) return false;  // a mapped (sealed) segment is complete
   if (io_errno_ != 0) return false;
   // Refill from the start of the block holding `off`: fragments never cross
   // a block boundary, so a whole fragment is then in the buffer unless the
@@ -51,8 +80,8 @@ bool SegmentRecordReader::ensure(uint64_t off, size_t n) {
 bool SegmentRecordReader::all_zero_to_eof(uint64_t off) {
   uint64_t pos = off;
   while (ensure(pos, 1)) {
-    const char* p = buf_.get() + (pos - buf_off_);
-    const char* end = buf_.get() + buf_len_;
+    const char* p = data_ + (pos - buf_off_);
+    const char* end = data_ + buf_len_;
     for (; p < end; ++p) {
       if (*p != 0) return false;
     }
@@ -91,7 +120,7 @@ SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload
       }
       return Outcome::kTorn;  // short fragment header, or a record missing its LAST
     }
-    const char* h = buf_.get() + (off - buf_off_);
+    const char* h = data_ + (off - buf_off_);
     uint32_t stored = get_u32(h);
     size_t len = get_u16(h + 4);
     uint8_t type = static_cast<uint8_t>(h[6]);
@@ -106,9 +135,9 @@ SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload
       return corrupt(off, left, off + left, "zero bytes where a fragment header was expected");
     }
     if (kFragmentHeaderSize + len > left) {
-      return corrupt(off, left, off + left,
-                     "fragment length " + std::to_string(len) +
-                         " runs past the end of its 32 KiB block");
+      return corrupt(
+          off, left, off + left,
+          "fragment length " + std::to_string(len) + " runs past the end of its 32 KiB block");
     }
     if (off + kFragmentHeaderSize + len > buf_off_ + buf_len_) {
       if (!ensure(off, kFragmentHeaderSize + len)) {

@@ -35,10 +35,19 @@ class SegmentRecordReader {
   SegmentRecordReader(const SegmentRecordReader&) = delete;
   SegmentRecordReader& operator=(const SegmentRecordReader&) = delete;
 
+  ~SegmentRecordReader();
+
   // Starts reading `fd` (not owned; must outlive its use here) at `offset`.
   void reset(int fd, uint64_t offset);
+  // Reads the first `size` bytes of the file through a read-only mapping
+  // instead of pread() copies. Only for sealed segments, whose bytes never
+  // change again (a mapping of a file truncated underneath would fault).
+  // Returns false (and keeps using pread) if mapping fails.
+  bool map_file(uint64_t size);
   // Forgets buffered bytes, so the next read sees the file as it is now.
-  void invalidate() { buf_len_ = 0; }
+  void invalidate() {
+    if (!map_) buf_len_ = 0;
+  }
   // Continues at `offset` (e.g. Damage::resume), dropping any partial record.
   void seek(uint64_t offset) { boundary_ = offset; }
 
@@ -63,7 +72,12 @@ class SegmentRecordReader {
   bool all_zero_to_eof(uint64_t off);
   Outcome corrupt(uint64_t off, uint64_t bytes, uint64_t resume, std::string reason);
 
+  void unmap();
+
   int fd_ = -1;
+  const char* data_ = nullptr;  // buf_ or map_
+  char* map_ = nullptr;
+  size_t map_len_ = 0;
   std::unique_ptr<char[]> buf_;
   size_t cap_;
   uint64_t buf_off_ = 0;  // file offset of buf_[0]

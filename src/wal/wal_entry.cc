@@ -7,13 +7,20 @@ namespace heliosdb::cdc {
 
 std::string_view wal_entry_kind_name(WalEntryKind kind) {
   switch (kind) {
-    case WalEntryKind::Begin: return "BEGIN";
-    case WalEntryKind::Insert: return "INSERT";
-    case WalEntryKind::Update: return "UPDATE";
-    case WalEntryKind::Delete: return "DELETE";
-    case WalEntryKind::Truncate: return "TRUNCATE";
-    case WalEntryKind::Commit: return "COMMIT";
-    case WalEntryKind::Abort: return "ABORT";
+    case WalEntryKind::Begin:
+      return "BEGIN";
+    case WalEntryKind::Insert:
+      return "INSERT";
+    case WalEntryKind::Update:
+      return "UPDATE";
+    case WalEntryKind::Delete:
+      return "DELETE";
+    case WalEntryKind::Truncate:
+      return "TRUNCATE";
+    case WalEntryKind::Commit:
+      return "COMMIT";
+    case WalEntryKind::Abort:
+      return "ABORT";
   }
   return "UNKNOWN";
 }

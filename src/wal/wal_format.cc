@@ -128,7 +128,8 @@ void encode_entry(const WalEntry& e, std::string* out) {
   put_u64(fixed + 8, static_cast<uint64_t>(e.timestamp_ms));
   put_u64(fixed + 16, e.transaction_id);
   fixed[24] = static_cast<char>(e.kind);
-  fixed[25] = static_cast<char>((e.value ? kFlagHasValue : 0) | (e.old_value ? kFlagHasOldValue : 0));
+  fixed[25] =
+      static_cast<char>((e.value ? kFlagHasValue : 0) | (e.old_value ? kFlagHasOldValue : 0));
   out->append(fixed, kEntryFixedBytes);
   put_field(out, e.database);
   put_field(out, e.table);
@@ -201,7 +202,10 @@ void append_fragments(std::string_view payload, size_t* block_offset, std::strin
     size_t avail = leftover - kFragmentHeaderSize;
     size_t len = left < avail ? left : avail;
     bool end = (len == left);
-    FragmentType type = begin && end ? kFullType : begin ? kFirstType : end ? kLastType : kMiddleType;
+    FragmentType type = begin && end ? kFullType
+                        : begin      ? kFirstType
+                        : end        ? kLastType
+                                     : kMiddleType;
     char header[kFragmentHeaderSize];
     put_u16(header + 4, static_cast<uint16_t>(len));
     header[6] = static_cast<char>(type);

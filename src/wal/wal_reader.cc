@@ -22,6 +22,9 @@ namespace heliosdb::cdc {
 using wal::Fd;
 using Outcome = wal::SegmentRecordReader::Outcome;
 
+// Sealed segments at least this large are read through mmap.
+constexpr uint64_t kMapMinBytes = 1 << 20;
+
 struct WalReader::Impl {
   WalReaderOptions opt;
   wal::SegmentRecordReader rr;
@@ -30,9 +33,9 @@ struct WalReader::Impl {
   uint64_t seg_first = 0;
   bool have_segment = false;
   std::optional<uint64_t> pending;  // segment chosen but its header was not complete yet
-  bool sealed = false;   // a newer segment exists: this one's content is final
-  uint64_t expect = 0;   // sequence the next entry must carry
-  bool resync = false;   // damage was skipped: accept a jump forward once
+  bool sealed = false;              // a newer segment exists: this one's content is final
+  uint64_t expect = 0;              // sequence the next entry must carry
+  bool resync = false;              // damage was skipped: accept a jump forward once
   uint64_t last_seq = 0;
   Fd inotify;
   bool inotify_tried = false;
@@ -41,6 +44,9 @@ struct WalReader::Impl {
   uint64_t cache_for = 0;
   struct timespec cache_mtime {};
   std::optional<uint64_t> cache_next;
+  // Segment list from the last directory listing: if it names a segment after
+  // the current one, the current one is sealed (segments are never un-sealed).
+  std::vector<uint64_t> known;
   // Last corruption passed to the callback (so retries do not repeat it).
   std::string last_reported;
 
@@ -61,7 +67,8 @@ struct WalReader::Impl {
 Status WalReader::Impl::position() {
   auto listed = wal::list_segment_sequences(opt.dir);
   if (!listed) return listed.status();
-  const std::vector<uint64_t>& seqs = *listed;
+  known = *listed;
+  const std::vector<uint64_t>& seqs = known;
   if (seqs.empty()) return Status::ok();  // nothing written yet
   uint64_t start = opt.start_sequence;
   uint64_t target;
@@ -119,6 +126,13 @@ Status WalReader::Impl::open_segment(uint64_t first, bool newer_exists) {
   pending.reset();
   cache_valid = false;
   rr.reset(fd.get(), wal::kSegmentHeaderSize);
+  if (newer_exists) {
+    // Sealed: its bytes are final, so read it through a mapping (no copies).
+    struct stat st;
+    if (::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kMapMinBytes) {
+      rr.map_file(static_cast<uint64_t>(st.st_size));
+    }
+  }
   return Status::ok();
 }
 
@@ -135,12 +149,13 @@ Result<std::optional<uint64_t>> WalReader::Impl::find_next_segment() {
   if (::stat(opt.dir.c_str(), &dst) != 0) return errno_status("stat " + opt.dir, errno);
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
-  bool same = cache_valid && cache_for == seg_first &&
-              dst.st_mtim.tv_sec == cache_mtime.tv_sec && dst.st_mtim.tv_nsec == cache_mtime.tv_nsec;
+  bool same = cache_valid && cache_for == seg_first && dst.st_mtim.tv_sec == cache_mtime.tv_sec &&
+              dst.st_mtim.tv_nsec == cache_mtime.tv_nsec;
   // Directory timestamps are coarse: trust an unchanged one only once it is old.
   if (same && now.tv_sec - dst.st_mtim.tv_sec >= 2) return cache_next;
   auto listed = wal::list_segment_sequences(opt.dir);
   if (!listed) return listed.status();
+  known = *listed;
   std::optional<uint64_t> next;
   auto it = std::upper_bound(listed->begin(), listed->end(), seg_first);
   if (it != listed->end()) next = *it;
@@ -160,7 +175,8 @@ Result<std::unique_ptr<WalReader>> WalReader::open(const WalReaderOptions& optio
   if (::stat(options.dir.c_str(), &st) != 0) {
     return errno_status("WAL directory " + options.dir, errno);
   }
-  if (!S_ISDIR(st.st_mode)) return invalid_argument("WAL path " + options.dir + " is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return invalid_argument("WAL path " + options.dir + " is not a directory");
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
   HELIOSDB_RETURN_IF_ERROR(impl->position());
@@ -185,7 +201,8 @@ Result<WalReadStatus> WalReader::next(WalEntry& entry) {
     switch (oc) {
       case Outcome::kRecord: {
         if (const char* why = wal::decode_entry(rec.data(), rec.size(), &entry)) {
-          WalCorruption c{s.path, s.rr.record_offset(), s.rr.boundary() - s.rr.record_offset(), why};
+          WalCorruption c{s.path, s.rr.record_offset(), s.rr.boundary() - s.rr.record_offset(),
+                          why};
           Status st = s.report(c);
           if (!s.skipping()) {
             s.rr.seek(c.offset);  // the next call reports the same error
@@ -247,7 +264,8 @@ Result<WalReadStatus> WalReader::next(WalEntry& entry) {
           s.last_reported = c.to_string();
           if (!s.skipping()) return not_found(msg);
         }
-        HELIOSDB_RETURN_IF_ERROR(s.open_segment(next_first, false));
+        bool newer = !s.known.empty() && s.known.back() > next_first;
+        HELIOSDB_RETURN_IF_ERROR(s.open_segment(next_first, newer));
         if (s.have_segment) s.expect = next_first;
         continue;
       }

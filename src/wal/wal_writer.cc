@@ -25,15 +25,15 @@ using wal::Fd;
 struct WalWriter::Impl {
   WalWriterOptions opt;
   Fd lock_fd;
-  std::mutex mu;                 // guards everything below against the sync thread
-  std::shared_ptr<Fd> active;    // the open active segment, or null before the next append
+  std::mutex mu;               // guards everything below against the sync thread
+  std::shared_ptr<Fd> active;  // the open active segment, or null before the next append
   std::string active_path;
   uint64_t active_size = 0;
   uint64_t next_seq = 1;
-  std::string payload;           // reused encoding buffers
+  std::string payload;  // reused encoding buffers
   std::string frame;
-  Status failed;                 // sticky: a failed fsync or an unrepairable write
-  bool dirty = false;            // appended since the last sync
+  Status failed;       // sticky: a failed fsync or an unrepairable write
+  bool dirty = false;  // appended since the last sync
   bool closed = false;
   bool stop_syncer = false;
   std::condition_variable cv;
@@ -72,9 +72,9 @@ Status WalWriter::Impl::lock_dir() {
   if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     if (err == EWOULDBLOCK) {
-      return Status(ErrorCode::kFailedPrecondition,
-                    "WAL directory " + opt.dir + " is in use by another writer (lock " + path +
-                        " is held)");
+      return Status(
+          ErrorCode::kFailedPrecondition,
+          "WAL directory " + opt.dir + " is in use by another writer (lock " + path + " is held)");
     }
     return errno_status("lock " + path, err);
   }
@@ -139,8 +139,8 @@ Status WalWriter::Impl::recover() {
         case wal::SegmentRecordReader::Outcome::kRecord: {
           WalEntry e;
           if (const char* why = wal::decode_entry(rec.data(), rec.size(), &e)) {
-            return corruption(path + " at byte " + std::to_string(rr.record_offset()) + ": " +
-                              why + "; refusing to write after a damaged entry");
+            return corruption(path + " at byte " + std::to_string(rr.record_offset()) + ": " + why +
+                              "; refusing to write after a damaged entry");
           }
           if (e.sequence != expect) {
             return corruption(path + " at byte " + std::to_string(rr.record_offset()) +

@@ -14,6 +14,19 @@ add_test(NAME apicurio_stop COMMAND ${HELIOSDB_APICURIO_SCRIPT} stop)
 set_tests_properties(apicurio_stop PROPERTIES
   FIXTURES_CLEANUP apicurio LABELS "integration;avro" TIMEOUT 120 RESOURCE_LOCK apicurio_process)
 
+# The Avro unit tests (tests/unit/avro_*_test.cc, discovered by
+# tests/CMakeLists.txt with the default TEST_LIST <target>_TESTS) also carry
+# the label "avro", so `ctest -L avro` runs the whole area.
+file(GLOB HELIOSDB_AVRO_UNIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../unit/avro_*_test.cc)
+set(_avro_unit_props ${CMAKE_CURRENT_BINARY_DIR}/avro_unit_properties.cmake)
+file(WRITE ${_avro_unit_props} "")
+foreach(src ${HELIOSDB_AVRO_UNIT_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  file(APPEND ${_avro_unit_props}
+    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"unit;avro\")\nendif()\n")
+endforeach()
+set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_avro_unit_props})
+
 file(GLOB HELIOSDB_REGISTRY_IT_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_CURRENT_LIST_DIR}/schema_registry_*_test.cc)
 foreach(src ${HELIOSDB_REGISTRY_IT_SOURCES})

@@ -7,11 +7,13 @@
 #   ctest -L kafka          # the whole suite, broker started and stopped
 set(HELIOSDB_KAFKA_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/services/kafka.sh)
 
-add_test(NAME kafka_broker_start COMMAND ${HELIOSDB_KAFKA_SCRIPT} start)
+# acquire/release count users, so one suite's cleanup does not stop the broker
+# under a suite of another build dir running at the same time.
+add_test(NAME kafka_broker_start COMMAND ${HELIOSDB_KAFKA_SCRIPT} acquire)
 set_tests_properties(kafka_broker_start PROPERTIES
   FIXTURES_SETUP kafka_broker LABELS "integration;kafka" TIMEOUT 600
   RESOURCE_LOCK kafka_broker_process)
-add_test(NAME kafka_broker_stop COMMAND ${HELIOSDB_KAFKA_SCRIPT} stop)
+add_test(NAME kafka_broker_stop COMMAND ${HELIOSDB_KAFKA_SCRIPT} release)
 set_tests_properties(kafka_broker_stop PROPERTIES
   FIXTURES_CLEANUP kafka_broker LABELS "integration;kafka" TIMEOUT 120
   RESOURCE_LOCK kafka_broker_process)
@@ -25,12 +27,18 @@ foreach(src ${HELIOSDB_KAFKA_IT_SOURCES})
     PkgConfig::RDKAFKA spdlog::spdlog fmt::fmt)
   add_dependencies(${name} heliosdb-cdc)
   # Tests that kill/restart the broker must not overlap with the others:
-  # RESOURCE_LOCK serialises every Kafka test.
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES
-      LABELS "integration;kafka"
-      TIMEOUT 600
-      FIXTURES_REQUIRED kafka_broker
-      RESOURCE_LOCK kafka_broker_process
-      ENVIRONMENT "HELIOSDB_KAFKA_BROKERS=127.0.0.1:19092;HELIOSDB_KAFKA_SASL_BROKERS=127.0.0.1:19094;HELIOSDB_KAFKA_SCRIPT=${HELIOSDB_KAFKA_SCRIPT}")
+  # RESOURCE_LOCK serialises every Kafka test. gtest_discover_tests (CMake
+  # 3.25) flattens list-valued PROPERTIES, so the list properties are set by
+  # a script ctest runs after the discovered tests.
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_TESTS
+    PROPERTIES TIMEOUT 600)
+  set(_props ${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake)
+  file(WRITE ${_props}
+    "if(${name}_TESTS)\n"
+    "  set_tests_properties(\${${name}_TESTS} PROPERTIES\n"
+    "    LABELS \"integration;kafka\" FIXTURES_REQUIRED kafka_broker\n"
+    "    RESOURCE_LOCK kafka_broker_process\n"
+    "    ENVIRONMENT \"HELIOSDB_KAFKA_BROKERS=127.0.0.1:19092;HELIOSDB_KAFKA_SASL_BROKERS=127.0.0.1:19094;HELIOSDB_KAFKA_SCRIPT=${HELIOSDB_KAFKA_SCRIPT}\")\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_props})
 endforeach()

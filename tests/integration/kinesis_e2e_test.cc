@@ -51,8 +51,7 @@ std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
          ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
          "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
          b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) +
-         "\",\"metadata\":{}}";
+         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
 }
 
 // docs/kinesis.md, "Partition keys", written out independently.
@@ -99,27 +98,45 @@ std::vector<Change> committed_changes(const std::string& wal_dir, const std::str
   return out;
 }
 
-void generate(const TempDir& dir, const std::string& database, int events, int seed) {
-  auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", database,
-                             "--events", std::to_string(events), "--tables",
-                             "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                             "--truncate-ratio", "0.01", "--value-bytes", "64", "--seed",
+// `truncate_ratio` > 0 adds TRUNCATE changes (empty key: partition key
+// "<database>.<table>").
+void generate(const TempDir& dir, const std::string& database, int events, int seed,
+              const std::string& truncate_ratio = "0") {
+  auto r = testing::run_cli({"wal",
+                             "generate",
+                             "--dir",
+                             dir.file("wal"),
+                             "--database",
+                             database,
+                             "--events",
+                             std::to_string(events),
+                             "--tables",
+                             "users,orders,payments",
+                             "--txn-size",
+                             "4",
+                             "--abort-ratio",
+                             "0.2",
+                             "--truncate-ratio",
+                             truncate_ratio,
+                             "--value-bytes",
+                             "64",
+                             "--seed",
                              std::to_string(seed)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
-std::string write_config(const TempDir& dir, const std::string& stream,
-                         const std::string& endpoint, const std::string& extra = "",
-                         const std::string& extra_cdc = "") {
+std::string write_config(const TempDir& dir, const std::string& stream, const std::string& endpoint,
+                         const std::string& extra = "", const std::string& extra_cdc = "") {
   std::string path = dir.file("cdc.toml");
-  testing::write_file(
-      path, "[cdc]\nwal_path = \"" + dir.file("wal") + "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" +
-                dir.file("ckpt") + "\"\nenable_metrics = false\n" + extra_cdc +
-                "\n[sink]\ntype = \"kinesis\"\n\n[sink.kinesis]\nstream_name = \"" + stream +
-                "\"\nendpoint = \"" + endpoint +
-                "\"\nverify_tls = false\naccess_key_id = \"AKIDTEST\"\n"
-                "secret_access_key = \"${HELIOSDB_TEST_AWS_SECRET}\"\n"
-                "retry_base_delay_ms = 5\nretry_max_delay_ms = 100\n" + extra);
+  testing::write_file(path, "[cdc]\nwal_path = \"" + dir.file("wal") +
+                                "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" + dir.file("ckpt") +
+                                "\"\nenable_metrics = false\n" + extra_cdc +
+                                "\n[sink]\ntype = \"kinesis\"\n\n[sink.kinesis]\nstream_name = \"" +
+                                stream + "\"\nendpoint = \"" + endpoint +
+                                "\"\nverify_tls = false\naccess_key_id = \"AKIDTEST\"\n"
+                                "secret_access_key = \"${HELIOSDB_TEST_AWS_SECRET}\"\n"
+                                "retry_base_delay_ms = 5\nretry_max_delay_ms = 100\n" +
+                                extra);
   return path;
 }
 
@@ -145,8 +162,8 @@ Verdict check_records(const std::vector<Change>& expected, const std::vector<Rea
     if (seen[c.json]++ == 0) {
       auto [lit, first] = last_order_of_key.emplace(r.partition_key, c.order);
       if (!first) {
-        EXPECT_LT(lit->second, c.order) << "per-key commit order broken at sequence "
-                                        << c.entry.sequence;
+        EXPECT_LT(lit->second, c.order)
+            << "per-key commit order broken at sequence " << c.entry.sequence;
         lit->second = c.order;
       }
     }
@@ -192,11 +209,14 @@ class KinesisEndToEnd : public ::testing::Test {
 
 TEST_F(KinesisEndToEnd, GeneratedWalArrivesCompleteByteExactWithKeysAndOrder) {
   TempDir dir;
-  generate(dir, "shop", 1500, 1);
+  generate(dir, "shop", 1500, 1, "0.01");
   generate(dir, "other", 300, 2);  // another database: must not appear
   generate(dir, "shop", 500, 3);
   auto expected = committed_changes(dir.file("wal"), "shop");
   ASSERT_GT(expected.size(), 1000u);
+  size_t truncates = 0;
+  for (const auto& c : expected) truncates += c.entry.kind == WalEntryKind::Truncate;
+  EXPECT_GT(truncates, 0u) << "the workload should include TRUNCATE (empty key)";
   std::string stream = kinesis_test::unique_name("e2e-clean");
   ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 4));
   std::string config = write_config(dir, stream, kinesis_test::kTlsEndpoint);
@@ -227,7 +247,8 @@ TEST_F(KinesisEndToEnd, InjectedPartialFailuresAndThrottlingLoseNothing) {
   kinesis_test::proxy("/__fault",
                       R"({"fail_every": 6, "fail_calls": -1, "throttle_calls": 3,
                           "error_5xx_calls": 2})");
-  std::string config = write_config(dir, stream, kinesis_test::kProxyEndpoint, "max_retries = 10\n");
+  std::string config =
+      write_config(dir, stream, kinesis_test::kProxyEndpoint, "max_retries = 10\n");
   auto r = testing::run_cli({"run", "--config", config, "--once"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GT(kinesis_test::proxy_stat("entries_failed"), 50u);
@@ -271,10 +292,28 @@ TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 2));
   std::string config = write_config(dir, stream, kinesis_test::kPlainEndpoint, "",
                                     "batch_size = 50\ncheckpoint_interval = 100\n");
-  pid_t generator = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
-                           "--database", "shop", "--events", "100000000", "--tables",
-                           "users,orders", "--txn-size", "3", "--abort-ratio", "0.15",
-                           "--value-bytes", "48", "--rate", "400", "--follow", "--seed", "8"},
+  pid_t generator = spawn({testing::cli_path(),
+                           "wal",
+                           "generate",
+                           "--dir",
+                           dir.file("wal"),
+                           "--database",
+                           "shop",
+                           "--events",
+                           "100000000",
+                           "--tables",
+                           "users,orders",
+                           "--txn-size",
+                           "3",
+                           "--abort-ratio",
+                           "0.15",
+                           "--value-bytes",
+                           "48",
+                           "--rate",
+                           "400",
+                           "--follow",
+                           "--seed",
+                           "8"},
                           dir.file("generator.log"));
   for (int i = 0; i < 4; ++i) {
     pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
@@ -298,9 +337,9 @@ TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
 TEST_F(KinesisEndToEnd, MissingStreamExitsOneWithClearError) {
   TempDir dir;
   generate(dir, "shop", 50, 9);
-  auto r = testing::run_cli(
-      {"run", "--config", write_config(dir, "e2e-no-such-stream", kinesis_test::kPlainEndpoint),
-       "--once"});
+  auto r = testing::run_cli({"run", "--config",
+                             write_config(dir, "e2e-no-such-stream", kinesis_test::kPlainEndpoint),
+                             "--once"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("Kinesis stream 'e2e-no-such-stream' (region us-east-1, endpoint "
                        "http://127.0.0.1:14568) does not exist"),
@@ -311,10 +350,10 @@ TEST_F(KinesisEndToEnd, MissingStreamExitsOneWithClearError) {
 TEST_F(KinesisEndToEnd, WrongEndpointExitsOneWithClearError) {
   TempDir dir;
   generate(dir, "shop", 50, 10);
-  auto r = testing::run_cli({"run", "--config",
-                             write_config(dir, "heliosdb-test-1", "http://127.0.0.1:14599",
-                                          "max_retries = 1\n"),
-                             "--once"});
+  auto r = testing::run_cli(
+      {"run", "--config",
+       write_config(dir, "heliosdb-test-1", "http://127.0.0.1:14599", "max_retries = 1\n"),
+       "--once"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("cannot reach http://127.0.0.1:14599/"), std::string::npos) << r.err;
 }

@@ -287,8 +287,7 @@ TEST_F(KinesisSinkIT, RejectedCredentialsFailOpenWithClearErrorAndNoSecret) {
   Status st = sink->open();
   EXPECT_EQ(st.code(), ErrorCode::kPermissionDenied);
   EXPECT_NE(st.message().find("UnrecognizedClientException"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("credentials from configuration"), std::string::npos)
-      << st.message();
+  EXPECT_NE(st.message().find("credentials from configuration"), std::string::npos) << st.message();
   EXPECT_EQ(st.message().find("test-secret"), std::string::npos);
 }
 

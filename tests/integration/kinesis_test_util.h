@@ -24,13 +24,15 @@ inline const std::string kTlsEndpoint = "https://127.0.0.1:14567";
 inline const std::string kPlainEndpoint = "http://127.0.0.1:14568";
 inline const std::string kProxyEndpoint = "http://127.0.0.1:14569";
 
-inline std::unique_ptr<kinesis::KinesisClient> client(const std::string& endpoint = kPlainEndpoint) {
+inline std::unique_ptr<kinesis::KinesisClient> client(
+    const std::string& endpoint = kPlainEndpoint) {
   kinesis::KinesisClientOptions o;
   o.region = "us-east-1";
   o.endpoint = aws::parse_endpoint(endpoint).value();
   o.http.verify_tls = false;
-  o.credentials = aws::Credentials{aws::AccessKeyId{"AKIDTEST"}, aws::SecretAccessKey{"test-secret"},
-                                   aws::SessionToken{}, "test"};
+  o.credentials =
+      aws::Credentials{aws::AccessKeyId{"AKIDTEST"}, aws::SecretAccessKey{"test-secret"},
+                       aws::SessionToken{}, "test"};
   return std::make_unique<kinesis::KinesisClient>(o);
 }
 
@@ -69,8 +71,9 @@ struct ReadRecord {
 
 // Every record of every shard, each shard in stream order. Waits up to
 // `timeout` for at least `expected` records.
-inline std::vector<ReadRecord> read_all(const std::string& stream, size_t expected,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+inline std::vector<ReadRecord> read_all(
+    const std::string& stream, size_t expected,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   auto c = client();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<ReadRecord> out;

@@ -30,8 +30,16 @@ endforeach()
 
 # The daemon runs as a separate process on fixed ports: run these tests one
 # at a time (RESOURCE_LOCK), never in parallel with each other.
+# gtest_discover_tests (CMake 3.25) flattens list-valued PROPERTIES, so
+# LABELS "integration;metrics" would swallow the properties after it; the
+# labels are set by an include file that runs after discovery instead.
 gtest_discover_tests(metrics_e2e_test DISCOVERY_TIMEOUT 60
-  PROPERTIES LABELS "integration\\;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports)
+  PROPERTIES TIMEOUT 300 RESOURCE_LOCK metrics_ports)
 gtest_discover_tests(metrics_prometheus_test DISCOVERY_TIMEOUT 60
-  PROPERTIES LABELS "integration\\;metrics" TIMEOUT 300 RESOURCE_LOCK metrics_ports
-             FIXTURES_REQUIRED prometheus_server)
+  PROPERTIES TIMEOUT 300 RESOURCE_LOCK metrics_ports FIXTURES_REQUIRED prometheus_server)
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/metrics_test_labels.cmake
+  "foreach(t IN LISTS metrics_e2e_test_TESTS metrics_prometheus_test_TESTS)\n"
+  "  set_tests_properties(\"\${t}\" PROPERTIES LABELS \"integration;metrics\")\n"
+  "endforeach()\n")
+set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES
+  ${CMAKE_CURRENT_BINARY_DIR}/metrics_test_labels.cmake)

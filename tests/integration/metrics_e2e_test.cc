@@ -97,9 +97,8 @@ TEST(MetricsEndToEnd, MetricsDisabledOpensNoListener) {
       write_wal_and_config(dir, 200, metrics_section(kDisabledPort), /*enable_metrics=*/false);
   Daemon daemon(config, dir.file("daemon.log"));
   // Wait until the daemon has delivered (output written), then probe the port.
-  ASSERT_TRUE(wait_for([&] {
-    return daemon.exited() || !testing::read_file(dir.file("out.jsonl")).empty();
-  }));
+  ASSERT_TRUE(wait_for(
+      [&] { return daemon.exited() || !testing::read_file(dir.file("out.jsonl")).empty(); }));
   ASSERT_FALSE(daemon.exited()) << daemon.log();
   EXPECT_EQ(http_get("http://127.0.0.1:" + std::to_string(kDisabledPort) + "/metrics").status, 0);
   EXPECT_EQ(daemon.stop(), 0) << daemon.log();
@@ -132,8 +131,8 @@ TEST(MetricsEndToEnd, PortInUseFailsAtStartWithAClearError) {
 
 TEST(MetricsEndToEnd, InvalidMetricsConfigIsAConfigError) {
   testing::TempDir dir;
-  std::string config = write_wal_and_config(
-      dir, 10, "[metrics]\nlisten = \"127.0.0.1\"\nmax_table_lables = 5\n");
+  std::string config =
+      write_wal_and_config(dir, 10, "[metrics]\nlisten = \"127.0.0.1\"\nmax_table_lables = 5\n");
   auto r = testing::run_cli({"run", "--config", config, "--once"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("metrics.listen"), std::string::npos) << r.err;

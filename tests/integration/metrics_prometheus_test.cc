@@ -53,7 +53,8 @@ TEST(MetricsPrometheus, PrometheusScrapesTheDaemonAndReturnsItsSeries) {
       std::chrono::seconds(40));
   ASSERT_FALSE(daemon.exited()) << daemon.log();
   ASSERT_TRUE(seen) << "Prometheus answered: " << raw << "\nwant processed " << want.processed
-                    << "\n" << daemon.log();
+                    << "\n"
+                    << daemon.log();
 
   EXPECT_EQ(query_one("up" + job), 1.0);
   EXPECT_EQ(query_one("heliosdb_cdc_events_filtered_total" + job), want.filtered);
@@ -70,8 +71,7 @@ TEST(MetricsPrometheus, PrometheusScrapesTheDaemonAndReturnsItsSeries) {
   EXPECT_EQ(query_one("heliosdb_cdc_event_latency_seconds_count" + job), want.processed);
   // The dashboard's quantile query works on our buckets.
   auto p99 = query_one(
-      "histogram_quantile(0.99, sum by (le) (heliosdb_cdc_sink_latency_seconds_bucket" + job +
-          "))",
+      "histogram_quantile(0.99, sum by (le) (heliosdb_cdc_sink_latency_seconds_bucket" + job + "))",
       &raw);
   ASSERT_TRUE(p99) << raw;
   EXPECT_GE(*p99, 0.0);

@@ -43,7 +43,8 @@ inline HttpAnswer http_get(const std::string& url) {
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
   curl_easy_cleanup(curl);
   return a;
 }
@@ -163,8 +164,8 @@ inline ExpectedWork expected_work(const std::string& wal_dir, const std::string&
         ++w.processed;
         w.bytes += c.key.size() + (c.value ? c.value->size() : 0) +
                    (c.old_value ? c.old_value->size() : 0);
-        const char* op = c.kind == WalEntryKind::Update   ? "UPDATE"
-                         : c.kind == WalEntryKind::Delete ? "DELETE"
+        const char* op = c.kind == WalEntryKind::Update     ? "UPDATE"
+                         : c.kind == WalEntryKind::Delete   ? "DELETE"
                          : c.kind == WalEntryKind::Truncate ? "TRUNCATE"
                                                             : "INSERT";
         ++w.by_operation[op];
@@ -190,18 +191,16 @@ inline std::string write_wal_and_config(const testing::TempDir& dir, int events,
     auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", db,
                                "--events", std::to_string(events), "--tables",
                                "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                               "--value-bytes", "64", "--seed",
-                               std::to_string(seed)});
+                               "--value-bytes", "64", "--seed", std::to_string(seed)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   std::string path = dir.file("cdc.toml");
   testing::write_file(
       path, "[cdc]\nwal_path = \"" + dir.file("wal") + "\"\ndatabase = \"shop\"\n" +
                 "checkpoint_dir = \"" + dir.file("ckpt") + "\"\npoll_interval_ms = 20\n" +
-                "enable_metrics = " + (enable_metrics ? "true" : "false") + "\n\n" +
-                metrics_toml + "\n[sink]\ntype = \"file\"\n\n[sink.file]\npath = \"" +
-                dir.file("out.jsonl") + "\"\n\n[[filter.rules]]\naction = \"exclude\"\n" +
-                "table = \"orders\"\n");
+                "enable_metrics = " + (enable_metrics ? "true" : "false") + "\n\n" + metrics_toml +
+                "\n[sink]\ntype = \"file\"\n\n[sink.file]\npath = \"" + dir.file("out.jsonl") +
+                "\"\n\n[[filter.rules]]\naction = \"exclude\"\n" + "table = \"orders\"\n");
   return path;
 }
 

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 
 #include "serde/avro_schema.h"
 #include "serde/schema_registry_json.h"
+#include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -29,7 +32,9 @@ struct CannedReply {
 // Test double: an HTTP/1.1 server on an ephemeral loopback port.
 class CannedHttpServer {
  public:
-  explicit CannedHttpServer(std::vector<CannedReply> replies) : replies_(std::move(replies)) {
+  // With `tls` (a server SSL_CTX, owned by the caller) it speaks HTTPS.
+  explicit CannedHttpServer(std::vector<CannedReply> replies, SSL_CTX* tls = nullptr)
+      : tls_(tls), replies_(std::move(replies)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -50,7 +55,10 @@ class CannedHttpServer {
     ::close(fd_);
     thread_.join();
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+  }
+  int tls_handshake_failures() const { return tls_failures_; }
   std::vector<std::string> requests() {
     std::lock_guard lock(mu_);
     return requests_;
@@ -61,12 +69,26 @@ class CannedHttpServer {
     while (!stop_) {
       int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) return;
+      SSL* ssl = nullptr;
+      if (tls_) {
+        ssl = SSL_new(tls_);
+        SSL_set_fd(ssl, c);
+        if (SSL_accept(ssl) != 1) {  // e.g. the client did not trust the certificate
+          ++tls_failures_;
+          SSL_free(ssl);
+          ::close(c);
+          continue;
+        }
+      }
+      auto recv_some = [&](char* b, size_t n) -> ssize_t {
+        return ssl ? SSL_read(ssl, b, static_cast<int>(n)) : ::recv(c, b, n, 0);
+      };
       std::string req;
       char buf[4096];
       size_t header_end = std::string::npos;
       size_t want = 0;
       for (;;) {
-        ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        ssize_t n = recv_some(buf, sizeof buf);
         if (n <= 0) break;
         req.append(buf, static_cast<size_t>(n));
         if (header_end == std::string::npos) {
@@ -88,12 +110,20 @@ class CannedHttpServer {
                         " X\r\nContent-Type: application/json\r\nConnection: close\r\n"
                         "Content-Length: " +
                         std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
-      ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+      if (ssl) {
+        SSL_write(ssl, out.data(), static_cast<int>(out.size()));
+        SSL_shutdown(ssl);
+        SSL_free(ssl);
+      } else {
+        ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+      }
       ::close(c);
     }
   }
 
   int fd_ = -1;
+  SSL_CTX* tls_ = nullptr;
+  std::atomic<int> tls_failures_{0};
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -241,6 +271,71 @@ TEST(SchemaRegistryClient, FatalAnswersAreNotRetried) {
     EXPECT_NE(id.status().message().find("registry says no"), std::string::npos);
     EXPECT_TRUE(sleeps.ms.empty());
   }
+}
+
+// A test CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+struct TestPki {
+  testing::TempDir dir;
+  std::string ca() const { return dir.file("ca.pem"); }
+  std::string cert() const { return dir.file("server.pem"); }
+  std::string key() const { return dir.file("server.key"); }
+  bool make() {
+    auto run = [](std::vector<std::string> argv) {
+      auto r = testing::run_command(argv);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      return r.exit_code == 0;
+    };
+    testing::write_file(dir.file("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+    return run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=heliosdb test CA", "-keyout", dir.file("ca.key"), "-out", ca()}) &&
+           run({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj",
+                "/CN=127.0.0.1", "-keyout", key(), "-out", dir.file("server.csr")}) &&
+           run({"/usr/bin/openssl", "x509", "-req", "-in", dir.file("server.csr"), "-CA", ca(),
+                "-CAkey", dir.file("ca.key"), "-CAcreateserial", "-days", "2", "-extfile",
+                dir.file("ext.cnf"), "-out", cert()});
+  }
+};
+
+SSL_CTX* server_tls(const TestPki& pki) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  EXPECT_EQ(SSL_CTX_use_certificate_file(ctx, pki.cert().c_str(), SSL_FILETYPE_PEM), 1);
+  EXPECT_EQ(SSL_CTX_use_PrivateKey_file(ctx, pki.key().c_str(), SSL_FILETYPE_PEM), 1);
+  return ctx;
+}
+
+TEST(SchemaRegistryClient, HttpsWithTheCaFileVerifiesTheServer) {
+  TestPki pki;
+  ASSERT_TRUE(pki.make());
+  SSL_CTX* ctx = server_tls(pki);
+  {
+    CannedHttpServer server({{200, R"({"id":21})"}}, ctx);
+    auto client = client_for({.url = server.url(), .ca_file = pki.ca()});
+    auto id = client->schema_id("s", "\"string\"");
+    ASSERT_TRUE(id.is_ok()) << id.status().to_string();
+    EXPECT_EQ(*id, 21);
+    EXPECT_EQ(server.tls_handshake_failures(), 0);
+  }
+  SSL_CTX_free(ctx);
+}
+
+TEST(SchemaRegistryClient, HttpsServerNotSignedByTheCaIsRefusedClearly) {
+  TestPki pki, other;
+  ASSERT_TRUE(pki.make());
+  ASSERT_TRUE(other.make());
+  SSL_CTX* ctx = server_tls(pki);
+  {
+    CannedHttpServer server({{200, R"({"id":21})"}}, ctx);
+    Sleeps sleeps;
+    auto client = client_for({.url = server.url(), .ca_file = other.ca(), .sleep = sleeps.fn()});
+    auto id = client->schema_id("s", "\"string\"");
+    ASSERT_FALSE(id.is_ok());
+    EXPECT_EQ(id.status().code(), ErrorCode::kPermissionDenied);
+    EXPECT_NE(id.status().message().find("TLS certificate not trusted"), std::string::npos)
+        << id.status().message();
+    EXPECT_NE(id.status().message().find("ca_file"), std::string::npos);
+    EXPECT_TRUE(sleeps.ms.empty()) << "a certificate problem is not retried";
+  }
+  SSL_CTX_free(ctx);
 }
 
 TEST(SchemaRegistryClient, AnswerWithoutIdIsReported) {

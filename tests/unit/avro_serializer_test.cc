@@ -84,6 +84,20 @@ TEST(AvroSerializer, RegistersOncePerSubjectNotPerEvent) {
   EXPECT_EQ(avro_test::hex(out.substr(0, 5)), "0001020305");  // "a" got the second id
 }
 
+TEST(AvroSerializer, PrepareRegistersBeforeTheFirstEvent) {
+  auto ids = std::make_shared<FakeIds>();
+  AvroSerializer s(ids, SubjectStrategy::kTopicName);
+  ASSERT_TRUE(s.prepare("orders").is_ok());
+  EXPECT_EQ(ids->calls, std::vector<std::string>{"orders-value"});
+  std::string out;
+  ASSERT_TRUE(s.serialize(sample(), "orders", out).is_ok());
+  EXPECT_EQ(ids->calls.size(), 1u) << "prepared subject registered again";
+  ids->fail = Status(ErrorCode::kUnavailable, "registry down");
+  EXPECT_EQ(s.prepare("other").code(), ErrorCode::kUnavailable);
+  auto json = make_json_serializer();
+  EXPECT_TRUE(json->prepare("orders").is_ok());
+}
+
 TEST(AvroSerializer, SubjectStrategies) {
   EXPECT_EQ(subject_for(SubjectStrategy::kTopicName, "cdc.users"), "cdc.users-value");
   EXPECT_EQ(subject_for(SubjectStrategy::kRecordName, "cdc.users"), "heliosdb.cdc.CdcEvent");

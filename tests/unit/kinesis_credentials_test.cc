@@ -19,9 +19,9 @@ EnvLookup fake_env(std::map<std::string, std::string> vars) {
 }
 
 TEST(CredentialsTest, ExplicitConfigWinsOverEnvironment) {
-  auto c = resolve_credentials({"AKIDCONF", "confsecret", "tok", ""},
-                               fake_env({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
-                                         {"AWS_SECRET_ACCESS_KEY", "envsecret"}}));
+  auto c = resolve_credentials(
+      {"AKIDCONF", "confsecret", "tok", ""},
+      fake_env({{"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", "envsecret"}}));
   ASSERT_TRUE(c.is_ok());
   EXPECT_EQ(c->access_key_id.value, "AKIDCONF");
   EXPECT_EQ(c->session_token.value, "tok");
@@ -51,16 +51,16 @@ TEST(CredentialsTest, SharedFileProfileFromAwsProfile) {
                       "[default]\naws_access_key_id = AKIDDEF\naws_secret_access_key = defsecret\n"
                       "\n[prod]\naws_access_key_id=AKIDPROD\naws_secret_access_key=prodsecret\n"
                       "aws_session_token = prodtoken\n");
-  auto env = fake_env({{"AWS_SHARED_CREDENTIALS_FILE", dir.file("credentials")},
-                       {"AWS_PROFILE", "prod"}});
+  auto env =
+      fake_env({{"AWS_SHARED_CREDENTIALS_FILE", dir.file("credentials")}, {"AWS_PROFILE", "prod"}});
   auto c = resolve_credentials({}, env);
   ASSERT_TRUE(c.is_ok()) << c.status().to_string();
   EXPECT_EQ(c->access_key_id.value, "AKIDPROD");
   EXPECT_EQ(c->session_token.value, "prodtoken");
   EXPECT_NE(c->source.find("profile 'prod'"), std::string::npos);
   // Default profile without AWS_PROFILE; an explicit profile option beats AWS_PROFILE.
-  auto d = resolve_credentials({}, fake_env({{"AWS_SHARED_CREDENTIALS_FILE",
-                                              dir.file("credentials")}}));
+  auto d =
+      resolve_credentials({}, fake_env({{"AWS_SHARED_CREDENTIALS_FILE", dir.file("credentials")}}));
   ASSERT_TRUE(d.is_ok());
   EXPECT_EQ(d->access_key_id.value, "AKIDDEF");
   auto e = resolve_credentials({"", "", "", "default"}, env);

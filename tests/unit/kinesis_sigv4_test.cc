@@ -39,17 +39,27 @@ struct SuiteCase {
 
 std::vector<SuiteCase> suite_cases() {
   return {
-      {"get-vanilla", "GET", "", {{"Host", "example.amazonaws.com"}}, "", false, "",
+      {"get-vanilla",
+       "GET",
+       "",
+       {{"Host", "example.amazonaws.com"}},
+       "",
+       false,
+       "",
        "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"post-x-www-form-urlencoded", "POST", "",
+      {"post-x-www-form-urlencoded",
+       "POST",
+       "",
        {{"Content-Type", "application/x-www-form-urlencoded"},
         {"Host", "example.amazonaws.com"},
         {"Content-Length", "13"}},
-       "Param1=value1", true, "",
+       "Param1=value1",
+       true,
+       "",
        "POST\n/\n\ncontent-length:13\ncontent-type:application/x-www-form-urlencoded\n"
        "host:example.amazonaws.com\n"
        "x-amz-content-sha256:9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e\n"
@@ -59,34 +69,53 @@ std::vector<SuiteCase> suite_cases() {
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "b1edd1d03544c25390e32085d55b57acc9a3961bb59415ff86c45c3d89d16cfb",
        "d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b"},
-      {"get-vanilla-query-order-key-case", "GET", "Param2=value2&Param1=value1",
-       {{"Host", "example.amazonaws.com"}}, "", false, "",
+      {"get-vanilla-query-order-key-case",
+       "GET",
+       "Param2=value2&Param1=value1",
+       {{"Host", "example.amazonaws.com"}},
+       "",
+       false,
+       "",
        "GET\n/\nParam1=value1&Param2=value2\nhost:example.amazonaws.com\n"
        "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
        "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-      {"post-header-key-sort", "POST", "",
-       {{"Host", "example.amazonaws.com"}, {"My-Header1", "value1"}}, "", false, "",
+      {"post-header-key-sort",
+       "POST",
+       "",
+       {{"Host", "example.amazonaws.com"}, {"My-Header1", "value1"}},
+       "",
+       false,
+       "",
        "POST\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\n"
        "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n"
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65",
        "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"},
-      {"get-header-value-trim", "GET", "",
+      {"get-header-value-trim",
+       "GET",
+       "",
        {{"Host", "example.amazonaws.com"},
         {"My-Header1", " value1"},
         {"My-Header2", " \"a   b   c\""}},
-       "", false, "",
+       "",
+       false,
+       "",
        "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\n"
        "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n"
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
        "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-      {"get-vanilla-with-session-token", "GET", "", {{"Host", "example.amazonaws.com"}}, "", false,
+      {"get-vanilla-with-session-token",
+       "GET",
+       "",
+       {{"Host", "example.amazonaws.com"}},
+       "",
+       false,
        "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267",
        "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
        "x-amz-security-token:6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267\n\n"
@@ -95,10 +124,14 @@ std::vector<SuiteCase> suite_cases() {
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "067b36aa60031588cea4a4cde1f21215227a047690c72247f1d70b32fbbfad2b",
        "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"},
-      {"get-vanilla-query-unreserved", "GET",
+      {"get-vanilla-query-unreserved",
+       "GET",
        "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz=-._~0123456789"
        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-       {{"Host", "example.amazonaws.com"}}, "", false, "",
+       {{"Host", "example.amazonaws.com"}},
+       "",
+       false,
+       "",
        "GET\n/\n-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz=-._~0123456789"
        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\nhost:example.amazonaws.com\n"
        "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
@@ -106,8 +139,13 @@ std::vector<SuiteCase> suite_cases() {
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
        "c30d4703d9f799439be92736156d47ccfb2d879ddf56f5befa6d1d6aab979177",
        "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
-      {"get-vanilla-utf8-query", "GET", "\xE1\x88\xB4=bar", {{"Host", "example.amazonaws.com"}},
-       "", false, "",
+      {"get-vanilla-utf8-query",
+       "GET",
+       "\xE1\x88\xB4=bar",
+       {{"Host", "example.amazonaws.com"}},
+       "",
+       false,
+       "",
        "GET\n/\n%E1%88%B4=bar\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
        "host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
@@ -142,8 +180,8 @@ TEST(SigV4SuiteTest, MatchesPublishedCanonicalRequestStringToSignAndSignature) {
 TEST(SigV4SuiteTest, AuthorizationHeaderMatchesGetVanillaSignedRequest) {
   SignedRequest s = sign_case(suite_cases()[0]);
   ASSERT_FALSE(s.headers_to_add.empty());
-  EXPECT_EQ(s.headers_to_add.front(), (std::pair<std::string, std::string>{"X-Amz-Date",
-                                                                          "20150830T123600Z"}));
+  EXPECT_EQ(s.headers_to_add.front(),
+            (std::pair<std::string, std::string>{"X-Amz-Date", "20150830T123600Z"}));
   EXPECT_EQ(s.headers_to_add.back().first, "Authorization");
   EXPECT_EQ(s.headers_to_add.back().second,
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
@@ -237,7 +275,8 @@ TEST(SigV4FuzzTest, RandomRequestsAreCanonicalUnderReorderingAndSensitiveToChang
     std::vector<std::string> params;
     int np = nh(rng);
     for (int i = 0; i < np; ++i) {
-      params.push_back("p" + std::to_string(i) + "=" + uri_encode(rand_str(0, 10, any_bytes), false));
+      params.push_back("p" + std::to_string(i) + "=" +
+                       uri_encode(rand_str(0, 10, any_bytes), false));
     }
     auto join = [](const std::vector<std::string>& v) {
       std::string s;

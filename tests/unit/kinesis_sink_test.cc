@@ -41,8 +41,8 @@ struct SentEntry {
 // Shared state of all fake clients (one per lane).
 struct FakeKinesis {
   std::mutex mu;
-  std::vector<std::vector<SentEntry>> calls;      // every PutRecords call
-  std::vector<SentEntry> written;                 // accepted, in acceptance order
+  std::vector<std::vector<SentEntry>> calls;  // every PutRecords call
+  std::vector<SentEntry> written;             // accepted, in acceptance order
   // Per call (0-based call index): whole-call error, or nullopt.
   std::function<std::optional<Status>(size_t call)> call_error;
   // Per entry: error code or "" for success.
@@ -66,7 +66,8 @@ class FakeApi : public KinesisApi {
     std::lock_guard lock(k_->mu);
     size_t call = k_->calls.size();
     std::vector<SentEntry> sent;
-    for (const auto& e : entries) sent.push_back({std::string(e.data), std::string(e.partition_key)});
+    for (const auto& e : entries)
+      sent.push_back({std::string(e.data), std::string(e.partition_key)});
     k_->calls.push_back(sent);
     if (k_->call_error) {
       if (auto err = k_->call_error(call)) return *err;
@@ -364,7 +365,8 @@ TEST(KinesisSinkTest, ThrottledAndServerErrorCallsAreRetriedWhole) {
   o.max_in_flight = 1;
   Harness h(o);
   h.fake->call_error = [](size_t call) -> std::optional<Status> {
-    if (call == 0) return Status(ErrorCode::kUnavailable, "HTTP 400 ProvisionedThroughputExceededException");
+    if (call == 0)
+      return Status(ErrorCode::kUnavailable, "HTTP 400 ProvisionedThroughputExceededException");
     if (call == 1) return Status(ErrorCode::kUnavailable, "HTTP 500 InternalFailure");
     if (call == 2) return Status(ErrorCode::kTimeout, "timed out");
     return std::nullopt;
@@ -598,7 +600,8 @@ TEST(KinesisConfigTest, SectionDefaultsAndErrorsNameTheKey) {
   EXPECT_NE(all.find("bogus"), std::string::npos) << all;
   EXPECT_NE(all.find("on_failure"), std::string::npos) << all;
 
-  auto secret = parse("[sink.kinesis]\naccess_key_id = \"AKIDX\"\nsecret_access_key = \"s3cr3t\"\n");
+  auto secret =
+      parse("[sink.kinesis]\naccess_key_id = \"AKIDX\"\nsecret_access_key = \"s3cr3t\"\n");
   EXPECT_TRUE(secret->ok());
   for (const auto& r : secret->resolved) EXPECT_EQ(r.value.find("s3cr3t"), std::string::npos);
 

@@ -91,17 +91,17 @@ TEST(MetricsCore, CountsAcknowledgedEventsByOperationTableAndBytes) {
 
 TEST(MetricsCore, EventLatencyIsAckTimeMinusWalTimestampInMilliseconds) {
   MetricsCore core(10);
-  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5000));   // 0 ms
-  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5001));   // 1 ms
-  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5007));   // 7 ms
-  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 125000)); // 120 s
-  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 9000, 5000));   // clock skew: 0
+  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5000));    // 0 ms
+  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5001));    // 1 ms
+  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 5007));    // 7 ms
+  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 5000, 125000));  // 120 s
+  core.on_acknowledged(acked(OperationType::Insert, "t", 1, 9000, 5000));    // clock skew: 0
   HistogramSnapshot h = core.snapshot().event_latency;
   EXPECT_EQ(h.count(), 5u);
   EXPECT_DOUBLE_EQ(h.sum, 0.001 + 0.007 + 120.0);
-  EXPECT_EQ(h.counts[0], 2u);   // le 0.0005
-  EXPECT_EQ(h.counts[1], 1u);   // le 0.001 (exactly on the bound)
-  EXPECT_EQ(h.counts[4], 1u);   // le 0.01
+  EXPECT_EQ(h.counts[0], 2u);                       // le 0.0005
+  EXPECT_EQ(h.counts[1], 1u);                       // le 0.001 (exactly on the bound)
+  EXPECT_EQ(h.counts[4], 1u);                       // le 0.01
   EXPECT_EQ(h.counts[kLatencyBuckets.size()], 1u);  // +Inf
 }
 

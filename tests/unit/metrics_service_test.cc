@@ -115,19 +115,18 @@ TEST_F(MetricsServiceTest, ExportsTheTenSeedMetricsWithExactNames) {
   ASSERT_EQ(a.status, 200);
   for (const char* name :
        {"heliosdb_cdc_events_processed_total", "heliosdb_cdc_events_filtered_total",
-        "heliosdb_cdc_events_failed_total", "heliosdb_cdc_lag_seconds",
-        "heliosdb_cdc_wal_sequence", "heliosdb_cdc_bytes_processed_total",
-        "heliosdb_cdc_event_latency_seconds", "heliosdb_cdc_events_by_operation_total",
-        "heliosdb_cdc_events_by_table_total", "heliosdb_cdc_sink_latency_seconds",
-        "heliosdb_cdc_checkpoint_sequence", "heliosdb_cdc_build_info",
-        "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-        "process_max_fds", "process_start_time_seconds", "process_virtual_memory_bytes"}) {
+        "heliosdb_cdc_events_failed_total", "heliosdb_cdc_lag_seconds", "heliosdb_cdc_wal_sequence",
+        "heliosdb_cdc_bytes_processed_total", "heliosdb_cdc_event_latency_seconds",
+        "heliosdb_cdc_events_by_operation_total", "heliosdb_cdc_events_by_table_total",
+        "heliosdb_cdc_sink_latency_seconds", "heliosdb_cdc_checkpoint_sequence",
+        "heliosdb_cdc_build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_open_fds", "process_max_fds", "process_start_time_seconds",
+        "process_virtual_memory_bytes"}) {
     EXPECT_NE(a.body.find("# TYPE " + std::string(name) + " "), std::string::npos) << name;
   }
   EXPECT_NE(a.body.find("# TYPE heliosdb_cdc_events_processed_total counter"), std::string::npos);
   EXPECT_NE(a.body.find("# TYPE heliosdb_cdc_lag_seconds gauge"), std::string::npos);
-  EXPECT_NE(a.body.find("# TYPE heliosdb_cdc_event_latency_seconds histogram"),
-            std::string::npos);
+  EXPECT_NE(a.body.find("# TYPE heliosdb_cdc_event_latency_seconds histogram"), std::string::npos);
 }
 
 TEST_F(MetricsServiceTest, CountersEqualTheWorkDone) {
@@ -158,8 +157,8 @@ TEST_F(MetricsServiceTest, CountersEqualTheWorkDone) {
   EXPECT_EQ(s["heliosdb_cdc_events_by_operation_total{operation=\"INSERT\",sink=\"kafka\"}"], 2);
   EXPECT_EQ(s["heliosdb_cdc_events_by_operation_total{operation=\"UPDATE\",sink=\"kafka\"}"], 1);
   EXPECT_EQ(s["heliosdb_cdc_events_by_operation_total{operation=\"DELETE\",sink=\"kafka\"}"], 2);
-  EXPECT_EQ(s.count("heliosdb_cdc_events_by_operation_total{operation=\"TRUNCATE\",sink=\"kafka\"}"),
-            1u);
+  EXPECT_EQ(
+      s.count("heliosdb_cdc_events_by_operation_total{operation=\"TRUNCATE\",sink=\"kafka\"}"), 1u);
   EXPECT_EQ(s["heliosdb_cdc_events_by_table_total{table=\"users\",sink=\"kafka\"}"], 2);
   EXPECT_EQ(s["heliosdb_cdc_events_by_table_total{table=\"orders\",sink=\"kafka\"}"], 1);
   EXPECT_EQ(s["heliosdb_cdc_events_by_table_total{table=\"_other\",sink=\"kafka\"}"], 2);
@@ -231,9 +230,7 @@ TEST_F(MetricsServiceTest, HealthIs503AfterACleanStop) {
   EXPECT_EQ(http_get(base_ + "/health").status, 503);
 }
 
-TEST_F(MetricsServiceTest, UnknownPathIs404) {
-  EXPECT_EQ(http_get(base_ + "/nope").status, 404);
-}
+TEST_F(MetricsServiceTest, UnknownPathIs404) { EXPECT_EQ(http_get(base_ + "/nope").status, 404); }
 
 TEST_F(MetricsServiceTest, ObserverOutlivesTheService) {
   auto observer = service_->observer();

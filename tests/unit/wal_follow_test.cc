@@ -37,10 +37,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path) {
 TEST(WalFollow, ReaderFollowsGeneratorInAnotherProcessAcrossRotations) {
   TempDir dir, out;
   std::string log = out.file("generate.out");
-  pid_t pid = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.path(), "--follow",
-                     "--rate", "3000", "--segment-bytes", "16384", "--interleave", "3", "--sync",
-                     "never"},
-                    log);
+  pid_t pid =
+      spawn({testing::cli_path(), "wal", "generate", "--dir", dir.path(), "--follow", "--rate",
+             "3000", "--segment-bytes", "16384", "--interleave", "3", "--sync", "never"},
+            log);
   ASSERT_GT(pid, 0);
   WalReaderOptions o;
   o.dir = dir.path();

@@ -40,8 +40,8 @@ TEST(Crc32c, HardwareAndPortableAgreeOnAllLengthsAndAlignments) {
   std::mt19937_64 rng(7);
   std::string buf(40000, '\0');
   for (auto& c : buf) c = static_cast<char>(rng());
-  for (size_t len : {0, 1, 7, 8, 9, 63, 64, 191, 192, 193, 255, 1000, 4095, 12287, 12288, 12289,
-                     32768, 39000}) {
+  for (size_t len :
+       {0, 1, 7, 8, 9, 63, 64, 191, 192, 193, 255, 1000, 4095, 12287, 12288, 12289, 32768, 39000}) {
     for (size_t align = 0; align < 8; ++align) {
       EXPECT_EQ(crc32c::extend(0x1234, buf.data() + align, len),
                 crc32c::extend_portable(0x1234, buf.data() + align, len))
@@ -69,7 +69,8 @@ TEST(WalFormat, Varint32RoundTripAndRejectsOverlong) {
     EXPECT_EQ(wal::get_varint32(s.data(), s.data() + s.size(), &got), s.data() + s.size());
     EXPECT_EQ(got, v);
     // Truncated varints are rejected.
-    if (s.size() > 1) EXPECT_EQ(wal::get_varint32(s.data(), s.data() + s.size() - 1, &got), nullptr);
+    if (s.size() > 1)
+      EXPECT_EQ(wal::get_varint32(s.data(), s.data() + s.size() - 1, &got), nullptr);
   }
   std::string too_big = "\xff\xff\xff\xff\x1f";  // needs 33+ bits
   uint32_t got;
@@ -117,16 +118,16 @@ TEST(WalFormat, WorkedExampleFromTheDocsIsByteExact) {
             "057573657231077b226e223a327d077b"
             "226e223a317d");
   // Spelled out field by field (see the doc's annotated dump):
-  EXPECT_EQ(hex(out.substr(0, 8)), "48454c494f57414c");    // magic "HELIOWAL"
-  EXPECT_EQ(hex(out.substr(8, 2)), "0100");                // version 1
-  EXPECT_EQ(hex(out.substr(10, 2)), "0000");               // reserved
-  EXPECT_EQ(hex(out.substr(12, 4)), "00800000");           // block size 32768
-  EXPECT_EQ(hex(out.substr(16, 8)), "2a00000000000000");   // first sequence 42
-  EXPECT_EQ(hex(out.substr(24, 8)), "00e897b69a010000");   // created 1764000000000 ms
-  EXPECT_EQ(hex(out.substr(32, 4)), "5646ff05");           // masked CRC32C of bytes 0..31
-  EXPECT_EQ(hex(out.substr(36, 4)), "4b295bb1");           // fragment CRC (masked)
-  EXPECT_EQ(hex(out.substr(40, 2)), "3b00");               // fragment length 59
-  EXPECT_EQ(hex(out.substr(42, 1)), "01");                 // FULL
+  EXPECT_EQ(hex(out.substr(0, 8)), "48454c494f57414c");   // magic "HELIOWAL"
+  EXPECT_EQ(hex(out.substr(8, 2)), "0100");               // version 1
+  EXPECT_EQ(hex(out.substr(10, 2)), "0000");              // reserved
+  EXPECT_EQ(hex(out.substr(12, 4)), "00800000");          // block size 32768
+  EXPECT_EQ(hex(out.substr(16, 8)), "2a00000000000000");  // first sequence 42
+  EXPECT_EQ(hex(out.substr(24, 8)), "00e897b69a010000");  // created 1764000000000 ms
+  EXPECT_EQ(hex(out.substr(32, 4)), "5646ff05");          // masked CRC32C of bytes 0..31
+  EXPECT_EQ(hex(out.substr(36, 4)), "4b295bb1");          // fragment CRC (masked)
+  EXPECT_EQ(hex(out.substr(40, 2)), "3b00");              // fragment length 59
+  EXPECT_EQ(hex(out.substr(42, 1)), "01");                // FULL
   EXPECT_EQ(hex(out.substr(43)),
             "2a00000000000000"    // sequence 42
             "7be897b69a010000"    // timestamp 1764000000123

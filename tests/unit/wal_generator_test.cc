@@ -17,7 +17,8 @@ using testing::TempDir;
 
 std::vector<OwnedWalEntry> run(wal::GeneratorOptions o, wal::GeneratorSummary* sum = nullptr) {
   std::vector<OwnedWalEntry> out;
-  auto r = wal::generate_wal(o, nullptr, [&](const WalEntry& e) { out.push_back(OwnedWalEntry::from(e)); });
+  auto r = wal::generate_wal(o, nullptr,
+                             [&](const WalEntry& e) { out.push_back(OwnedWalEntry::from(e)); });
   EXPECT_TRUE(r.is_ok()) << r.status().to_string();
   if (sum && r) *sum = *r;
   return out;
@@ -90,7 +91,8 @@ TEST(WalGenerator, CommittedHistoryIsConsistentRowByRow) {
   EXPECT_GT(kinds["UPDATE"], 500);
   EXPECT_GT(kinds["DELETE"], 100);
   EXPECT_GT(updates_hitting_rows, 300u);
-  double abort_share = static_cast<double>(sum.txns_aborted) / (sum.txns_aborted + sum.txns_committed);
+  double abort_share =
+      static_cast<double>(sum.txns_aborted) / (sum.txns_aborted + sum.txns_committed);
   EXPECT_NEAR(abort_share, 0.2, 0.06);
   EXPECT_GT(sum.txns_committed + sum.txns_aborted, 500u);  // multi-change transactions
   EXPECT_LT(sum.txns_committed + sum.txns_aborted, 1500u);
@@ -107,7 +109,8 @@ TEST(WalGenerator, InterleavedTransactionsOverlapAndStayWellFormed) {
   std::set<uint64_t> open;
   size_t max_open = 0;
   for (const auto& e : entries) {
-    if (e.kind == WalEntryKind::Begin) open.insert(e.transaction_id);
+    if (e.kind == WalEntryKind::Begin)
+      open.insert(e.transaction_id);
     else if (e.kind == WalEntryKind::Commit || e.kind == WalEntryKind::Abort) {
       EXPECT_EQ(open.erase(e.transaction_id), 1u);
     } else {
@@ -133,7 +136,8 @@ TEST(WalGenerator, AppendingContinuesSequenceWithFreshTransactionAndRowIds) {
   for (const auto& e : first) txns.insert(e.transaction_id);
   for (const auto& e : second) EXPECT_EQ(txns.count(e.transaction_id), 0u);
   std::set<std::string> keys;
-  for (const auto& e : first) if (e.kind == WalEntryKind::Insert) keys.insert(e.key);
+  for (const auto& e : first)
+    if (e.kind == WalEntryKind::Insert) keys.insert(e.key);
   for (const auto& e : second) {
     if (e.kind == WalEntryKind::Insert) EXPECT_EQ(keys.count(e.key), 0u) << e.key;
   }

@@ -24,8 +24,8 @@ TEST(WalRotation, RotatesBySizeAfterAWholeEntryAndNamesSegmentsByFirstSequence) 
     EXPECT_EQ(s.first_sequence, expect_first);
     EXPECT_EQ(s.path, testing::seg(dir.path(), s.first_sequence));
     if (i + 1 < segs->size()) {
-      EXPECT_GE(s.size_bytes, 5000u);          // rotated only once full...
-      EXPECT_LT(s.size_bytes, 5000u + 400u);   // ...right after the entry that filled it
+      EXPECT_GE(s.size_bytes, 5000u);         // rotated only once full...
+      EXPECT_LT(s.size_bytes, 5000u + 400u);  // ...right after the entry that filled it
       // Every sealed segment ends at a record boundary: it reads to the end cleanly.
       auto r = testing::read_wal(dir.path(), s.first_sequence, WalCorruptionPolicy::kStop);
       ASSERT_TRUE(r.error.is_ok());
@@ -67,7 +67,9 @@ TEST(WalRotation, OpenAtSequenceAmongThousandsOfSegmentsTouchesOnlyOneSegment) {
   }
   auto t0 = std::chrono::steady_clock::now();
   auto r = testing::read_wal(dir.path(), 1777, WalCorruptionPolicy::kStop, 1);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   ASSERT_TRUE(r.error.is_ok()) << r.error.to_string();
   ASSERT_EQ(r.entries.size(), 1u);
   EXPECT_EQ(r.entries[0], testing::make_entry(1777, 10));
@@ -109,8 +111,8 @@ TEST(WalRotation, StartOlderThanTheOldestSegmentIsNotFoundNamingBothSequences) {
   ASSERT_FALSE(r.error.is_ok());
   EXPECT_EQ(r.error.code(), ErrorCode::kNotFound);
   EXPECT_NE(r.error.message().find("sequence 3 is no longer in the WAL " + dir.path() +
-                                   ": the oldest segment " + segs[2].path +
-                                   " starts at sequence " + std::to_string(segs[2].first_sequence)),
+                                   ": the oldest segment " + segs[2].path + " starts at sequence " +
+                                   std::to_string(segs[2].first_sequence)),
             std::string::npos)
       << r.error.message();
   // start 0 = "the oldest present": fine.

@@ -21,9 +21,9 @@ TEST(WalRoundTrip, EveryKindAndEmptyVersusAbsentFields) {
     e.database = k % 2 ? "" : "db";
     e.table = "t";
     e.key = std::string("\0k\xff", 3);
-    if (k % 3 == 0) e.value = "";        // present but empty
+    if (k % 3 == 0) e.value = "";  // present but empty
     if (k % 3 == 1) e.value = "v";
-    if (k % 2 == 0) e.old_value = "";    // present but empty
+    if (k % 2 == 0) e.old_value = "";  // present but empty
     in.push_back(e);
   }
   {

@@ -23,10 +23,9 @@ inline OwnedWalEntry make_entry(uint64_t seq, size_t value_bytes = 40) {
   e.sequence = seq;
   e.timestamp_ms = 1764000000000 + static_cast<int64_t>(seq);
   e.transaction_id = seq / 4 + 1;
-  static const WalEntryKind kinds[] = {WalEntryKind::Begin,  WalEntryKind::Insert,
-                                       WalEntryKind::Update, WalEntryKind::Delete,
-                                       WalEntryKind::Truncate, WalEntryKind::Commit,
-                                       WalEntryKind::Abort};
+  static const WalEntryKind kinds[] = {
+      WalEntryKind::Begin,    WalEntryKind::Insert, WalEntryKind::Update, WalEntryKind::Delete,
+      WalEntryKind::Truncate, WalEntryKind::Commit, WalEntryKind::Abort};
   e.kind = kinds[seq % 7];
   e.database = "db";
   e.table = "t" + std::to_string(seq % 3);
@@ -71,9 +70,9 @@ inline std::vector<OwnedWalEntry> write_wal(const std::string& dir, size_t n,
 
 struct ReadResult {
   std::vector<OwnedWalEntry> entries;
-  Status error;                          // first error returned by next()
-  std::vector<WalCorruption> reports;    // everything on_corruption saw
-  bool end_of_log = false;               // stopped at kEndOfLog
+  Status error;                        // first error returned by next()
+  std::vector<WalCorruption> reports;  // everything on_corruption saw
+  bool end_of_log = false;             // stopped at kEndOfLog
 };
 
 inline ReadResult read_wal(const std::string& dir, uint64_t start = 0,

@@ -129,10 +129,10 @@ TEST(WalTornTail, TornTailInASealedSegmentIsCorruption) {
   ASSERT_FALSE(r.error.is_ok());
   EXPECT_EQ(r.error.code(), ErrorCode::kCorruption);
   EXPECT_EQ(r.entries.size(), 9u);
-  EXPECT_NE(r.error.message().find(testing::seg(dir2.path(), 1) + " at byte " +
-                                   std::to_string(offs[9]) +
-                                   ": incomplete record at the end of a sealed segment"),
-            std::string::npos)
+  EXPECT_NE(
+      r.error.message().find(testing::seg(dir2.path(), 1) + " at byte " + std::to_string(offs[9]) +
+                             ": incomplete record at the end of a sealed segment"),
+      std::string::npos)
       << r.error.message();
   ASSERT_EQ(r.reports.size(), 1u);
   // Under kSkip the reader reports it and goes on to the next segment.

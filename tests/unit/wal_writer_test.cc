@@ -95,7 +95,8 @@ TEST(WalWriter, HeaderOnlySegmentIsReusedNotDuplicated) {
 }
 
 TEST(WalWriter, EverySyncPolicyWritesReadableEntries) {
-  for (auto policy : {WalSyncPolicy::kEveryEntry, WalSyncPolicy::kInterval, WalSyncPolicy::kNever}) {
+  for (auto policy :
+       {WalSyncPolicy::kEveryEntry, WalSyncPolicy::kInterval, WalSyncPolicy::kNever}) {
     TempDir dir;
     auto o = testing::writer_options(dir.path(), 3000);
     o.sync_policy = policy;

@@ -110,7 +110,9 @@ class KafkaConnector : public EventSink {
   // delivery report (slow; the processor uses send_batch()).
   Status send(const CdcEvent& event) override;
   Status flush() override;
-  // Waits up to 30 s for outstanding deliveries, then releases the producer.
+  // Waits up to 30 s for outstanding deliveries (1 s if the last drain()
+  // already timed out), then releases the producer. kTimeout if some
+  // messages were never delivered (they were not acknowledged).
   Status close() override;
   std::string_view name() const override;
 

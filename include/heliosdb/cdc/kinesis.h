@@ -65,13 +65,13 @@ struct KinesisOptions {
 
 // Counters, for tests and metrics.
 struct KinesisSinkStats {
-  uint64_t requests = 0;           // PutRecords calls sent
-  uint64_t records_sent = 0;       // record entries sent (including resends)
-  uint64_t records_acked = 0;      // records Kinesis accepted
-  uint64_t records_retried = 0;    // entries resent after a partial failure
-  uint64_t calls_retried = 0;      // whole calls resent (throttled, 5xx, network)
-  uint64_t records_failed = 0;     // given up (acks.fail)
-  uint64_t connections = 0;        // TCP/TLS connections opened (keep-alive: ~lanes)
+  uint64_t requests = 0;         // PutRecords calls sent
+  uint64_t records_sent = 0;     // record entries sent (including resends)
+  uint64_t records_acked = 0;    // records Kinesis accepted
+  uint64_t records_retried = 0;  // entries resent after a partial failure
+  uint64_t calls_retried = 0;    // whole calls resent (throttled, 5xx, network)
+  uint64_t records_failed = 0;   // given up (acks.fail)
+  uint64_t connections = 0;      // TCP/TLS connections opened (keep-alive: ~lanes)
 };
 
 class KinesisConnector : public EventSink {

@@ -29,6 +29,12 @@ class EventSerializer {
   // (Kafka topic or Kinesis stream) and selects the schema-registry subject
   // for Avro; it is ignored by JSON.
   virtual Status serialize(const CdcEvent& event, std::string_view topic, std::string& out) = 0;
+  // Gets ready to serialize for `topic` before the first event, so that a
+  // problem shows at start rather than with the first change: Avro registers
+  // the schema for the topic's subject (with the registry client's retries)
+  // and returns its error. Sinks with a fixed topic call it from open().
+  // Default (JSON): nothing to do.
+  virtual Status prepare(std::string_view topic) { return Status::ok(); }
 };
 
 // The seed's JSON form of one event, compact, without a trailing newline:

@@ -51,9 +51,12 @@ ProfileRead read_profile(const std::string& path, const std::string& profile) {
     if (eq == std::string::npos) continue;
     std::string key = lower(trim(t.substr(0, eq)));
     std::string value = trim(t.substr(eq + 1));
-    if (key == "aws_access_key_id") r.access_key_id = value;
-    else if (key == "aws_secret_access_key") r.secret_access_key = value;
-    else if (key == "aws_session_token") r.session_token = value;
+    if (key == "aws_access_key_id")
+      r.access_key_id = value;
+    else if (key == "aws_secret_access_key")
+      r.secret_access_key = value;
+    else if (key == "aws_session_token")
+      r.session_token = value;
     else if (key == "role_arn" || key == "credential_process" || key.rfind("sso_", 0) == 0 ||
              key == "web_identity_token_file")
       r.has_unsupported = true;
@@ -115,8 +118,7 @@ Result<Credentials> resolve_credentials(const ExplicitCredentials& ex, const Env
     if (r.profile_found) {
       if (!r.access_key_id.empty() && !r.secret_access_key.empty()) {
         return Credentials{AccessKeyId{r.access_key_id}, SecretAccessKey{r.secret_access_key},
-                           SessionToken{r.session_token},
-                           "profile '" + profile + "' in " + path};
+                           SessionToken{r.session_token}, "profile '" + profile + "' in " + path};
       }
       if (r.has_unsupported) {
         return Status(ErrorCode::kPermissionDenied,
@@ -128,8 +130,10 @@ Result<Credentials> resolve_credentials(const ExplicitCredentials& ex, const Env
                     "AWS credentials: profile '" + profile + "' in " + path +
                         " lacks aws_access_key_id or aws_secret_access_key");
     }
-    if (r.file_exists) tried_file += " (no profile '" + profile + "')";
-    else tried_file += " (not found)";
+    if (r.file_exists)
+      tried_file += " (no profile '" + profile + "')";
+    else
+      tried_file += " (not found)";
   }
   return Status(ErrorCode::kPermissionDenied,
                 "no AWS credentials found: tried [sink.kinesis] access_key_id/secret_access_key, "

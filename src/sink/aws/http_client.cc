@@ -26,9 +26,8 @@ std::string Endpoint::host_header() const {
 
 Result<Endpoint> parse_endpoint(std::string_view url) {
   auto bad = [&](const std::string& why) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "endpoint '" + std::string(url) + "': " + why +
-                      " (expected http(s)://host[:port][/path])");
+    return Status(ErrorCode::kInvalidArgument, "endpoint '" + std::string(url) + "': " + why +
+                                                   " (expected http(s)://host[:port][/path])");
   };
   Endpoint ep;
   size_t sep = url.find("://");
@@ -138,8 +137,9 @@ Result<HttpResponse> HttpClient::post(const HttpHeaders& headers, std::string_vi
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
         rc == CURLE_SSL_CERTPROBLEM) {
       code = ErrorCode::kFailedPrecondition;  // retrying cannot help
-      hint = " (TLS verification failed: set ca_file to the endpoint's CA, or verify_tls = false "
-             "for a local emulator)";
+      hint =
+          " (TLS verification failed: set ca_file to the endpoint's CA, or verify_tls = false "
+          "for a local emulator)";
     }
     return Status(code, "cannot reach " + endpoint_.url + ": " + detail + hint);
   }

@@ -109,7 +109,8 @@ std::string canonical_query(std::string_view raw_query) {
       size_t eq = part.find('=');
       std::string_view k = part.substr(0, eq);
       std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-      params.emplace_back(uri_encode(percent_decode(k), false), uri_encode(percent_decode(v), false));
+      params.emplace_back(uri_encode(percent_decode(k), false),
+                          uri_encode(percent_decode(v), false));
     }
     pos = amp + 1;
     if (amp == raw_query.size()) break;

@@ -52,9 +52,9 @@ Clock system_clock();
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct SigningRequest {
-  std::string_view method;  // "POST"
-  std::string_view path;    // "/"
-  std::string_view query;   // raw query string without '?', may be empty
+  std::string_view method;               // "POST"
+  std::string_view path;                 // "/"
+  std::string_view query;                // raw query string without '?', may be empty
   const HttpHeaders* headers = nullptr;  // must include Host
   std::string_view payload;
 };

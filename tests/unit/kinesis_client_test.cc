@@ -1,0 +1,146 @@
+// Pieces of the Kinesis client that need no network: how answers are
+// classified, the exact PutRecords request bytes, endpoint parsing, and the
+// JSON reader fed with damaged answers (it parses network input).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "sink/aws/http_client.h"
+#include "sink/aws/json.h"
+#include "sink/kinesis_client.h"
+
+namespace heliosdb::cdc::kinesis {
+namespace {
+
+TEST(KinesisErrorTest, ThrottlingAndServerErrorsAreRetriable) {
+  for (const char* type : {"ProvisionedThroughputExceededException", "LimitExceededException",
+                           "ThrottlingException", "KMSThrottlingException", "InternalFailure"}) {
+    Status st = classify_error(
+        "PutRecords", 400, std::string(R"({"__type":")") + type + R"(","message":"slow down"})");
+    EXPECT_EQ(st.code(), ErrorCode::kUnavailable) << type;
+    EXPECT_TRUE(st.retriable()) << type;
+    EXPECT_NE(st.message().find(type), std::string::npos);
+    EXPECT_NE(st.message().find("slow down"), std::string::npos);
+  }
+  EXPECT_EQ(classify_error("PutRecords", 500, "<html>oops</html>").code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(classify_error("PutRecords", 503, "").code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(classify_error("PutRecords", 429, "").code(), ErrorCode::kUnavailable);
+}
+
+TEST(KinesisErrorTest, AuthMissingStreamAndInvalidRequestsAreFatal) {
+  Status auth = classify_error(
+      "PutRecords", 400,
+      R"({"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."})");
+  EXPECT_EQ(auth.code(), ErrorCode::kPermissionDenied);
+  EXPECT_FALSE(auth.retriable());
+  EXPECT_EQ(
+      classify_error("PutRecords", 403, R"({"__type":"AccessDeniedException","Message":"no"})")
+          .code(),
+      ErrorCode::kPermissionDenied);
+  EXPECT_EQ(classify_error("X", 400, R"({"__type":"InvalidSignatureException"})").code(),
+            ErrorCode::kPermissionDenied);
+  Status missing = classify_error(
+      "DescribeStreamSummary", 400,
+      R"({"__type":"com.amazonaws.kinesis.v20131202#ResourceNotFoundException","message":"Stream s under account 1 not found."})");
+  EXPECT_EQ(missing.code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.message(),
+            "Kinesis DescribeStreamSummary failed: HTTP 400 ResourceNotFoundException: Stream s "
+            "under account 1 not found.");
+  EXPECT_EQ(classify_error("PutRecords", 400, R"({"__type":"InvalidArgumentException"})").code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(classify_error("PutRecords", 400, R"({"__type":"ValidationException"})").code(),
+            ErrorCode::kInvalidArgument);
+}
+
+TEST(KinesisRequestTest, PutRecordsBodyIsExact) {
+  std::string data1("{\"a\":1}"), data2("\x00\xff\x10", 3);
+  std::vector<PutRecordsEntry> entries{{data1, "user-1"}, {data2, "b64:\"quoted\\"}};
+  std::string body;
+  KinesisClient::build_put_records_body("my-stream", entries, body);
+  EXPECT_EQ(
+      body,
+      R"({"StreamName":"my-stream","Records":[{"Data":"eyJhIjoxfQ==","PartitionKey":"user-1"},)"
+      R"({"Data":"AP8Q","PartitionKey":"b64:\"quoted\\"}]})");
+  // The body is valid JSON and round-trips.
+  auto j = aws::parse_json(body);
+  ASSERT_TRUE(j.is_ok());
+  EXPECT_EQ(j->get("Records")->array()[1].get_string("PartitionKey"), "b64:\"quoted\\");
+}
+
+TEST(KinesisRequestTest, DefaultEndpointsAndEndpointParsing) {
+  EXPECT_EQ(default_endpoint("us-east-1"), "https://kinesis.us-east-1.amazonaws.com");
+  EXPECT_EQ(default_endpoint("cn-north-1"), "https://kinesis.cn-north-1.amazonaws.com.cn");
+  auto ep = aws::parse_endpoint("https://127.0.0.1:14567");
+  ASSERT_TRUE(ep.is_ok());
+  EXPECT_EQ(ep->host_header(), "127.0.0.1:14567");
+  EXPECT_EQ(ep->path, "/");
+  EXPECT_EQ(ep->url, "https://127.0.0.1:14567/");
+  auto v6 = aws::parse_endpoint("http://[::1]:8080/kinesis");
+  ASSERT_TRUE(v6.is_ok());
+  EXPECT_EQ(v6->host_header(), "[::1]:8080");
+  EXPECT_EQ(v6->path, "/kinesis");
+  for (const char* bad : {"127.0.0.1:14567", "ftp://x", "https://", "https://h:0",
+                          "https://h:99999", "https://h:x", "https://u@h", "https://h/?q=1"}) {
+    auto r = aws::parse_endpoint(bad);
+    EXPECT_FALSE(r.is_ok()) << bad;
+    if (!r.is_ok()) EXPECT_NE(r.status().message().find(bad), std::string::npos);
+  }
+}
+
+TEST(JsonReaderTest, ParsesKinesisAnswers) {
+  auto j = aws::parse_json(
+      R"({"FailedRecordCount":1,"Records":[{"SequenceNumber":"4959","ShardId":"shardId-000000000000"},)"
+      R"({"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":"Rate exceeded \u00e9\ud83d\ude00"}]})");
+  ASSERT_TRUE(j.is_ok()) << j.status().to_string();
+  EXPECT_EQ(j->get_number("FailedRecordCount"), 1.0);
+  const auto& recs = j->get("Records")->array();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].get_string("SequenceNumber"), "4959");
+  EXPECT_EQ(recs[1].get_string("ErrorMessage"), "Rate exceeded \xc3\xa9\xf0\x9f\x98\x80");
+}
+
+TEST(JsonReaderTest, RejectsMalformedInputWithOffset) {
+  for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "\"abc", "tru", "{}x",
+                          "[\"\\x\"]", "[01a]", "-"}) {
+    auto r = aws::parse_json(bad);
+    EXPECT_FALSE(r.is_ok()) << bad;
+    if (!r.is_ok())
+      EXPECT_NE(r.status().message().find("malformed JSON at byte"), std::string::npos);
+  }
+  std::string deep(1000, '[');
+  EXPECT_FALSE(aws::parse_json(deep).is_ok());
+}
+
+// Fuzz-ish: damaged and truncated answers never crash the reader.
+TEST(JsonReaderTest, RandomlyDamagedAnswersNeverCrash) {
+  const std::string answer =
+      R"({"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"s"},)"
+      R"({"ErrorCode":"InternalFailure","ErrorMessage":"x\"y\\z\u0041"}],"EncryptionType":"NONE"})";
+  std::mt19937 rng(77);
+  size_t ok = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = answer;
+    int edits = 1 + rng() % 4;
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % s.size();
+      switch (rng() % 3) {
+        case 0:
+          s[pos] = static_cast<char>(rng());
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 8);
+          break;
+        default:
+          s.resize(pos);
+          break;
+      }
+      if (s.empty()) break;
+    }
+    auto r = aws::parse_json(s);
+    ok += r.is_ok();
+  }
+  EXPECT_LT(ok, 20000u);
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc::kinesis
