@@ -177,10 +177,13 @@ class Workload {
           if (!t.abort) remove_row(tb, m.slot);
           break;
         case WalEntryKind::Truncate:
+          // Remove the live rows but keep slots valid: rows locked by other
+          // open transactions are still referenced by slot.
           if (!t.abort) {
-            tb.rows.clear();
-            tb.free_slots.clear();
-            tb.live.clear();
+            std::vector<uint32_t> live = tb.live;
+            for (uint32_t slot : live) {
+              if (!tb.rows[slot].locked) remove_row(tb, slot);
+            }
           }
           break;
         default:
@@ -247,6 +250,13 @@ class Workload {
       }
     }
     std::optional<uint32_t> slot;
+    // After a TRUNCATE of this table in the same transaction, its old rows
+    // are gone: only inserts make sense.
+    if (kind != WalEntryKind::Insert) {
+      for (const Mutation& prior : t.muts) {
+        if (prior.kind == WalEntryKind::Truncate && prior.table == ti) kind = WalEntryKind::Insert;
+      }
+    }
     if (kind == WalEntryKind::Update || kind == WalEntryKind::Delete) {
       slot = pick_row(tb);
       if (!slot) kind = WalEntryKind::Insert;
