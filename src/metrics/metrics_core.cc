@@ -36,6 +36,25 @@ void LocalHistogram::observe(double seconds) {
   sum.store(sum.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
 }
 
+// Bucket index for 0..100 ms (kLatencyBuckets[4] is 10 ms, [7] is 100 ms).
+constexpr std::array<uint8_t, 101> kBucketOfMs = [] {
+  std::array<uint8_t, 101> t{};
+  for (size_t ms = 0; ms < t.size(); ++ms) {
+    size_t b = 0;
+    while (b < kLatencyBuckets.size() && kLatencyBuckets[b] * 1000.0 < static_cast<double>(ms)) ++b;
+    t[ms] = static_cast<uint8_t>(b);
+  }
+  return t;
+}();
+
+void LocalHistogram::observe_ms(int64_t ms) {
+  size_t b = ms < static_cast<int64_t>(kBucketOfMs.size())
+                 ? kBucketOfMs[ms]
+                 : bucket_of(static_cast<double>(ms) / 1000.0);
+  counts[b].add(1);
+  sum_ms.add(static_cast<uint64_t>(ms));
+}
+
 uint64_t HistogramSnapshot::count() const {
   uint64_t n = 0;
   for (uint64_t c : counts) n += c;
@@ -104,8 +123,7 @@ void MetricsCore::on_acknowledged(const AckedEvent& event) {
   s.acknowledged.add(1);
   s.bytes.add(event.bytes);
   int64_t acked_at = event.acked_at_ms != 0 ? event.acked_at_ms : now_ms();
-  int64_t latency_ms = std::max<int64_t>(0, acked_at - event.wal_timestamp_ms);
-  s.event_latency.observe(static_cast<double>(latency_ms) / 1000.0);
+  s.event_latency.observe_ms(std::max<int64_t>(0, acked_at - event.wal_timestamp_ms));
 }
 
 void MetricsCore::on_sink_call(double seconds, size_t) {
@@ -130,7 +148,7 @@ std::string MetricsCore::state_reason() const {
 namespace {
 void add_histogram(HistogramSnapshot& out, const LocalHistogram& h) {
   for (size_t i = 0; i < out.counts.size(); ++i) out.counts[i] += h.counts[i].get();
-  out.sum += h.sum.load(std::memory_order_relaxed);
+  out.sum += h.sum.load(std::memory_order_relaxed) + static_cast<double>(h.sum_ms.get()) / 1000.0;
 }
 }  // namespace
 

@@ -39,8 +39,12 @@ struct LocalCounter {
 // observations in bucket i (not cumulative); the last cell is +Inf.
 struct LocalHistogram {
   std::array<LocalCounter, kLatencyBuckets.size() + 1> counts;
-  std::atomic<double> sum{0.0};
+  std::atomic<double> sum{0.0};  // seconds, from observe()
+  LocalCounter sum_ms;           // milliseconds, from observe_ms() (exact, cheaper)
   void observe(double seconds);
+  // The same for a whole number of milliseconds >= 0 (event latency: WAL
+  // timestamps are in ms): table lookup instead of a search.
+  void observe_ms(int64_t ms);
 };
 
 // Sums of all shards at one scrape.

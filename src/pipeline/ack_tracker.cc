@@ -7,10 +7,12 @@ AckTracker::AckTracker(size_t capacity, DeliveryPosition start)
 
 std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
                                                    int64_t wal_timestamp_ms,
-                                                   const std::atomic<bool>& stop) {
+                                                   const std::function<bool()>& stop) {
   std::unique_lock lock(mu_);
-  space_cv_.wait(lock, [&] { return entries_.size() < capacity_ || stop.load(); });
-  if (entries_.size() >= capacity_) return std::nullopt;
+  while (entries_.size() >= capacity_) {
+    if (stop()) return std::nullopt;
+    space_cv_.wait_for(lock, std::chrono::milliseconds(20));
+  }
   entries_.push_back({position, wal_timestamp_ms, false});
   return base_ticket_ + entries_.size() - 1;
 }

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -31,10 +32,11 @@ class AckTracker final : public AckReceiver {
 
   // Registers the next event and returns its ticket. `position` is where the
   // pipeline stands once this event is done; `wal_timestamp_ms` dates it for
-  // lag. Blocks while the tracker is full, unless `stop` becomes true (then
-  // returns nullopt).
+  // lag. Blocks while the tracker is full, unless `stop()` becomes true
+  // (then returns nullopt); `stop` is polled every few milliseconds, so a
+  // flag set from a signal handler is seen.
   std::optional<uint64_t> register_event(const DeliveryPosition& position, int64_t wal_timestamp_ms,
-                                         const std::atomic<bool>& stop);
+                                         const std::function<bool()>& stop);
   // Moves the position reached after the last registered event (a
   // transaction's end after its filtered changes, or a transaction with no
   // emitted events at all).

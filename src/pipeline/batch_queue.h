@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -33,10 +34,14 @@ class BatchQueue {
     }
   }
 
-  // Reader side: a free batch, or nullptr once closed.
-  EventBatchBuffer* acquire_free() {
+  // Reader side: a free batch, or nullptr once closed or once `stop()`
+  // returns true (polled every few milliseconds while waiting).
+  EventBatchBuffer* acquire_free(const std::function<bool()>& stop) {
     std::unique_lock lock(mu_);
-    free_cv_.wait(lock, [&] { return !free_.empty() || closed_; });
+    while (free_.empty() && !closed_) {
+      if (stop()) return nullptr;
+      free_cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
     if (free_.empty()) return nullptr;
     EventBatchBuffer* b = free_.front();
     free_.pop_front();

@@ -118,6 +118,11 @@ struct EventProcessor::Impl {
   std::mutex fatal_mu;
   Status fatal;
   EventBatchBuffer* current = nullptr;  // reader's batch being filled
+  // What blocked reader waits poll: a stop request, a signal, or the sink
+  // thread giving up.
+  std::function<bool()> stop_fn = [this] {
+    return should_stop() || abort_reader.load(std::memory_order_relaxed);
+  };
   uint64_t local_emitted = 0, local_filtered = 0, local_read = 0;
 };
 
@@ -230,7 +235,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     HELIOSDB_RETURN_IF_ERROR(push_batch());
   }
   if (!current) {
-    current = queue->acquire_free();
+    current = queue->acquire_free(stop_fn);
     if (!current) return Status(ErrorCode::kCancelled, "stopping");
   }
   CdcEvent& ev = current->events[current->size];
@@ -260,7 +265,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     return Status::ok();
   }
   DeliveryPosition pos{info.restart_during, info.commit_sequence, c.sequence};
-  auto ticket = tracker->register_event(pos, c.timestamp_ms, abort_reader);
+  auto ticket = tracker->register_event(pos, c.timestamp_ms, stop_fn);
   if (!ticket) return Status(ErrorCode::kCancelled, "stopping");
   CdcEvent& placed = current->events[current->size];
   if (current->size == 0) current->first_ticket = *ticket;

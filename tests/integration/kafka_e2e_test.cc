@@ -292,6 +292,9 @@ TEST_F(KafkaEndToEnd, BrokerKilledAndRestartedMidStreamLosesNothingAndLagRecover
             << ", duplicates: " << v.duplicates << "\n";
 }
 
+// SIGTERM while the brokers are down and the pipeline is stalled on
+// backpressure must still end the daemon within the drain bound (30 s), and
+// nothing undelivered may be checkpointed.
 TEST_F(KafkaEndToEnd, SigtermWhileBrokerIsDownExitsWithinTheDrainBoundAndResumesLater) {
   TempDir dir;
   generate(dir, "shop", 20000, 13);

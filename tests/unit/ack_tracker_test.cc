@@ -10,7 +10,8 @@ namespace {
 DeliveryPosition at(uint64_t commit, uint64_t event) { return {commit, commit, event}; }
 
 TEST(AckTracker, OutOfOrderAcksAdvanceOnlyOverADonePrefix) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(10, {});
   for (uint64_t i = 1; i <= 3; ++i) ASSERT_EQ(t.register_event(at(10, i), 0, stop), i - 1);
   t.acknowledge(2, 1);
@@ -23,7 +24,8 @@ TEST(AckTracker, OutOfOrderAcksAdvanceOnlyOverADonePrefix) {
 }
 
 TEST(AckTracker, TransactionEndMovesThePositionOnceItsEventsAreDone) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(10, {});
   ASSERT_TRUE(t.register_event(at(20, 15), 0, stop));
   t.advance_after_last({21, 20, 20});
@@ -36,7 +38,8 @@ TEST(AckTracker, TransactionEndMovesThePositionOnceItsEventsAreDone) {
 }
 
 TEST(AckTracker, FailureNeverLetsThePositionPassTheFailedEvent) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(10, {});
   for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(t.register_event(at(10, i), 0, stop));
   t.acknowledge(0, 1);
@@ -48,7 +51,8 @@ TEST(AckTracker, FailureNeverLetsThePositionPassTheFailedEvent) {
 }
 
 TEST(AckTracker, RegisterBlocksWhenFullUntilAnAckMakesRoom) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(2, {});
   ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
   ASSERT_TRUE(t.register_event(at(1, 2), 0, stop));
@@ -66,20 +70,22 @@ TEST(AckTracker, RegisterBlocksWhenFullUntilAnAckMakesRoom) {
 }
 
 TEST(AckTracker, StopReleasesABlockedRegistration) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(1, {});
   ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
   std::optional<uint64_t> result = 7;
   std::thread producer([&] { result = t.register_event(at(1, 2), 0, stop); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  stop = true;
+  stop_flag = true;
   t.wake_all();
   producer.join();
   EXPECT_FALSE(result.has_value());
 }
 
 TEST(AckTracker, DuplicateAndStaleAcksAreIgnored) {
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
   AckTracker t(10, {});
   ASSERT_TRUE(t.register_event(at(1, 1), 0, stop));
   t.acknowledge(0, 1);

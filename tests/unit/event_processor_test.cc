@@ -290,6 +290,36 @@ TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
   EXPECT_EQ(p.stats().events_acknowledged.load(), 500u);
 }
 
+TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 300; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);  // buffer_size 16: the reader blocks at once
+  auto sink = std::make_unique<CorkedSink>();
+  EventProcessor p(config, std::move(sink));
+  p.handle_signals(false);
+  Status st = internal_error("not run");
+  std::thread runner([&] { st = p.start(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto asked = std::chrono::steady_clock::now();
+  p.stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  // Nothing was acknowledged, so nothing is checkpointed: all 300 come again.
+  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt);
+  EXPECT_FALSE(ckpt->has_value());
+  EXPECT_EQ(run_once(config).size(), 300u);
+}
+
 TEST(EventProcessor, LargeTransactionIsStreamedFromTheWalWithBoundedMemory) {
   TempDir dir;
   std::string value(100, 'x');
