@@ -45,7 +45,8 @@ cat "$WORK/run.log"
 echo
 echo "== 3. What happened"
 python3 scripts/summarize_events.py "$WORK/cdc-events.jsonl" "$start" "$end"
-grep -o "[0-9]* aborted changes dropped" "$WORK/run.log" | sed 's/^/aborted transactions: /' || true
+aborted=$(grep -o "[0-9]* aborted changes dropped" "$WORK/run.log" | grep -o "^[0-9]*" || echo 0)
+echo "changes of aborted transactions dropped: $aborted (and the 'analytics' database's changes were ignored)"
 echo "checkpoint ($WORK/checkpoints/shop.checkpoint):"
 sed 's/^/  /' "$WORK/checkpoints/shop.checkpoint"
 echo
