@@ -186,12 +186,27 @@ Status EventProcessor::Impl::run(bool once) {
   fatal = Status::ok();
   last_save_time = last_status_time = Clock::now();
 
-  std::thread reader([this, once] {
+  std::atomic<bool> sink_done{false};
+  std::thread reader([this, once, &sink_done] {
     Status st = read_loop(once);
     if (!st.is_ok()) set_fatal(st);
     reader_done.store(true);
+    // A sink blocked in send_batch() (destination down, its queue full)
+    // would hold up a stop forever: give it 10 s, then interrupt it. What it
+    // had not delivered is not acknowledged, so it is sent again next time.
+    if (should_stop()) {
+      for (int i = 0; i < 500 && !sink_done.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (!sink_done.load()) {
+        spdlog::warn("sink {} is still busy 10 s after the stop request; interrupting it",
+                     sink->name());
+        sink->interrupt();
+      }
+    }
   });
   Status sink_status = sink_loop();
+  sink_done.store(true);
   if (!sink_status.is_ok()) set_fatal(sink_status);
   abort_reader.store(true);
   queue->close();
@@ -425,6 +440,7 @@ Status EventProcessor::Impl::sink_loop() {
         observer->on_sink_call(std::chrono::duration<double>(Clock::now() - t0).count(), b->size);
       }
       queue->release(b);
+      if (st.code() == ErrorCode::kCancelled && should_stop()) return Status::ok();
       HELIOSDB_RETURN_IF_ERROR(st.with_context(sink_context));
       HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(0)).with_context(sink_context));
     } else if (reader_done.load() && !queue->has_full()) {

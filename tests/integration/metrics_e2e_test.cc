@@ -24,6 +24,7 @@ TEST(MetricsEndToEnd, CountersEqualTheWorkDoneWithAFilter) {
   ExpectedWork want = expected_work(dir.file("wal"), "shop", "orders");
   ASSERT_GT(want.filtered, 0u);
   ASSERT_GT(want.by_operation["DELETE"], 0u);
+  ASSERT_GT(want.by_operation["TRUNCATE"], 0u);
 
   Daemon daemon(config, dir.file("daemon.log"));
   ASSERT_TRUE(daemon.started());

@@ -188,10 +188,26 @@ inline std::string write_wal_and_config(const testing::TempDir& dir, int events,
                                         const std::string& metrics_toml,
                                         bool enable_metrics = true) {
   for (auto [db, seed] : {std::pair<const char*, int>{"shop", 1}, {"other", 2}}) {
-    auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", db,
-                               "--events", std::to_string(events), "--tables",
-                               "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                               "--value-bytes", "64", "--seed", std::to_string(seed)});
+    auto r = testing::run_cli({"wal",
+                               "generate",
+                               "--dir",
+                               dir.file("wal"),
+                               "--database",
+                               db,
+                               "--events",
+                               std::to_string(events),
+                               "--tables",
+                               "users,orders,payments",
+                               "--txn-size",
+                               "4",
+                               "--abort-ratio",
+                               "0.2",
+                               "--truncate-ratio",
+                               "0.01",
+                               "--value-bytes",
+                               "64",
+                               "--seed",
+                               std::to_string(seed)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   std::string path = dir.file("cdc.toml");

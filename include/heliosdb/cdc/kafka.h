@@ -122,7 +122,7 @@ class KafkaConnector : public EventSink {
 
   // Makes a send_batch() that is waiting for queue room return kCancelled
   // (used on SIGTERM while the broker is unreachable). Thread-safe.
-  void interrupt();
+  void interrupt() override;
 
   KafkaStats stats() const;
   const KafkaOptions& options() const;

@@ -76,6 +76,11 @@ class EventSink {
   // failed, for at most `timeout`; kTimeout if some are still in flight.
   // Default: flush().
   virtual Status drain(std::chrono::milliseconds timeout);
+
+  // Asks a send_batch() or drain() blocked on the destination to return
+  // early with kCancelled. Called from another thread when the processor is
+  // stopping and the sink has not returned for a while. Default: nothing.
+  virtual void interrupt() {}
 };
 
 }  // namespace heliosdb::cdc
