@@ -1,20 +1,55 @@
 #include "pipeline/ack_tracker.h"
 
+#include <chrono>
+
 namespace heliosdb::cdc {
 
 AckTracker::AckTracker(size_t capacity, DeliveryPosition start)
     : capacity_(capacity), delivered_(start) {}
 
-std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
-                                                   int64_t wal_timestamp_ms,
-                                                   const std::function<bool()>& stop) {
+std::optional<uint64_t> AckTracker::push_entry(Entry entry, const std::string* table,
+                                               const std::function<bool()>& stop) {
   std::unique_lock lock(mu_);
   while (entries_.size() >= capacity_) {
     if (stop()) return std::nullopt;
     space_cv_.wait_for(lock, std::chrono::milliseconds(20));
   }
-  entries_.push_back({position, wal_timestamp_ms, false});
+  if (table) {
+    if (table_names_.empty() || table_names_[last_table_] != *table) {
+      auto it = table_ids_.find(std::string_view(*table));
+      if (it == table_ids_.end()) {
+        std::string_view stored = table_storage_.emplace_back(*table);
+        it = table_ids_.emplace(stored, static_cast<uint32_t>(table_names_.size())).first;
+        table_names_.push_back(stored);
+      }
+      last_table_ = it->second;
+    }
+    entry.table = last_table_;
+  }
+  entries_.push_back(entry);
   return base_ticket_ + entries_.size() - 1;
+}
+
+std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
+                                                   int64_t wal_timestamp_ms,
+                                                   const std::function<bool()>& stop) {
+  Entry entry;
+  entry.position = position;
+  entry.timestamp_ms = wal_timestamp_ms;
+  return push_entry(entry, nullptr, stop);
+}
+
+std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
+                                                   const CdcEvent& event,
+                                                   const std::function<bool()>& stop) {
+  Entry entry;
+  entry.position = position;
+  entry.timestamp_ms = event.timestamp;
+  if (!observer_) return push_entry(entry, nullptr, stop);
+  entry.operation = event.operation;
+  entry.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
+                (event.old_value ? event.old_value->size() : 0);
+  return push_entry(entry, &event.table, stop);
 }
 
 void AckTracker::advance_after_last(const DeliveryPosition& position) {
@@ -41,22 +76,51 @@ void AckTracker::pop_done_locked() {
 }
 
 void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
-  std::lock_guard lock(mu_);
-  uint64_t newly = 0;
-  for (uint64_t t = first_ticket; t < first_ticket + count; ++t) {
-    if (t < base_ticket_ || t - base_ticket_ >= entries_.size()) continue;  // stale or unknown
-    Entry& e = entries_[t - base_ticket_];
-    if (!e.done) {
-      e.done = true;
-      ++newly;
+  // What the observer is told, collected under the lock and reported after
+  // it (the reader's register_event() waits on the same lock).
+  thread_local std::vector<AckedEvent> acked;
+  acked.clear();
+  {
+    std::lock_guard lock(mu_);
+    uint64_t newly = 0;
+    for (uint64_t t = first_ticket; t < first_ticket + count; ++t) {
+      if (t < base_ticket_ || t - base_ticket_ >= entries_.size()) continue;  // stale or unknown
+      Entry& e = entries_[t - base_ticket_];
+      if (!e.done) {
+        e.done = true;
+        ++newly;
+        if (observer_) {
+          AckedEvent a;
+          a.operation = e.operation;
+          a.table = table_names_[e.table];  // interned: stable while the tracker lives
+          a.bytes = e.bytes;
+          a.wal_timestamp_ms = e.timestamp_ms;
+          acked.push_back(a);
+        }
+      }
     }
+    acknowledged_.fetch_add(newly, std::memory_order_relaxed);
+    pop_done_locked();
   }
-  acknowledged_.fetch_add(newly, std::memory_order_relaxed);
-  pop_done_locked();
+  if (acked.empty()) return;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (AckedEvent& a : acked) {
+    a.acked_at_ms = now_ms;
+    observer_->on_acknowledged(a);
+  }
 }
 
 void AckTracker::fail(uint64_t ticket, Status reason) {
   std::lock_guard lock(mu_);
+  if (ticket >= base_ticket_ && ticket - base_ticket_ < entries_.size()) {
+    Entry& e = entries_[ticket - base_ticket_];
+    if (!e.done && !e.failed) {
+      e.failed = true;
+      failed_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (!failure_) {
     failure_ = reason.with_context("event ticket " + std::to_string(ticket) + " failed");
   }

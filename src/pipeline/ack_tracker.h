@@ -19,8 +19,14 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
+#include "heliosdb/cdc/processor.h"
 #include "heliosdb/cdc/sink.h"
 #include "pipeline/position.h"
 
@@ -37,6 +43,15 @@ class AckTracker final : public AckReceiver {
   // flag set from a signal handler is seen.
   std::optional<uint64_t> register_event(const DeliveryPosition& position, int64_t wal_timestamp_ms,
                                          const std::function<bool()>& stop);
+  // The same for `event`, remembering what PipelineObserver::on_acknowledged
+  // reports when it is acknowledged (operation, table, bytes, timestamp).
+  std::optional<uint64_t> register_event(const DeliveryPosition& position, const CdcEvent& event,
+                                         const std::function<bool()>& stop);
+  // Receives on_acknowledged() for every acknowledged event (null: none),
+  // called after the tracker's lock is released. Set before registering.
+  void set_observer(std::shared_ptr<PipelineObserver> observer) { observer_ = std::move(observer); }
+  // Events given up on (each ticket counted once).
+  uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
   // Moves the position reached after the last registered event (a
   // transaction's end after its filtered changes, or a transaction with no
   // emitted events at all).
@@ -65,7 +80,15 @@ class AckTracker final : public AckReceiver {
     DeliveryPosition position;
     int64_t timestamp_ms = 0;
     bool done = false;
+    bool failed = false;
+    OperationType operation = OperationType::Insert;
+    uint32_t table = 0;  // index into table_names_
+    uint64_t bytes = 0;  // key + value + old_value
   };
+  // Waits for room, then appends `entry`; with `table`, interns it into
+  // entry.table first (under the lock: acknowledge() reads table_names_).
+  std::optional<uint64_t> push_entry(Entry entry, const std::string* table,
+                                     const std::function<bool()>& stop);
   void pop_done_locked();
 
   const size_t capacity_;
@@ -77,6 +100,15 @@ class AckTracker final : public AckReceiver {
   DeliveryPosition delivered_;
   std::optional<Status> failure_;
   std::atomic<uint64_t> acknowledged_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::shared_ptr<PipelineObserver> observer_;
+  // Interned table names of registered events (few distinct; never shrinks,
+  // so the names stay valid while the tracker lives). The map's keys view
+  // the strings in table_storage_ (a deque: stable addresses).
+  std::unordered_map<std::string_view, uint32_t> table_ids_;
+  std::deque<std::string> table_storage_;
+  std::vector<std::string_view> table_names_;
+  uint32_t last_table_ = 0;  // table_names_ index of the last registered event
 };
 
 }  // namespace heliosdb::cdc

@@ -83,13 +83,19 @@ struct EventProcessor::Impl {
   PipelineStats stats;
   std::atomic<bool> stop_requested{false};
 
-  Status run(bool once);
+  // Runs the pipeline; tells the observer when it runs and how it ended.
+  Status run(bool once) {
+    Status st = run_pipeline(once);
+    if (observer) observer->on_stopped(st);
+    return st;
+  }
 
  private:
   bool should_stop() const {
     return stop_requested.load(std::memory_order_relaxed) ||
            (handle_signals && g_signal_stop.load(std::memory_order_relaxed));
   }
+  Status run_pipeline(bool once);
   Status read_loop(bool once);
   Status check_wal_holds_checkpoint();
   Status sink_loop();
@@ -153,7 +159,7 @@ void EventProcessor::stop() { impl_->stop_requested.store(true); }
 const PipelineStats& EventProcessor::stats() const { return impl_->stats; }
 const CdcConfig& EventProcessor::config() const { return impl_->config; }
 
-Status EventProcessor::Impl::run(bool once) {
+Status EventProcessor::Impl::run_pipeline(bool once) {
   HELIOSDB_RETURN_IF_ERROR(config.validate());
   if (!sink) return invalid_argument("EventProcessor needs a sink");
   SignalScope signals(handle_signals);
@@ -179,6 +185,8 @@ Status EventProcessor::Impl::run(bool once) {
                                                      std::string(sink->name())));
 
   tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
+  tracker->set_observer(observer);
+  if (observer) observer->on_started();
   size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
   queue = std::make_unique<BatchQueue>(batches, config.batch_size);
   reader_done.store(false);
@@ -219,6 +227,8 @@ Status EventProcessor::Impl::run(bool once) {
   sink->poll(std::chrono::milliseconds(1)).is_ok();
   maybe_checkpoint(true);
   Status close = sink->close();
+  stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
+  stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
   log_status(true);
   {
     std::lock_guard lock(fatal_mu);
@@ -280,7 +290,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     return Status::ok();
   }
   DeliveryPosition pos{info.restart_during, info.commit_sequence, c.sequence};
-  auto ticket = tracker->register_event(pos, c.timestamp_ms, stop_fn);
+  auto ticket = tracker->register_event(pos, ev, stop_fn);
   if (!ticket) return Status(ErrorCode::kCancelled, "stopping");
   CdcEvent& placed = current->events[current->size];
   if (current->size == 0) current->first_ticket = *ticket;
@@ -462,6 +472,7 @@ Status EventProcessor::Impl::sink_loop() {
     }
     stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
     stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
+    stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
     maybe_checkpoint(false);
     if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
   }

@@ -572,7 +572,11 @@ TEST(KafkaSinkMock, FatalIdempotentProducerErrorStopsWithClearMessage) {
   if (st.is_ok()) st = k->send_batch({events, 0}, acks);
   if (st.is_ok()) st = k->drain(10s);
   ASSERT_FALSE(st.is_ok());
-  EXPECT_NE(st.message().find("fatal Kafka producer error"), std::string::npos) << st.message();
+  // Depending on timing librdkafka reports it through the error callback or
+  // to the produce call; both messages name the fatal error and the way out.
+  EXPECT_NE(st.message().find("fatal"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("restart resumes from the last checkpoint"), std::string::npos)
+      << st.message();
   EXPECT_TRUE(acks.acked().empty());
 }
 
