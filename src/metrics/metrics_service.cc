@@ -3,6 +3,8 @@
 // civetweb's begin_request callback.
 #include "heliosdb/cdc/metrics.h"
 
+#include "common/json_text.h"
+
 #include <CivetServer.h>
 #include <civetweb.h>
 #include <prometheus/exposer.h>
@@ -53,33 +55,7 @@ namespace {
 
 std::string json_escape(std::string_view in) {
   std::string out;
-  for (unsigned char ch : in) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (ch < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
+  append_json_escaped(out, in);
   return out;
 }
 

@@ -7,41 +7,13 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/json_text.h"
 #include "heliosdb/cdc/serialization.h"
 
 namespace heliosdb::cdc {
 namespace {
 
-void append_escaped(std::string& out, std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default: {
-        char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        out.append(buf, 6);
-      }
-    }
-  }
-  out.append(s.data() + run_start, s.size() - run_start);
-}
-
-void append_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  append_escaped(out, s);
-  out.push_back('"');
-}
+void append_string(std::string& out, std::string_view s) { append_json_quoted(out, s); }
 
 // Standard base64 with padding (RFC 4648), via OpenSSL.
 void append_base64(std::string& out, std::string_view bytes) {

@@ -1,5 +1,7 @@
 #include "serde/schema_registry_json.h"
 
+#include "common/json_text.h"
+
 #include <charconv>
 #include <cstdio>
 
@@ -214,35 +216,7 @@ class Reader {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  append_json_quoted(out, text);
 }
 
 std::string registration_body(std::string_view schema) {

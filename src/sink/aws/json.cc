@@ -1,5 +1,7 @@
 #include "sink/aws/json.h"
 
+#include "common/json_text.h"
+
 #include <cstdlib>
 
 namespace heliosdb::cdc::aws {
@@ -313,38 +315,6 @@ class JsonParser {
 
 Result<JsonValue> parse_json(std::string_view text) { return JsonParser(text).parse(); }
 
-void append_json_string(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
+void append_json_string(std::string_view s, std::string& out) { append_json_quoted(out, s); }
 
 }  // namespace heliosdb::cdc::aws
