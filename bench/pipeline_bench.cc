@@ -80,8 +80,8 @@ void BM_WalDecode(benchmark::State& state) {
       ++entries;
     }
   }
-  state.counters["entries/s"] = benchmark::Counter(static_cast<double>(entries),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["entries/s"] =
+      benchmark::Counter(static_cast<double>(entries), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(static_cast<int64_t>(f.wal_bytes * state.iterations()));
 }
 
@@ -95,7 +95,8 @@ void BM_PipelineToFile(benchmark::State& state) {
     std::filesystem::remove_all(f.dir + "/ckpt");
     // range(2) == 1: output on tmpfs, where fsync is free, to measure the
     // pipeline itself rather than the disk.
-    std::string out = state.range(2) ? "/dev/shm/heliosdb-cdc-bench-out.jsonl" : f.dir + "/out.jsonl";
+    std::string out =
+        state.range(2) ? "/dev/shm/heliosdb-cdc-bench-out.jsonl" : f.dir + "/out.jsonl";
     std::filesystem::remove(out);
     auto config = CdcConfig::builder()
                       .wal_path(f.dir + "/wal")
@@ -115,8 +116,8 @@ void BM_PipelineToFile(benchmark::State& state) {
     delivered += p.stats().events_acknowledged.load();
     std::filesystem::remove(out);
   }
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(delivered),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(delivered), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = static_cast<double>(peak_rss_kb()) / 1024.0;
   state.SetBytesProcessed(static_cast<int64_t>(f.wal_bytes * state.iterations()));
 }

@@ -15,8 +15,9 @@ namespace cdc = heliosdb::cdc;
 class PrintingSink : public cdc::EventSink {
  public:
   cdc::Status send(const cdc::CdcEvent& event) override {
-    std::printf("%s %s.%s key=%zu bytes\n", std::string(cdc::operation_name(event.operation)).c_str(),
-                event.database.c_str(), event.table.c_str(), event.key.size());
+    std::printf("%s %s.%s key=%zu bytes\n",
+                std::string(cdc::operation_name(event.operation)).c_str(), event.database.c_str(),
+                event.table.c_str(), event.key.size());
     ++per_table_[event.table];
     return cdc::Status::ok();
   }
@@ -26,7 +27,8 @@ class PrintingSink : public cdc::EventSink {
     return cdc::Status::ok();
   }
   cdc::Status close() override {
-    for (const auto& [table, count] : per_table_) std::printf("table %s: %zu\n", table.c_str(), count);
+    for (const auto& [table, count] : per_table_)
+      std::printf("table %s: %zu\n", table.c_str(), count);
     return flush();
   }
   std::string_view name() const override { return "printing"; }

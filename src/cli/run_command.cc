@@ -55,8 +55,8 @@ int run_daemon(const RunOptions& opts) {
   }
   if (*metrics) {
     processor.with_observer((*metrics)->observer());
-    spdlog::info("metrics on http://{}/metrics, health on http://{}/health",
-                 (*metrics)->address(), (*metrics)->address());
+    spdlog::info("metrics on http://{}/metrics, health on http://{}/health", (*metrics)->address(),
+                 (*metrics)->address());
   }
   spdlog::info("heliosdb-cdc starting: database {}, WAL {}, sink {}, checkpoints in {}{}",
                cfg.cdc.database, cfg.cdc.wal_path, cfg.sink_type, cfg.cdc.checkpoint_dir,

@@ -9,7 +9,8 @@ Status CdcConfig::validate() const {
     return Status(ErrorCode::kInvalidArgument, std::string(option) + ": " + why);
   };
   if (wal_path.empty()) return bad("wal_path", "must not be empty");
-  if (database.empty()) return bad("database", "must be set (changes of other databases are ignored)");
+  if (database.empty())
+    return bad("database", "must be set (changes of other databases are ignored)");
   if (checkpoint_dir.empty()) return bad("checkpoint_dir", "must not be empty");
   if (checkpoint_interval == 0) return bad("checkpoint_interval", "must be at least 1");
   if (batch_size == 0) return bad("batch_size", "must be at least 1");

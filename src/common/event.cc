@@ -6,10 +6,14 @@ namespace heliosdb::cdc {
 
 std::string_view operation_name(OperationType op) {
   switch (op) {
-    case OperationType::Insert: return "INSERT";
-    case OperationType::Update: return "UPDATE";
-    case OperationType::Delete: return "DELETE";
-    case OperationType::Truncate: return "TRUNCATE";
+    case OperationType::Insert:
+      return "INSERT";
+    case OperationType::Update:
+      return "UPDATE";
+    case OperationType::Delete:
+      return "DELETE";
+    case OperationType::Truncate:
+      return "TRUNCATE";
   }
   return "UNKNOWN";
 }

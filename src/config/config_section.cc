@@ -18,13 +18,20 @@ std::string line_prefix(const std::string& file, const toml::node* node) {
 
 std::string type_name(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date/time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date/time";
   }
 }
 
@@ -137,9 +144,10 @@ std::string ConfigSection::get_string(std::string_view key, std::string_view def
   const toml::node* node = table_ ? table_->get(key) : nullptr;
   if (!node) {
     known_.emplace_back(key);
-    record(key, secret == Secret::kYes && !default_value.empty()
-                    ? "\"<redacted>\""
-                    : "\"" + std::string(default_value) + "\"",
+    record(key,
+           secret == Secret::kYes && !default_value.empty()
+               ? "\"<redacted>\""
+               : "\"" + std::string(default_value) + "\"",
            false);
     return std::string(default_value);
   }

@@ -52,8 +52,7 @@ class ConfigSection {
   // error). `allowed` (if not empty) lists the accepted values.
   std::string get_string(std::string_view key, std::string_view default_value,
                          Secret secret = Secret::kNo, std::vector<std::string> allowed = {});
-  std::optional<std::string> get_optional_string(std::string_view key,
-                                                 Secret secret = Secret::kNo);
+  std::optional<std::string> get_optional_string(std::string_view key, Secret secret = Secret::kNo);
   int64_t get_int(std::string_view key, int64_t default_value, int64_t min, int64_t max);
   bool get_bool(std::string_view key, bool default_value);
   std::vector<std::string> get_string_list(std::string_view key);

@@ -26,10 +26,9 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   c.enable_metrics = s.get_bool("enable_metrics", defaults.enable_metrics);
   c.checkpoint_max_age_ms = static_cast<uint32_t>(
       s.get_int("checkpoint_max_age_ms", defaults.checkpoint_max_age_ms, 1, 3600000));
-  c.max_transaction_memory_bytes = static_cast<uint64_t>(
-      s.get_int("max_transaction_memory_bytes",
-                static_cast<int64_t>(defaults.max_transaction_memory_bytes), 1024,
-                2ll * 1024 * 1024 * 1024));
+  c.max_transaction_memory_bytes = static_cast<uint64_t>(s.get_int(
+      "max_transaction_memory_bytes", static_cast<int64_t>(defaults.max_transaction_memory_bytes),
+      1024, 2ll * 1024 * 1024 * 1024));
   if (s.has("buffer_size") || s.has("batch_size")) {
     if (c.buffer_size < c.batch_size) {
       s.error("buffer_size", "must be at least batch_size (" + std::to_string(c.batch_size) + ")");

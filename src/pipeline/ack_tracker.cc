@@ -150,9 +150,9 @@ std::optional<Status> AckTracker::failure() const {
 
 bool AckTracker::wait_drained(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return drained_cv_.wait_for(lock, timeout,
-                              [&] { return entries_.empty() || failure_.has_value(); }) &&
-         entries_.empty();
+  return drained_cv_.wait_for(lock, timeout, [&] {
+    return entries_.empty() || failure_.has_value();
+  }) && entries_.empty();
 }
 
 void AckTracker::wake_all() {

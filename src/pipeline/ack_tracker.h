@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,7 +95,7 @@ class AckTracker final : public AckReceiver {
   mutable std::mutex mu_;
   std::condition_variable space_cv_;
   std::condition_variable drained_cv_;
-  std::deque<Entry> entries_;   // entries_[i] has ticket base_ticket_ + i
+  std::deque<Entry> entries_;  // entries_[i] has ticket base_ticket_ + i
   uint64_t base_ticket_ = 0;
   DeliveryPosition delivered_;
   std::optional<Status> failure_;

@@ -166,9 +166,9 @@ Result<std::optional<Checkpoint>> CheckpointStore::load() const {
   auto parsed = parse_checkpoint(ss.str(), path_);
   if (!parsed) return parsed.status();
   if (parsed->database != database_) {
-    return Status(ErrorCode::kFailedPrecondition,
-                  "checkpoint file " + path_ + " belongs to database \"" + parsed->database +
-                      "\", not \"" + database_ + "\"");
+    return Status(ErrorCode::kFailedPrecondition, "checkpoint file " + path_ +
+                                                      " belongs to database \"" + parsed->database +
+                                                      "\", not \"" + database_ + "\"");
   }
   return std::optional<Checkpoint>(std::move(*parsed));
 }

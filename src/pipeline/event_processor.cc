@@ -54,15 +54,20 @@ class SignalScope {
 
  private:
   bool enabled_;
-  struct sigaction old_term_ {}, old_int_ {};
+  struct sigaction old_term_ {
+  }, old_int_{};
 };
 
 OperationType to_operation(WalEntryKind kind) {
   switch (kind) {
-    case WalEntryKind::Update: return OperationType::Update;
-    case WalEntryKind::Delete: return OperationType::Delete;
-    case WalEntryKind::Truncate: return OperationType::Truncate;
-    default: return OperationType::Insert;
+    case WalEntryKind::Update:
+      return OperationType::Update;
+    case WalEntryKind::Delete:
+      return OperationType::Delete;
+    case WalEntryKind::Truncate:
+      return OperationType::Truncate;
+    default:
+      return OperationType::Insert;
   }
 }
 
@@ -112,7 +117,7 @@ struct EventProcessor::Impl {
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
   std::unique_ptr<CheckpointStore> store;
-  DeliveryPosition resume;         // from the checkpoint: already delivered
+  DeliveryPosition resume;  // from the checkpoint: already delivered
   DeliveryPosition last_saved;
   uint64_t acked_at_last_save = 0;
   Clock::time_point last_save_time;
@@ -170,10 +175,11 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   if (!loaded) return loaded.status();
   if (loaded->has_value()) {
     resume = (*loaded)->position;
-    spdlog::info("resuming {} from checkpoint {}: delivered through commit {} (event {}), "
-                 "reading from sequence {}",
-                 config.database, store->path(), resume.commit_sequence, resume.event_sequence,
-                 resume.restart_sequence);
+    spdlog::info(
+        "resuming {} from checkpoint {}: delivered through commit {} (event {}), "
+        "reading from sequence {}",
+        config.database, store->path(), resume.commit_sequence, resume.event_sequence,
+        resume.restart_sequence);
   } else {
     resume = DeliveryPosition{};
     spdlog::info("no checkpoint at {}: starting at the oldest WAL entry", store->path());
@@ -181,8 +187,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   last_saved = resume;
   stats.checkpoint_sequence.store(resume.commit_sequence);
 
-  HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(std::string("sink ") +
-                                                     std::string(sink->name())));
+  HELIOSDB_RETURN_IF_ERROR(
+      sink->open().with_context(std::string("sink ") + std::string(sink->name())));
 
   tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
   tracker->set_observer(observer);
@@ -272,12 +278,18 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   ev.table.assign(c.table);
   ev.key.assign(c.key);
   if (c.value) {
-    if (ev.value) ev.value->assign(*c.value); else ev.value.emplace(*c.value);
+    if (ev.value)
+      ev.value->assign(*c.value);
+    else
+      ev.value.emplace(*c.value);
   } else {
     ev.value.reset();
   }
   if (c.old_value) {
-    if (ev.old_value) ev.old_value->assign(*c.old_value); else ev.old_value.emplace(*c.old_value);
+    if (ev.old_value)
+      ev.old_value->assign(*c.old_value);
+    else
+      ev.old_value.emplace(*c.old_value);
   } else {
     ev.old_value.reset();
   }
@@ -385,7 +397,8 @@ Status EventProcessor::Impl::read_loop(bool once) {
   // When the restart point is inside the delivered range, the checkpointed
   // commit must show up as we read; otherwise check_wal_holds_checkpoint()
   // verified it already.
-  bool checked_start = resume.commit_sequence == 0 || resume.restart_sequence > resume.commit_sequence;
+  bool checked_start =
+      resume.commit_sequence == 0 || resume.restart_sequence > resume.commit_sequence;
   uint64_t idle_polls = 0;
   while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
     auto r = reader.next(entry);
@@ -393,11 +406,13 @@ Status EventProcessor::Impl::read_loop(bool once) {
     if (*r == WalReadStatus::kEndOfLog) {
       reader_idle.store(true, std::memory_order_relaxed);
       if (!checked_start) {
-        return Status(ErrorCode::kFailedPrecondition,
-                      "the checkpoint in " + store->path() + " is beyond the end of the WAL: it "
-                      "covers commit sequence " + std::to_string(resume.commit_sequence) +
-                      " but the WAL in " + config.wal_path + " ends at sequence " +
-                      std::to_string(reader.last_position()));
+        return Status(ErrorCode::kFailedPrecondition, "the checkpoint in " + store->path() +
+                                                          " is beyond the end of the WAL: it "
+                                                          "covers commit sequence " +
+                                                          std::to_string(resume.commit_sequence) +
+                                                          " but the WAL in " + config.wal_path +
+                                                          " ends at sequence " +
+                                                          std::to_string(reader.last_position()));
       }
       HELIOSDB_RETURN_IF_ERROR(push_batch());
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
@@ -408,11 +423,14 @@ Status EventProcessor::Impl::read_loop(bool once) {
       continue;
     }
     if (!checked_start && entry.sequence >= resume.commit_sequence) {
-      if (entry.sequence != resume.commit_sequence && resume.restart_sequence <= resume.commit_sequence) {
+      if (entry.sequence != resume.commit_sequence &&
+          resume.restart_sequence <= resume.commit_sequence) {
         return Status(ErrorCode::kFailedPrecondition,
-                      "the WAL in " + config.wal_path + " does not hold checkpointed commit "
-                      "sequence " + std::to_string(resume.commit_sequence) + " (found sequence " +
-                      std::to_string(entry.sequence) + " instead)");
+                      "the WAL in " + config.wal_path +
+                          " does not hold checkpointed commit "
+                          "sequence " +
+                          std::to_string(resume.commit_sequence) + " (found sequence " +
+                          std::to_string(entry.sequence) + " instead)");
       }
       checked_start = true;
     }
@@ -483,8 +501,9 @@ void EventProcessor::Impl::maybe_checkpoint(bool force) {
   uint64_t acked = tracker->acknowledged_count();
   stats.events_acknowledged.store(acked, std::memory_order_relaxed);
   if (pos == last_saved) return;
-  bool due = force || acked - acked_at_last_save >= config.checkpoint_interval ||
-             Clock::now() - last_save_time >= std::chrono::milliseconds(config.checkpoint_max_age_ms);
+  bool due =
+      force || acked - acked_at_last_save >= config.checkpoint_interval ||
+      Clock::now() - last_save_time >= std::chrono::milliseconds(config.checkpoint_max_age_ms);
   if (!due) return;
   Status st = store->save(pos);
   if (!st.is_ok()) {
@@ -507,14 +526,16 @@ void EventProcessor::Impl::log_status(bool final) {
   int64_t oldest = tracker->oldest_unacked_ms();
   double lag = oldest ? std::max<double>(0, static_cast<double>(now_ms() - oldest) / 1000.0) : 0;
   if (final) {
-    spdlog::info("stopped: {} events delivered, {} filtered, {} aborted changes dropped; "
-                 "checkpoint at commit sequence {}",
-                 acked, stats.events_filtered.load(), stats.changes_aborted.load(),
-                 last_saved.commit_sequence);
+    spdlog::info(
+        "stopped: {} events delivered, {} filtered, {} aborted changes dropped; "
+        "checkpoint at commit sequence {}",
+        acked, stats.events_filtered.load(), stats.changes_aborted.load(),
+        last_saved.commit_sequence);
   } else {
-    spdlog::info("status: {:.0f} events/s, lag {:.1f}s, wal sequence {}, last checkpoint at "
-                 "commit sequence {}",
-                 rate, lag, stats.wal_sequence.load(), last_saved.commit_sequence);
+    spdlog::info(
+        "status: {:.0f} events/s, lag {:.1f}s, wal sequence {}, last checkpoint at "
+        "commit sequence {}",
+        rate, lag, stats.wal_sequence.load(), last_saved.commit_sequence);
   }
   last_status_time = now;
   acked_at_last_status = acked;

@@ -18,8 +18,7 @@ uint32_t append(std::string& arena, std::string_view bytes) {
 
 }  // namespace
 
-TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database,
-                           uint64_t max_txn_bytes)
+TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes)
     : source_(source), database_(std::move(database)), max_txn_bytes_(max_txn_bytes) {}
 
 TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_sequence) {

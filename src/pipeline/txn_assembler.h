@@ -86,14 +86,13 @@ class TxnAssembler {
 
   OpenTxn& open_txn(uint64_t txn_id, uint64_t begin_sequence);
   void close_txn(uint64_t txn_id);
-  Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence,
-                        const ChangeFn& on_change);
+  Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence, const ChangeFn& on_change);
 
   const ChangeSource* source_;
   std::string database_;
   uint64_t max_txn_bytes_;
   std::unordered_map<uint64_t, std::unique_ptr<OpenTxn>> open_;
-  std::map<uint64_t, uint64_t> begins_;  // begin sequence -> txn id
+  std::map<uint64_t, uint64_t> begins_;         // begin sequence -> txn id
   std::vector<std::unique_ptr<OpenTxn>> free_;  // recycled, keeping their capacity
   size_t buffered_bytes_ = 0;
   uint64_t aborted_txns_ = 0;

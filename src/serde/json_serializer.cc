@@ -59,9 +59,10 @@ std::optional<SerializationFormat> parse_format(std::string_view name) {
 }
 
 void append_event_json(const CdcEvent& e, std::string& out) {
-  out.reserve(out.size() + 160 + e.event_id.size() + e.database.size() + e.table.size() +
-              (e.key.size() + (e.value ? e.value->size() : 0) +
-               (e.old_value ? e.old_value->size() : 0)) * 4 / 3);
+  out.reserve(
+      out.size() + 160 + e.event_id.size() + e.database.size() + e.table.size() +
+      (e.key.size() + (e.value ? e.value->size() : 0) + (e.old_value ? e.old_value->size() : 0)) *
+          4 / 3);
   out += "{\"event_id\":";
   append_string(out, e.event_id);
   out += ",\"timestamp\":";
@@ -77,11 +78,20 @@ void append_event_json(const CdcEvent& e, std::string& out) {
   out += ",\"key\":";
   append_base64(out, e.key);
   out += ",\"value\":";
-  if (e.value) append_base64(out, *e.value); else out += "null";
+  if (e.value)
+    append_base64(out, *e.value);
+  else
+    out += "null";
   out += ",\"old_value\":";
-  if (e.old_value) append_base64(out, *e.old_value); else out += "null";
+  if (e.old_value)
+    append_base64(out, *e.old_value);
+  else
+    out += "null";
   out += ",\"transaction_id\":";
-  if (e.transaction_id) append_string(out, *e.transaction_id); else out += "null";
+  if (e.transaction_id)
+    append_string(out, *e.transaction_id);
+  else
+    out += "null";
   out += ",\"metadata\":{";
   bool first = true;
   for (const auto& [k, v] : e.metadata) {

@@ -215,9 +215,7 @@ class Reader {
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  append_json_quoted(out, text);
-}
+void append_json_string(std::string& out, std::string_view text) { append_json_quoted(out, text); }
 
 std::string registration_body(std::string_view schema) {
   std::string body = "{\"schema\":";

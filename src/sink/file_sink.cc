@@ -236,19 +236,19 @@ std::unique_ptr<EventSink> make_stdout_sink() {
 }
 
 SinkType file_sink_type() {
-  return {"file", "JSON lines appended to a local file; acknowledged once fsync'ed",
-          [](config::ConfigSection& s, const SinkSettings&) -> SinkCreator {
-            FileSinkOptions o;
-            o.path = s.get_string("path", "cdc-events.jsonl");
-            if (o.path.empty()) s.error("path", "must not be empty");
-            std::string format =
-                s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
-            o.format = parse_format(format).value_or(SerializationFormat::Json);
-            o.sync_interval = std::chrono::milliseconds(s.get_int("sync_interval_ms", 50, 1, 60000));
-            o.sync_bytes = static_cast<size_t>(
-                s.get_int("sync_bytes", 4 * 1024 * 1024, 4096, 1024ll * 1024 * 1024));
-            return [o]() -> Result<std::unique_ptr<EventSink>> { return make_file_sink(o); };
-          }};
+  return {
+      "file", "JSON lines appended to a local file; acknowledged once fsync'ed",
+      [](config::ConfigSection& s, const SinkSettings&) -> SinkCreator {
+        FileSinkOptions o;
+        o.path = s.get_string("path", "cdc-events.jsonl");
+        if (o.path.empty()) s.error("path", "must not be empty");
+        std::string format = s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
+        o.format = parse_format(format).value_or(SerializationFormat::Json);
+        o.sync_interval = std::chrono::milliseconds(s.get_int("sync_interval_ms", 50, 1, 60000));
+        o.sync_bytes = static_cast<size_t>(
+            s.get_int("sync_bytes", 4 * 1024 * 1024, 4096, 1024ll * 1024 * 1024));
+        return [o]() -> Result<std::unique_ptr<EventSink>> { return make_file_sink(o); };
+      }};
 }
 
 SinkType stdout_sink_type() {

@@ -16,10 +16,10 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "heliosdb/cdc/serialization.h"
@@ -66,7 +66,7 @@ class LineSink : public EventSink {
     uint64_t first;
     uint64_t count;
   };
-  std::vector<Run> unsynced_;   // owned by the pipeline thread until handed over
+  std::vector<Run> unsynced_;  // owned by the pipeline thread until handed over
   AckReceiver* acks_ = nullptr;
   size_t pending_bytes_ = 0;
   std::chrono::steady_clock::time_point oldest_pending_{};
@@ -74,7 +74,7 @@ class LineSink : public EventSink {
   // Sync thread state (guarded by mu_).
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Run> to_sync_;     // handed over, waiting for the next fdatasync
+  std::vector<Run> to_sync_;  // handed over, waiting for the next fdatasync
   bool syncing_ = false;
   bool stop_ = false;
   Status sync_status_;

@@ -62,8 +62,7 @@ std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
          ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op +
          "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
          b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) +
-         "\",\"metadata\":{}}";
+         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
 }
 
 // The committed changes of `database`, in commit order, straight from the WAL.
@@ -112,10 +111,25 @@ std::string write_config(const TempDir& dir, const std::string& extra_cdc = "") 
 }
 
 void generate(const TempDir& dir, const std::string& database, int events, int seed) {
-  auto r = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", database,
-                             "--events", std::to_string(events), "--tables",
-                             "users,orders,payments", "--txn-size", "4", "--abort-ratio", "0.2",
-                             "--value-bytes", "64", "--segment-bytes", "262144", "--seed",
+  auto r = testing::run_cli({"wal",
+                             "generate",
+                             "--dir",
+                             dir.file("wal"),
+                             "--database",
+                             database,
+                             "--events",
+                             std::to_string(events),
+                             "--tables",
+                             "users,orders,payments",
+                             "--txn-size",
+                             "4",
+                             "--abort-ratio",
+                             "0.2",
+                             "--value-bytes",
+                             "64",
+                             "--segment-bytes",
+                             "262144",
+                             "--seed",
                              std::to_string(seed)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
@@ -180,7 +194,9 @@ TEST(PipelineEndToEnd, BadConfigsExitTwoNamingKeyAndLine) {
     auto r = testing::run_cli({"run", "--config", dir.file("bad.toml"), "--once"});
     EXPECT_EQ(r.exit_code, 2) << c.toml;
     EXPECT_NE(r.err.find(dir.file("bad.toml") + c.expect), std::string::npos)
-        << "for:\n" << c.toml << "\nstderr:\n" << r.err;
+        << "for:\n"
+        << c.toml << "\nstderr:\n"
+        << r.err;
     auto check = testing::run_cli({"config", "check", dir.file("bad.toml")});
     EXPECT_EQ(check.exit_code, 2) << c.toml;
   }
@@ -266,7 +282,8 @@ TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
       return log.find("resuming") != std::string::npos ||
              log.find("no checkpoint") != std::string::npos;
     };
-    for (int i = 0; i < 1000 && (!started() || complete_lines(dir.file("out.jsonl")) < expected.size()); ++i) {
+    for (int i = 0;
+         i < 1000 && (!started() || complete_lines(dir.file("out.jsonl")) < expected.size()); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_EQ(kill(daemon, sig), 0);
@@ -278,8 +295,8 @@ TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
     // The final checkpoint covers everything delivered: nothing is resent.
     auto ckpt = CheckpointStore(dir.file("ckpt"), "shop").load();
     ASSERT_TRUE(ckpt && ckpt->has_value());
-    EXPECT_TRUE((*ckpt)->position.covers(expected.back().commit_sequence,
-                                         expected.back().entry.sequence));
+    EXPECT_TRUE(
+        (*ckpt)->position.covers(expected.back().commit_sequence, expected.back().entry.sequence));
     EXPECT_EQ(complete_lines(dir.file("out.jsonl")), expected.size());
   }
 }
@@ -288,11 +305,30 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   TempDir dir;
   std::string config = write_config(dir, "checkpoint_interval = 500\nbatch_size = 50\n");
   generate(dir, "shop", 2000, 11);  // some history before the first start
-  pid_t generator = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"),
-                           "--database", "shop", "--events", "100000000", "--tables",
-                           "users,orders", "--txn-size", "3", "--abort-ratio", "0.15",
-                           "--value-bytes", "48", "--segment-bytes", "1048576", "--rate",
-                           "5000", "--follow", "--seed", "12"},
+  pid_t generator = spawn({testing::cli_path(),
+                           "wal",
+                           "generate",
+                           "--dir",
+                           dir.file("wal"),
+                           "--database",
+                           "shop",
+                           "--events",
+                           "100000000",
+                           "--tables",
+                           "users,orders",
+                           "--txn-size",
+                           "3",
+                           "--abort-ratio",
+                           "0.15",
+                           "--value-bytes",
+                           "48",
+                           "--segment-bytes",
+                           "1048576",
+                           "--rate",
+                           "5000",
+                           "--follow",
+                           "--seed",
+                           "12"},
                           dir.file("generator.log"));
   std::mt19937 rng(20261125);
   struct Restart {
@@ -302,8 +338,7 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   std::vector<Restart> restarts;
   const int kKills = 20;
   for (int i = 0; i < kKills; ++i) {
-    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config},
-                         dir.file("daemon.log"));
+    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 500));
     ASSERT_EQ(kill(daemon, SIGKILL), 0);
     int status = 0;
@@ -359,13 +394,13 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   std::map<std::string, std::optional<std::string>> applied, truth;
   for (const auto& line : lines) {
     std::string k = field(line, "table") + "/" + field(line, "key");
-    applied[k] = field(line, "operation") == "DELETE" ? std::nullopt
-                                                      : std::optional(field(line, "value"));
+    applied[k] =
+        field(line, "operation") == "DELETE" ? std::nullopt : std::optional(field(line, "value"));
   }
   for (const auto& c : expected) {
     std::string k = c.entry.table + "/" + b64(c.entry.key);
-    truth[k] = c.entry.kind == WalEntryKind::Delete ? std::nullopt
-                                                    : std::optional(b64(*c.entry.value));
+    truth[k] =
+        c.entry.kind == WalEntryKind::Delete ? std::nullopt : std::optional(b64(*c.entry.value));
   }
   EXPECT_EQ(applied, truth);
   std::cout << "changes: " << expected.size() << ", lines: " << lines.size()

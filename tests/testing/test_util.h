@@ -25,9 +25,9 @@ void write_file(const std::string& path, const std::string& content);
 std::vector<std::string> read_lines(const std::string& path);
 
 struct CommandResult {
-  int exit_code = -1;   // exit status, or 128+signal
-  std::string out;      // stdout
-  std::string err;      // stderr
+  int exit_code = -1;  // exit status, or 128+signal
+  std::string out;     // stdout
+  std::string err;     // stderr
 };
 // Runs argv (argv[0] is a path) with stdin from /dev/null, capturing output.
 CommandResult run_command(const std::vector<std::string>& argv);

@@ -167,16 +167,16 @@ std::vector<uint64_t> sequences(const std::vector<CdcEvent>& events) {
 TEST(EventProcessor, EmitsOnlyCommittedChangesInCommitOrder) {
   TempDir dir;
   WalBuilder wal(dir.file("wal"));
-  wal.add(WalEntryKind::Begin, 1);                                      // 1
-  wal.add(WalEntryKind::Begin, 2);                                      // 2
-  wal.add(WalEntryKind::Insert, 1, "users", "u1", "{\"n\":1}");         // 3
-  wal.add(WalEntryKind::Update, 2, "orders", "o1", "new", "old");       // 4
-  wal.add(WalEntryKind::Begin, 3);                                      // 5
-  wal.add(WalEntryKind::Delete, 3, "users", "u9", std::nullopt, "x");   // 6
-  wal.add(WalEntryKind::Commit, 2);                                     // 7
-  wal.add(WalEntryKind::Delete, 1, "users", "u2", std::nullopt, "y");   // 8
-  wal.add(WalEntryKind::Abort, 3);                                      // 9
-  wal.add(WalEntryKind::Commit, 1);                                     // 10
+  wal.add(WalEntryKind::Begin, 1);                                     // 1
+  wal.add(WalEntryKind::Begin, 2);                                     // 2
+  wal.add(WalEntryKind::Insert, 1, "users", "u1", "{\"n\":1}");        // 3
+  wal.add(WalEntryKind::Update, 2, "orders", "o1", "new", "old");      // 4
+  wal.add(WalEntryKind::Begin, 3);                                     // 5
+  wal.add(WalEntryKind::Delete, 3, "users", "u9", std::nullopt, "x");  // 6
+  wal.add(WalEntryKind::Commit, 2);                                    // 7
+  wal.add(WalEntryKind::Delete, 1, "users", "u2", std::nullopt, "y");  // 8
+  wal.add(WalEntryKind::Abort, 3);                                     // 9
+  wal.add(WalEntryKind::Commit, 1);                                    // 10
   wal.close();
 
   auto events = run_once(make_config(dir));

@@ -17,7 +17,7 @@ namespace heliosdb::cdc {
 
 struct CdcConfig {
   std::string wal_path = "/var/lib/heliosdb/wal";  // WAL directory to tail
-  std::string database = "";                       // required: changes of other databases are ignored
+  std::string database = "";  // required: changes of other databases are ignored
   std::string checkpoint_dir = "/var/lib/heliosdb-cdc";  // one checkpoint file per database
   uint64_t checkpoint_interval = 1000;  // acknowledged events between checkpoint writes
   uint32_t batch_size = 100;            // events handed to the sink per batch
@@ -39,15 +39,42 @@ struct CdcConfig {
 
 class CdcConfig::Builder {
  public:
-  Builder& wal_path(std::string v) { c_.wal_path = std::move(v); return *this; }
-  Builder& database(std::string v) { c_.database = std::move(v); return *this; }
-  Builder& checkpoint_dir(std::string v) { c_.checkpoint_dir = std::move(v); return *this; }
-  Builder& checkpoint_interval(uint64_t v) { c_.checkpoint_interval = v; return *this; }
-  Builder& batch_size(uint32_t v) { c_.batch_size = v; return *this; }
-  Builder& buffer_size(uint32_t v) { c_.buffer_size = v; return *this; }
-  Builder& poll_interval_ms(uint32_t v) { c_.poll_interval_ms = v; return *this; }
-  Builder& enable_metrics(bool v) { c_.enable_metrics = v; return *this; }
-  Builder& checkpoint_max_age_ms(uint32_t v) { c_.checkpoint_max_age_ms = v; return *this; }
+  Builder& wal_path(std::string v) {
+    c_.wal_path = std::move(v);
+    return *this;
+  }
+  Builder& database(std::string v) {
+    c_.database = std::move(v);
+    return *this;
+  }
+  Builder& checkpoint_dir(std::string v) {
+    c_.checkpoint_dir = std::move(v);
+    return *this;
+  }
+  Builder& checkpoint_interval(uint64_t v) {
+    c_.checkpoint_interval = v;
+    return *this;
+  }
+  Builder& batch_size(uint32_t v) {
+    c_.batch_size = v;
+    return *this;
+  }
+  Builder& buffer_size(uint32_t v) {
+    c_.buffer_size = v;
+    return *this;
+  }
+  Builder& poll_interval_ms(uint32_t v) {
+    c_.poll_interval_ms = v;
+    return *this;
+  }
+  Builder& enable_metrics(bool v) {
+    c_.enable_metrics = v;
+    return *this;
+  }
+  Builder& checkpoint_max_age_ms(uint32_t v) {
+    c_.checkpoint_max_age_ms = v;
+    return *this;
+  }
   Builder& max_transaction_memory_bytes(uint64_t v) {
     c_.max_transaction_memory_bytes = v;
     return *this;

@@ -25,17 +25,18 @@ namespace heliosdb::cdc {
 // Counters the processor keeps while it runs. Each is written by one pipeline
 // thread and may be read by any thread (relaxed atomics, no lock per event).
 struct PipelineStats {
-  std::atomic<uint64_t> events_read{0};        // change entries of our database read from the WAL
-  std::atomic<uint64_t> events_emitted{0};     // committed changes handed to the sink
-  std::atomic<uint64_t> events_acknowledged{0};// acknowledged by the sink
-  std::atomic<uint64_t> events_filtered{0};    // dropped by the filter
-  std::atomic<uint64_t> events_failed{0};      // given up on by the sink
-  std::atomic<uint64_t> changes_aborted{0};    // changes dropped because their txn aborted
+  std::atomic<uint64_t> events_read{0};          // change entries of our database read from the WAL
+  std::atomic<uint64_t> events_emitted{0};       // committed changes handed to the sink
+  std::atomic<uint64_t> events_acknowledged{0};  // acknowledged by the sink
+  std::atomic<uint64_t> events_filtered{0};      // dropped by the filter
+  std::atomic<uint64_t> events_failed{0};        // given up on by the sink
+  std::atomic<uint64_t> changes_aborted{0};      // changes dropped because their txn aborted
   std::atomic<uint64_t> transactions_committed{0};
   std::atomic<uint64_t> transactions_aborted{0};
-  std::atomic<uint64_t> wal_sequence{0};       // last WAL sequence read
-  std::atomic<uint64_t> checkpoint_sequence{0};// commit sequence covered by the last checkpoint
-  std::atomic<int64_t> oldest_unacked_ms{0};   // WAL timestamp of the oldest unacknowledged change, 0 if none
+  std::atomic<uint64_t> wal_sequence{0};         // last WAL sequence read
+  std::atomic<uint64_t> checkpoint_sequence{0};  // commit sequence covered by the last checkpoint
+  std::atomic<int64_t> oldest_unacked_ms{
+      0};  // WAL timestamp of the oldest unacknowledged change, 0 if none
   std::atomic<uint64_t> checkpoints_written{0};
 };
 

@@ -17,17 +17,17 @@ namespace heliosdb::cdc {
 
 enum class ErrorCode {
   kOk = 0,
-  kInvalidArgument,  // bad input from the caller (API misuse, bad option value)
-  kConfig,           // bad configuration file (unknown key, wrong type, ...)
-  kNotFound,         // file, topic, stream, sequence that does not exist
-  kIo,               // operating-system I/O error
-  kCorruption,       // bytes on disk or wire fail validation
-  kUnavailable,      // transient: broker/endpoint down, throttled; retry may succeed
-  kTimeout,          // transient: an operation did not finish in time
-  kPermissionDenied, // authentication / authorization rejected: fatal
+  kInvalidArgument,     // bad input from the caller (API misuse, bad option value)
+  kConfig,              // bad configuration file (unknown key, wrong type, ...)
+  kNotFound,            // file, topic, stream, sequence that does not exist
+  kIo,                  // operating-system I/O error
+  kCorruption,          // bytes on disk or wire fail validation
+  kUnavailable,         // transient: broker/endpoint down, throttled; retry may succeed
+  kTimeout,             // transient: an operation did not finish in time
+  kPermissionDenied,    // authentication / authorization rejected: fatal
   kFailedPrecondition,  // state does not allow it (e.g. checkpoint beyond WAL)
-  kCancelled,        // stopped on request
-  kInternal,         // a bug or an unexpected state
+  kCancelled,           // stopped on request
+  kInternal,            // a bug or an unexpected state
 };
 
 // Name of the code, e.g. "corruption".
@@ -77,7 +77,7 @@ Status errno_status(std::string_view what, int errnum);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     assert(!status_.is_ok() && "Result constructed from an OK status without a value");
     if (status_.is_ok()) status_ = Status(ErrorCode::kInternal, "Result from OK status");
@@ -103,8 +103,8 @@ class [[nodiscard]] Result {
 }  // namespace heliosdb::cdc
 
 // Propagates an error Status from an expression returning Status.
-#define HELIOSDB_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    ::heliosdb::cdc::Status _st = (expr);         \
-    if (!_st.is_ok()) return _st;                 \
+#define HELIOSDB_RETURN_IF_ERROR(expr)    \
+  do {                                    \
+    ::heliosdb::cdc::Status _st = (expr); \
+    if (!_st.is_ok()) return _st;         \
   } while (0)

@@ -37,8 +37,8 @@ std::optional<WalEntryKind> parse_wal_entry_kind(std::string_view name);
 // produced the entry (the WalReader's buffer until its next call, or the
 // caller's own strings when appending).
 struct WalEntry {
-  uint64_t sequence = 0;      // strictly increasing across the whole WAL
-  int64_t timestamp_ms = 0;   // ms since the Unix epoch
+  uint64_t sequence = 0;     // strictly increasing across the whole WAL
+  int64_t timestamp_ms = 0;  // ms since the Unix epoch
   uint64_t transaction_id = 0;
   WalEntryKind kind = WalEntryKind::Insert;
   std::string_view database;
@@ -66,14 +66,14 @@ struct OwnedWalEntry {
 };
 
 enum class WalSyncPolicy {
-  kEveryEntry,    // fsync after every append: nothing acknowledged is ever lost
-  kInterval,      // fsync at most every `sync_interval` (group commit)
-  kNever,         // leave it to the OS page cache
+  kEveryEntry,  // fsync after every append: nothing acknowledged is ever lost
+  kInterval,    // fsync at most every `sync_interval` (group commit)
+  kNever,       // leave it to the OS page cache
 };
 
 struct WalWriterOptions {
-  std::string dir;                                   // created if missing
-  uint64_t segment_bytes = 64ull * 1024 * 1024;      // rotate when a segment reaches this size
+  std::string dir;                               // created if missing
+  uint64_t segment_bytes = 64ull * 1024 * 1024;  // rotate when a segment reaches this size
   WalSyncPolicy sync_policy = WalSyncPolicy::kInterval;
   std::chrono::milliseconds sync_interval{100};
   // Sequence of the first entry when the directory holds no WAL yet.
@@ -82,11 +82,11 @@ struct WalWriterOptions {
 
 // What WalWriter::open found and repaired in an existing directory.
 struct WalRecoveryInfo {
-  bool existing_wal = false;        // the directory already held segments
-  uint64_t last_sequence = 0;       // last valid entry found (0 if none)
-  std::string truncated_file;       // segment whose torn tail was cut off ("" if none)
-  uint64_t truncated_to = 0;        // its new size in bytes
-  uint64_t truncated_bytes = 0;     // bytes removed from it
+  bool existing_wal = false;               // the directory already held segments
+  uint64_t last_sequence = 0;              // last valid entry found (0 if none)
+  std::string truncated_file;              // segment whose torn tail was cut off ("" if none)
+  uint64_t truncated_to = 0;               // its new size in bytes
+  uint64_t truncated_bytes = 0;            // bytes removed from it
   std::vector<std::string> removed_files;  // newest segments removed: torn header, no entries
 };
 
@@ -128,10 +128,10 @@ class WalWriter {
 
 // Where a reader found damaged bytes, and why.
 struct WalCorruption {
-  std::string file;      // full path of the segment
-  uint64_t offset = 0;   // byte offset within the segment file
-  uint64_t bytes = 0;    // bytes that had to be dropped (0 if unknown)
-  std::string reason;    // e.g. "checksum mismatch", "sequence gap: expected 42, found 44"
+  std::string file;     // full path of the segment
+  uint64_t offset = 0;  // byte offset within the segment file
+  uint64_t bytes = 0;   // bytes that had to be dropped (0 if unknown)
+  std::string reason;   // e.g. "checksum mismatch", "sequence gap: expected 42, found 44"
 
   // "<file> at byte <offset>: <reason>"
   std::string to_string() const;
@@ -153,9 +153,9 @@ struct WalReaderOptions {
 };
 
 enum class WalReadStatus {
-  kEntry,       // `entry` holds the next entry
-  kEndOfLog,    // nothing more for now: the writer has not written it yet
-                // (or the newest segment ends in a torn tail). Call again later.
+  kEntry,     // `entry` holds the next entry
+  kEndOfLog,  // nothing more for now: the writer has not written it yet
+              // (or the newest segment ends in a torn tail). Call again later.
 };
 
 // Reads a WAL directory in sequence order, following it while it grows.
