@@ -4,6 +4,7 @@
 #include <array>
 
 #include "sink/kafka_topic.h"
+#include "serde/serializer_factory.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc::kafka {
@@ -114,6 +115,10 @@ SinkType kafka_sink_type() {
         }
         std::string format = s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
         o.format = parse_format(format).value_or(SerializationFormat::Json);
+        // Avro needs [schema_registry] url: say so in `config check`, not at run time.
+        if (Status st = validate_serde_settings(o.format, settings.serde); !st.is_ok()) {
+          s.error("format", st.message());
+        }
         o.compression = s.get_string("compression", o.compression, config::Secret::kNo,
                                      {"none", "gzip", "snappy", "lz4", "zstd"});
         o.batch_size = s.get_int("batch_size", o.batch_size, 1, 2147483647);

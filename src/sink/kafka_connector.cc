@@ -345,7 +345,11 @@ Status KafkaConnector::Impl::check_topic_exists(rd_kafka_topic_t* rkt, std::stri
 Status KafkaConnector::Impl::open() {
   auto deadline = Clock::now() + options.startup_timeout;
   rd_kafka_topic_t* rkt = options.check_topic ? fixed_topic : nullptr;
-  return check_topic_exists(rkt, options.topic, deadline, true);
+  HELIOSDB_RETURN_IF_ERROR(check_topic_exists(rkt, options.topic, deadline, true));
+  // Avro: register the schema now, so a registry problem shows at start-up
+  // rather than with the first event (templated topics register on first use).
+  if (fixed_topic) HELIOSDB_RETURN_IF_ERROR(serializer->prepare(options.topic));
+  return Status::ok();
 }
 
 // ---- producing --------------------------------------------------------------

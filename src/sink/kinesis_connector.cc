@@ -126,6 +126,8 @@ class KinesisSink final : public KinesisConnector {
       lanes.push_back(std::move(lane));
     }
     HELIOSDB_RETURN_IF_ERROR(check_stream(*lanes.front()->api));
+    // Avro: register the schema at start-up, not with the first event.
+    HELIOSDB_RETURN_IF_ERROR(serializer_->prepare(options_.stream_name));
     {
       std::lock_guard lock(mu_);
       lanes_ = std::move(lanes);

@@ -1,5 +1,6 @@
 // [sink.kinesis]: the option table of the Kinesis sink.
 #include "sink/kinesis_connector.h"
+#include "serde/serializer_factory.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc {
@@ -13,6 +14,10 @@ SinkType kinesis_sink_type() {
         o.stream_name = s.get_string("stream_name", o.stream_name);
         std::string format = s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
         o.format = parse_format(format).value_or(SerializationFormat::Json);
+        // Avro needs [schema_registry] url: say so in `config check`, not at run time.
+        if (Status st = validate_serde_settings(o.format, settings.serde); !st.is_ok()) {
+          s.error("format", st.message());
+        }
         o.batch_size = static_cast<int>(s.get_int("batch_size", o.batch_size, 1, 500));
         o.max_retries = static_cast<int>(s.get_int("max_retries", o.max_retries, 0, 1000));
         o.endpoint = s.get_string("endpoint", "");

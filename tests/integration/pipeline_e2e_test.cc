@@ -188,6 +188,8 @@ TEST(PipelineEndToEnd, BadConfigsExitTwoNamingKeyAndLine) {
       {"[cdc]\ndatabase = \"${HELIOSDB_CDC_TEST_UNSET_VAR}\"\n",
        ":2: cdc.database: environment variable HELIOSDB_CDC_TEST_UNSET_VAR is not set"},
       {"[cdc\ndatabase = \"d\"\n", ":1:"},
+      {"[cdc]\ndatabase = \"d\"\n[sink]\ntype = \"kafka\"\n[sink.kafka]\nformat = \"avro\"\n",
+       ":6: sink.kafka.format:"},
   };
   for (const auto& c : cases) {
     testing::write_file(dir.file("bad.toml"), c.toml);
