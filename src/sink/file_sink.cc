@@ -97,20 +97,35 @@ Status LineSink::open() {
 void LineSink::sync_loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || !to_sync_.empty(); });
-    if (to_sync_.empty()) return;  // stopping with nothing left
+    cv_.wait(lock, [&] { return stop_ || !to_sync_.empty() || !write_q_.empty(); });
+    if (to_sync_.empty() && write_q_.empty()) return;  // stopping with nothing left
+    // Take the data and the runs together: every run was handed over after
+    // its bytes were queued, so writing this data and then one fdatasync
+    // makes every run in `runs` durable.
+    std::deque<std::string> data;
+    data.swap(write_q_);
     std::vector<Run> runs;
     runs.swap(to_sync_);
     syncing_ = true;
     lock.unlock();
-    // Everything in `runs` was written before it was handed over, so one
-    // fdatasync makes all of it durable.
     Status st;
-    if (::fdatasync(fd_) != 0) st = errno_status("fsync " + options_.path, errno);
+    for (std::string& buf : data) {
+      if (st.is_ok()) st = write_all(fd_, buf.data(), buf.size(), options_.path);
+    }
+    if (st.is_ok() && !runs.empty() && ::fdatasync(fd_) != 0) {
+      st = errno_status("fsync " + options_.path, errno);
+    }
     if (st.is_ok()) {
       for (const Run& run : runs) acks_->acknowledge(run.first, run.count);
     }
     lock.lock();
+    for (std::string& buf : data) {
+      queued_bytes_ -= buf.size();
+      if (spare_.size() < 4) {
+        buf.clear();
+        spare_.push_back(std::move(buf));
+      }
+    }
     syncing_ = false;
     if (!st.is_ok() && sync_status_.is_ok()) sync_status_ = st;
     cv_.notify_all();
@@ -124,10 +139,25 @@ Status LineSink::sync_error() {
 
 Status LineSink::write_buffer() {
   if (buffer_.empty()) return Status::ok();
-  Status st = write_all(fd_, buffer_.data(), buffer_.size(),
-                        target_ == Target::kFile ? options_.path : "stdout");
+  if (!sync_thread_.joinable()) {  // stdout: write here, nothing to overlap with
+    Status st = write_all(fd_, buffer_.data(), buffer_.size(),
+                          target_ == Target::kFile ? options_.path : "stdout");
+    buffer_.clear();
+    return st;
+  }
+  std::unique_lock lock(mu_);
+  // Bound what waits for the disk: a slow disk slows the pipeline down.
+  cv_.wait(lock, [&] { return queued_bytes_ < 64 * 1024 * 1024 || !sync_status_.is_ok(); });
+  HELIOSDB_RETURN_IF_ERROR(sync_status_);
+  queued_bytes_ += buffer_.size();
+  write_q_.push_back(std::move(buffer_));
   buffer_.clear();
-  return st;
+  if (!spare_.empty()) {
+    buffer_ = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  cv_.notify_all();
+  return Status::ok();
 }
 
 Status LineSink::request_sync() {
@@ -156,6 +186,11 @@ Status LineSink::send(const CdcEvent& event) {
 
 Status LineSink::flush() {
   HELIOSDB_RETURN_IF_ERROR(write_buffer());
+  if (sync_thread_.joinable()) {  // let the background thread write what it holds
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return (write_q_.empty() && !syncing_) || !sync_status_.is_ok(); });
+    HELIOSDB_RETURN_IF_ERROR(sync_status_);
+  }
   if (target_ == Target::kFile && fd_ >= 0 && ::fdatasync(fd_) != 0) {
     return errno_status("fsync " + options_.path, errno);
   }
@@ -203,7 +238,8 @@ Status LineSink::drain(std::chrono::milliseconds timeout) {
   HELIOSDB_RETURN_IF_ERROR(request_sync());
   if (target_ == Target::kStdout) return Status::ok();
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return to_sync_.empty() && !syncing_; })) {
+  if (!cv_.wait_for(lock, timeout,
+                    [&] { return to_sync_.empty() && write_q_.empty() && !syncing_; })) {
     return Status(ErrorCode::kTimeout, "file sink: fsync did not finish in time");
   }
   return sync_status_;

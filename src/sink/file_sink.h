@@ -4,9 +4,9 @@
 // grouped: batches are appended with large write()s, and an fsync is
 // requested when `sync_bytes` are pending, when the oldest pending event is
 // `sync_interval` old, or when the processor is idle or waiting for
-// acknowledgements. fdatasync runs on a background thread, so the pipeline
-// keeps writing the next group while the disk flushes the last (group
-// commit, pipelined). On open,
+// acknowledgements. write() and fdatasync run on a background thread, so
+// the pipeline keeps serializing the next group while the kernel copies and
+// the disk flushes the last (group commit, pipelined). On open,
 // a partial last line left by a crash is cut off (that event was never
 // acknowledged, so it is delivered again).
 //
@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,6 +76,11 @@ class LineSink : public EventSink {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Run> to_sync_;  // handed over, waiting for the next fdatasync
+  // Filled buffers handed to the background thread, which write()s them in
+  // order: the kernel's copy into the file runs off the pipeline's thread.
+  std::deque<std::string> write_q_;
+  size_t queued_bytes_ = 0;
+  std::vector<std::string> spare_;  // written buffers, kept for their capacity
   bool syncing_ = false;
   bool stop_ = false;
   Status sync_status_;
