@@ -25,24 +25,8 @@ namespace {
 using namespace std::chrono_literals;
 using kafka_test::Message;
 using testing::TempDir;
-
-std::string b64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+using testing::wait_exit;
+std::string b64(std::string_view in) { return testing::base64(in); }
 
 const char* op_name(WalEntryKind k) {
   return k == WalEntryKind::Insert   ? "INSERT"
@@ -142,27 +126,6 @@ std::string write_config(const TempDir& dir, const std::string& kafka_section,
 
 std::string kafka_section(const std::string& topic, const std::string& extra = "") {
   return "brokers = \"" + kafka_test::brokers() + "\"\ntopic = \"" + topic + "\"\n" + extra;
-}
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 struct Verdict {
@@ -271,14 +234,16 @@ TEST_F(KafkaEndToEnd, BrokerKilledAndRestartedMidStreamLosesNothingAndLagRecover
   std::string topic = kafka_test::unique_name("e2e-broker-restart");
   kafka_test::create_topic(topic, 3);
   std::string config = write_config(dir, kafka_section(topic), "batch_size = 200\n");
-  pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+  pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                         dir.file("daemon.log"));
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(kafka_test::service("kill"), 0);
   // More changes arrive while the broker is down.
-  pid_t gen = spawn({testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"), "--database",
-                     "shop", "--events", "10000", "--tables", "users,orders,payments", "--txn-size",
-                     "4", "--abort-ratio", "0.2", "--value-bytes", "64", "--seed", "6"},
-                    dir.file("generator.log"));
+  pid_t gen = testing::spawn_with_log(
+      {testing::cli_path(), "wal", "generate", "--dir", dir.file("wal"), "--database", "shop",
+       "--events", "10000", "--tables", "users,orders,payments", "--txn-size", "4", "--abort-ratio",
+       "0.2", "--value-bytes", "64", "--seed", "6"},
+      dir.file("generator.log"));
   ASSERT_EQ(wait_exit(gen), 0) << testing::read_file(dir.file("generator.log"));
   std::this_thread::sleep_for(2s);
   ASSERT_EQ(kafka_test::service("start"), 0);
@@ -301,7 +266,8 @@ TEST_F(KafkaEndToEnd, SigtermWhileBrokerIsDownExitsWithinTheDrainBoundAndResumes
   std::string topic = kafka_test::unique_name("e2e-sigterm-down");
   kafka_test::create_topic(topic, 3);
   std::string config = write_config(dir, kafka_section(topic), "batch_size = 200\n");
-  pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+  pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                         dir.file("daemon.log"));
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(kafka_test::service("kill"), 0);
   // Keep the WAL growing so the daemon has undelivered events when told to stop.
@@ -334,31 +300,32 @@ TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   std::string config =
       write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
   // HeliosDB keeps writing while the daemon is killed and restarted.
-  pid_t generator = spawn({testing::cli_path(),
-                           "wal",
-                           "generate",
-                           "--dir",
-                           dir.file("wal"),
-                           "--database",
-                           "shop",
-                           "--events",
-                           "100000000",
-                           "--tables",
-                           "users,orders",
-                           "--txn-size",
-                           "3",
-                           "--abort-ratio",
-                           "0.15",
-                           "--value-bytes",
-                           "48",
-                           "--rate",
-                           "20000",
-                           "--follow",
-                           "--seed",
-                           "8"},
-                          dir.file("generator.log"));
+  pid_t generator = testing::spawn_with_log({testing::cli_path(),
+                                             "wal",
+                                             "generate",
+                                             "--dir",
+                                             dir.file("wal"),
+                                             "--database",
+                                             "shop",
+                                             "--events",
+                                             "100000000",
+                                             "--tables",
+                                             "users,orders",
+                                             "--txn-size",
+                                             "3",
+                                             "--abort-ratio",
+                                             "0.15",
+                                             "--value-bytes",
+                                             "48",
+                                             "--rate",
+                                             "20000",
+                                             "--follow",
+                                             "--seed",
+                                             "8"},
+                                            dir.file("generator.log"));
   for (int i = 0; i < 5; ++i) {
-    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                           dir.file("daemon.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + 200 * i));
     ASSERT_EQ(kill(daemon, SIGKILL), 0);
     int rc = wait_exit(daemon);

@@ -25,6 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using kinesis_test::ReadRecord;
 using testing::TempDir;
+using testing::wait_exit;
 
 const char* op_name(WalEntryKind k) {
   return k == WalEntryKind::Insert   ? "INSERT"
@@ -176,27 +177,6 @@ Verdict check_records(const std::vector<Change>& expected, const std::vector<Rea
   return v;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 class KinesisEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -292,31 +272,32 @@ TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 2));
   std::string config = write_config(dir, stream, kinesis_test::kPlainEndpoint, "",
                                     "batch_size = 50\ncheckpoint_interval = 100\n");
-  pid_t generator = spawn({testing::cli_path(),
-                           "wal",
-                           "generate",
-                           "--dir",
-                           dir.file("wal"),
-                           "--database",
-                           "shop",
-                           "--events",
-                           "100000000",
-                           "--tables",
-                           "users,orders",
-                           "--txn-size",
-                           "3",
-                           "--abort-ratio",
-                           "0.15",
-                           "--value-bytes",
-                           "48",
-                           "--rate",
-                           "400",
-                           "--follow",
-                           "--seed",
-                           "8"},
-                          dir.file("generator.log"));
+  pid_t generator = testing::spawn_with_log({testing::cli_path(),
+                                             "wal",
+                                             "generate",
+                                             "--dir",
+                                             dir.file("wal"),
+                                             "--database",
+                                             "shop",
+                                             "--events",
+                                             "100000000",
+                                             "--tables",
+                                             "users,orders",
+                                             "--txn-size",
+                                             "3",
+                                             "--abort-ratio",
+                                             "0.15",
+                                             "--value-bytes",
+                                             "48",
+                                             "--rate",
+                                             "400",
+                                             "--follow",
+                                             "--seed",
+                                             "8"},
+                                            dir.file("generator.log"));
   for (int i = 0; i < 4; ++i) {
-    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                           dir.file("daemon.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(800 + 300 * i));
     ASSERT_EQ(kill(daemon, SIGKILL), 0);
     ASSERT_EQ(wait_exit(daemon), 128 + SIGKILL) << "daemon exited on its own; log:\n"

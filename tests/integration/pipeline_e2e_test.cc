@@ -24,24 +24,8 @@ namespace heliosdb::cdc {
 namespace {
 
 using testing::TempDir;
-
-std::string b64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+size_t complete_lines(const std::string& path) { return testing::count_complete_lines(path); }
+std::string b64(std::string_view in) { return testing::base64(in); }
 
 struct Change {
   OwnedWalEntry entry;
@@ -239,26 +223,6 @@ TEST(PipelineEndToEnd, CheckpointBeyondTheWalExitsOneWithBothSequences) {
 
 // ---- crash safety ---------------------------------------------------------
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-size_t complete_lines(const std::string& path) {
-  std::string text = testing::read_file(path);
-  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 std::string field(const std::string& line, const std::string& name) {
   size_t p = line.find("\"" + name + "\":");
   if (p == std::string::npos) return "";
@@ -276,7 +240,8 @@ TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
   std::string config = write_config(dir, "checkpoint_interval = 1000000\n");
   for (int sig : {SIGTERM, SIGINT}) {
     std::filesystem::remove(dir.file("daemon.log"));
-    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                           dir.file("daemon.log"));
     // Wait until it runs (its handlers are installed once it has read the
     // checkpoint) and everything is written, then ask it to stop.
     auto started = [&] {
@@ -307,31 +272,31 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   TempDir dir;
   std::string config = write_config(dir, "checkpoint_interval = 500\nbatch_size = 50\n");
   generate(dir, "shop", 2000, 11);  // some history before the first start
-  pid_t generator = spawn({testing::cli_path(),
-                           "wal",
-                           "generate",
-                           "--dir",
-                           dir.file("wal"),
-                           "--database",
-                           "shop",
-                           "--events",
-                           "100000000",
-                           "--tables",
-                           "users,orders",
-                           "--txn-size",
-                           "3",
-                           "--abort-ratio",
-                           "0.15",
-                           "--value-bytes",
-                           "48",
-                           "--segment-bytes",
-                           "1048576",
-                           "--rate",
-                           "5000",
-                           "--follow",
-                           "--seed",
-                           "12"},
-                          dir.file("generator.log"));
+  pid_t generator = testing::spawn_with_log({testing::cli_path(),
+                                             "wal",
+                                             "generate",
+                                             "--dir",
+                                             dir.file("wal"),
+                                             "--database",
+                                             "shop",
+                                             "--events",
+                                             "100000000",
+                                             "--tables",
+                                             "users,orders",
+                                             "--txn-size",
+                                             "3",
+                                             "--abort-ratio",
+                                             "0.15",
+                                             "--value-bytes",
+                                             "48",
+                                             "--segment-bytes",
+                                             "1048576",
+                                             "--rate",
+                                             "5000",
+                                             "--follow",
+                                             "--seed",
+                                             "12"},
+                                            dir.file("generator.log"));
   std::mt19937 rng(20261125);
   struct Restart {
     DeliveryPosition checkpoint;
@@ -340,7 +305,8 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   std::vector<Restart> restarts;
   const int kKills = 20;
   for (int i = 0; i < kKills; ++i) {
-    pid_t daemon = spawn({testing::cli_path(), "run", "--config", config}, dir.file("daemon.log"));
+    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
+                                           dir.file("daemon.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 500));
     ASSERT_EQ(kill(daemon, SIGKILL), 0);
     int status = 0;

@@ -1,7 +1,10 @@
 // Helpers shared by the tests: temporary directories, files, running the CLI.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace heliosdb::cdc::testing {
@@ -33,6 +36,17 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv);
 // Runs the heliosdb-cdc binary built with the tests.
 CommandResult run_cli(const std::vector<std::string>& args);
+
+// Starts argv (argv[0] is a path) in the background with stdout and stderr
+// appended to `log_path`; returns its pid.
+pid_t spawn_with_log(const std::vector<std::string>& argv, const std::string& log_path);
+// Waits for `pid`: its exit status, or 128+signal.
+int wait_exit(pid_t pid);
+// Number of newline-terminated lines in a file (a torn last line not counted).
+size_t count_complete_lines(const std::string& path);
+// Standard base64 with padding, written here independently of the library's
+// encoder so tests do not check the product against itself.
+std::string base64(std::string_view bytes);
 
 // Path of the heliosdb-cdc binary and of the source tree.
 std::string cli_path();

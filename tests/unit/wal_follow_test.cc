@@ -19,28 +19,13 @@ namespace {
 
 using testing::TempDir;
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 TEST(WalFollow, ReaderFollowsGeneratorInAnotherProcessAcrossRotations) {
   TempDir dir, out;
   std::string log = out.file("generate.out");
-  pid_t pid =
-      spawn({testing::cli_path(), "wal", "generate", "--dir", dir.path(), "--follow", "--rate",
-             "3000", "--segment-bytes", "16384", "--interleave", "3", "--sync", "never"},
-            log);
+  pid_t pid = testing::spawn_with_log(
+      {testing::cli_path(), "wal", "generate", "--dir", dir.path(), "--follow", "--rate", "3000",
+       "--segment-bytes", "16384", "--interleave", "3", "--sync", "never"},
+      log);
   ASSERT_GT(pid, 0);
   WalReaderOptions o;
   o.dir = dir.path();
