@@ -27,6 +27,7 @@ std::optional<uint64_t> AckTracker::push_entry(Entry entry, const std::string* t
     entry.table = last_table_;
   }
   entries_.push_back(entry);
+  outstanding_.store(entries_.size(), std::memory_order_relaxed);
   return base_ticket_ + entries_.size() - 1;
 }
 
@@ -69,6 +70,7 @@ void AckTracker::pop_done_locked() {
     ++base_ticket_;
     popped = true;
   }
+  outstanding_.store(entries_.size(), std::memory_order_relaxed);
   if (popped) {
     space_cv_.notify_all();
     if (entries_.empty()) drained_cv_.notify_all();
@@ -133,10 +135,7 @@ DeliveryPosition AckTracker::delivered() const {
   return delivered_;
 }
 
-uint64_t AckTracker::outstanding() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
+uint64_t AckTracker::outstanding() const { return outstanding_.load(std::memory_order_relaxed); }
 
 int64_t AckTracker::oldest_unacked_ms() const {
   std::lock_guard lock(mu_);

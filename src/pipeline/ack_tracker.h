@@ -64,6 +64,7 @@ class AckTracker final : public AckReceiver {
   // The in-order delivered position.
   DeliveryPosition delivered() const;
   uint64_t acknowledged_count() const { return acknowledged_.load(std::memory_order_relaxed); }
+  // Lock-free: the reader thread asks once per event.
   uint64_t outstanding() const;
   // WAL timestamp of the oldest unacknowledged event, 0 if none.
   int64_t oldest_unacked_ms() const;
@@ -100,6 +101,7 @@ class AckTracker final : public AckReceiver {
   DeliveryPosition delivered_;
   std::optional<Status> failure_;
   std::atomic<uint64_t> acknowledged_{0};
+  std::atomic<size_t> outstanding_{0};  // entries_.size(), readable without mu_
   std::atomic<uint64_t> failed_{0};
   std::shared_ptr<PipelineObserver> observer_;
   // Interned table names of registered events (few distinct; never shrinks,
