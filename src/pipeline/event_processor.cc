@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/thread_name.h"
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/ack_tracker.h"
 #include "pipeline/batch_queue.h"
@@ -202,6 +203,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 
   std::atomic<bool> sink_done{false};
   std::thread reader([this, once, &sink_done] {
+    name_this_thread("cdc-wal-reader");
     Status st = read_loop(once);
     if (!st.is_ok()) set_fatal(st);
     reader_done.store(true);

@@ -2,37 +2,46 @@
 // every JSON sink, and the exact byte layout (field order, compact form,
 // base64 for bytes, null for absent values) is a contract with consumers, so
 // a general-purpose JSON library would add cost without adding safety.
-#include <openssl/evp.h>
-
+// append_event_json() grows the output once to an upper bound of the event's
+// size and writes through a raw pointer (no capacity check per field).
 #include <charconv>
 #include <cstring>
 
+#include "common/base64.h"
 #include "common/json_text.h"
 #include "heliosdb/cdc/serialization.h"
 
 namespace heliosdb::cdc {
 namespace {
 
-void append_string(std::string& out, std::string_view s) { append_json_quoted(out, s); }
+template <size_t N>
+char* put(char* p, const char (&literal)[N]) {
+  std::memcpy(p, literal, N - 1);
+  return p + N - 1;
+}
 
-// Standard base64 with padding (RFC 4648), via OpenSSL.
-void append_base64(std::string& out, std::string_view bytes) {
-  out.push_back('"');
-  size_t encoded = 4 * ((bytes.size() + 2) / 3);
-  size_t pos = out.size();
-  out.resize(pos + encoded + 1);  // EVP_EncodeBlock writes a trailing NUL
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + pos),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(pos + static_cast<size_t>(n));
-  out.push_back('"');
+char* put_quoted(char* p, std::string_view s) {
+  *p++ = '"';
+  p = write_json_escaped(p, s);
+  *p++ = '"';
+  return p;
+}
+
+char* put_base64(char* p, std::string_view bytes) {
+  *p++ = '"';
+  p = base64_encode_to(p, bytes);
+  *p++ = '"';
+  return p;
 }
 
 template <typename Int>
-void append_int(std::string& out, Int v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
+char* put_int(char* p, Int v) {
+  return std::to_chars(p, p + 20, v).ptr;  // 20 digits hold any 64-bit value
+}
+
+size_t quoted_max(std::string_view s) { return json_escaped_max_size(s.size()) + 2; }
+size_t base64_max(const std::optional<std::string>& s) {
+  return s ? base64_encoded_size(s->size()) + 2 : 4;  // "null"
 }
 
 class JsonSerializer final : public EventSerializer {
@@ -59,49 +68,48 @@ std::optional<SerializationFormat> parse_format(std::string_view name) {
 }
 
 void append_event_json(const CdcEvent& e, std::string& out) {
-  out.reserve(
-      out.size() + 160 + e.event_id.size() + e.database.size() + e.table.size() +
-      (e.key.size() + (e.value ? e.value->size() : 0) + (e.old_value ? e.old_value->size() : 0)) *
-          4 / 3);
-  out += "{\"event_id\":";
-  append_string(out, e.event_id);
-  out += ",\"timestamp\":";
-  append_int(out, e.timestamp);
-  out += ",\"sequence\":";
-  append_int(out, e.sequence);
-  out += ",\"operation\":\"";
-  out += operation_name(e.operation);
-  out += "\",\"database\":";
-  append_string(out, e.database);
-  out += ",\"table\":";
-  append_string(out, e.table);
-  out += ",\"key\":";
-  append_base64(out, e.key);
-  out += ",\"value\":";
-  if (e.value)
-    append_base64(out, *e.value);
-  else
-    out += "null";
-  out += ",\"old_value\":";
-  if (e.old_value)
-    append_base64(out, *e.old_value);
-  else
-    out += "null";
-  out += ",\"transaction_id\":";
-  if (e.transaction_id)
-    append_string(out, *e.transaction_id);
-  else
-    out += "null";
-  out += ",\"metadata\":{";
+  // Field names, punctuation and the two integers: under 200 bytes.
+  size_t bound = 200 + quoted_max(e.event_id) + quoted_max(e.database) + quoted_max(e.table) +
+                 base64_encoded_size(e.key.size()) + 2 + base64_max(e.value) +
+                 base64_max(e.old_value) + (e.transaction_id ? quoted_max(*e.transaction_id) : 4);
+  for (const auto& [k, v] : e.metadata) bound += quoted_max(k) + quoted_max(v) + 2;
+  const size_t start = out.size();
+  out.resize(start + bound);
+  char* const begin = out.data() + start;
+  char* p = begin;
+  p = put(p, "{\"event_id\":");
+  p = put_quoted(p, e.event_id);
+  p = put(p, ",\"timestamp\":");
+  p = put_int(p, e.timestamp);
+  p = put(p, ",\"sequence\":");
+  p = put_int(p, e.sequence);
+  p = put(p, ",\"operation\":\"");
+  const std::string_view op = operation_name(e.operation);
+  std::memcpy(p, op.data(), op.size());
+  p += op.size();
+  p = put(p, "\",\"database\":");
+  p = put_quoted(p, e.database);
+  p = put(p, ",\"table\":");
+  p = put_quoted(p, e.table);
+  p = put(p, ",\"key\":");
+  p = put_base64(p, e.key);
+  p = put(p, ",\"value\":");
+  p = e.value ? put_base64(p, *e.value) : put(p, "null");
+  p = put(p, ",\"old_value\":");
+  p = e.old_value ? put_base64(p, *e.old_value) : put(p, "null");
+  p = put(p, ",\"transaction_id\":");
+  p = e.transaction_id ? put_quoted(p, *e.transaction_id) : put(p, "null");
+  p = put(p, ",\"metadata\":{");
   bool first = true;
   for (const auto& [k, v] : e.metadata) {
-    if (!first) out.push_back(',');
+    if (!first) *p++ = ',';
     first = false;
-    append_string(out, k);
-    out.push_back(':');
-    append_string(out, v);
+    p = put_quoted(p, k);
+    *p++ = ':';
+    p = put_quoted(p, v);
   }
-  out += "}}";
+  p = put(p, "}}");
+  out.resize(start + static_cast<size_t>(p - begin));
 }
 
 std::string event_to_json(const CdcEvent& event) {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "common/thread_name.h"
 #include "config/config_section.h"
 #include "serde/avro_file_sink.h"
 #include "sink/sink_registry.h"
@@ -90,7 +91,10 @@ Status LineSink::open() {
   Status st = truncate_partial_line(rfd, options_.path);
   ::close(rfd);
   HELIOSDB_RETURN_IF_ERROR(st.with_context("file sink"));
-  sync_thread_ = std::thread([this] { sync_loop(); });
+  sync_thread_ = std::thread([this] {
+    name_this_thread("cdc-file-sync");
+    sync_loop();
+  });
   return Status::ok();
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/thread_name.h"
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_records.h"
 
@@ -134,7 +135,10 @@ class KinesisSink final : public KinesisConnector {
     }
     for (auto& lane : lanes_) {
       Lane* l = lane.get();
-      l->thread = std::thread([this, l] { lane_loop(*l); });
+      l->thread = std::thread([this, l] {
+        name_this_thread("cdc-kinesis");
+        lane_loop(*l);
+      });
     }
     opened_ = true;
     return Status::ok();

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/thread_name.h"
 #include "heliosdb/cdc/wal.h"
 #include "wal/segment_reader.h"
 #include "wal/wal_files.h"
@@ -278,7 +279,10 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const WalWriterOptions& optio
   HELIOSDB_RETURN_IF_ERROR(impl->recover());
   if (options.sync_policy == WalSyncPolicy::kInterval) {
     Impl* raw = impl.get();
-    impl->syncer = std::thread([raw] { raw->sync_loop(); });
+    impl->syncer = std::thread([raw] {
+      name_this_thread("wal-sync");
+      raw->sync_loop();
+    });
   }
   return std::unique_ptr<WalWriter>(new WalWriter(std::move(impl)));
 }

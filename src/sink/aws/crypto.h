@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"
+
 namespace heliosdb::cdc::aws {
 
 using Sha256Digest = std::array<uint8_t, 32>;
@@ -20,11 +22,10 @@ std::string hex_encode(std::string_view bytes);
 std::string hex_encode(const Sha256Digest& digest);
 inline std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
 
-// Standard base64 (RFC 4648, with padding).
-void base64_append(std::string_view bytes, std::string& out);
-std::string base64_encode(std::string_view bytes);
-size_t base64_encoded_size(size_t n);
-// nullopt on malformed input.
-std::optional<std::string> base64_decode(std::string_view text);
+// Standard base64, shared with the JSON serializer (common/base64.h).
+using ::heliosdb::cdc::base64_append;
+using ::heliosdb::cdc::base64_decode;
+using ::heliosdb::cdc::base64_encode;
+using ::heliosdb::cdc::base64_encoded_size;
 
 }  // namespace heliosdb::cdc::aws
