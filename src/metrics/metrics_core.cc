@@ -47,12 +47,14 @@ constexpr std::array<uint8_t, 101> kBucketOfMs = [] {
   return t;
 }();
 
-void LocalHistogram::observe_ms(int64_t ms) {
+void LocalHistogram::observe_ms(int64_t ms) { observe_ms(ms, 1); }
+
+void LocalHistogram::observe_ms(int64_t ms, uint64_t count) {
   size_t b = ms < static_cast<int64_t>(kBucketOfMs.size())
                  ? kBucketOfMs[ms]
                  : bucket_of(static_cast<double>(ms) / 1000.0);
-  counts[b].add(1);
-  sum_ms.add(static_cast<uint64_t>(ms));
+  counts[b].add(count);
+  sum_ms.add(static_cast<uint64_t>(ms) * count);
 }
 
 uint64_t HistogramSnapshot::count() const {
@@ -124,6 +126,49 @@ void MetricsCore::on_acknowledged(const AckedEvent& event) {
   s.bytes.add(event.bytes);
   int64_t acked_at = event.acked_at_ms != 0 ? event.acked_at_ms : now_ms();
   s.event_latency.observe_ms(std::max<int64_t>(0, acked_at - event.wal_timestamp_ms));
+}
+
+void MetricsCore::on_acknowledged_batch(std::span<const AckedEvent> events) {
+  if (events.empty()) return;
+  Shard& s = shard();
+  std::array<uint64_t, 5> by_operation{};
+  uint64_t bytes = 0;
+  // Runs: consecutive events of one table (the tracker interns names, so
+  // one table is one pointer) and of one latency in ms.
+  std::string_view run_table = events.front().table;
+  uint32_t run_table_index = tables_.index_of(run_table);
+  uint64_t table_run = 0;
+  int64_t fallback_now = 0;  // read once, if some event has no acked_at_ms
+  int64_t run_ms = -1;
+  uint64_t ms_run = 0;
+  for (const AckedEvent& e : events) {
+    const auto op = static_cast<uint8_t>(e.operation);
+    ++by_operation[op < by_operation.size() ? op : 0];
+    bytes += e.bytes;
+    if (e.table.data() != run_table.data() || e.table.size() != run_table.size()) {
+      s.by_table[run_table_index].add(table_run);
+      run_table = e.table;
+      run_table_index = tables_.index_of(run_table);
+      table_run = 0;
+    }
+    ++table_run;
+    if (e.acked_at_ms == 0 && fallback_now == 0) fallback_now = now_ms();
+    const int64_t acked_at = e.acked_at_ms != 0 ? e.acked_at_ms : fallback_now;
+    const int64_t ms = std::max<int64_t>(0, acked_at - e.wal_timestamp_ms);
+    if (ms != run_ms) {
+      if (ms_run) s.event_latency.observe_ms(run_ms, ms_run);
+      run_ms = ms;
+      ms_run = 0;
+    }
+    ++ms_run;
+  }
+  s.by_table[run_table_index].add(table_run);
+  s.event_latency.observe_ms(run_ms, ms_run);
+  for (size_t i = 0; i < by_operation.size(); ++i) {
+    if (by_operation[i]) s.by_operation[i].add(by_operation[i]);
+  }
+  s.acknowledged.add(events.size());
+  s.bytes.add(bytes);
 }
 
 void MetricsCore::on_sink_call(double seconds, size_t) {

@@ -45,6 +45,8 @@ struct LocalHistogram {
   // The same for a whole number of milliseconds >= 0 (event latency: WAL
   // timestamps are in ms): table lookup instead of a search.
   void observe_ms(int64_t ms);
+  // `count` observations of `ms` milliseconds.
+  void observe_ms(int64_t ms, uint64_t count);
 };
 
 // Sums of all shards at one scrape.
@@ -75,6 +77,9 @@ class MetricsCore final : public PipelineObserver {
   void on_stopped(const Status& result) override;
   void on_filtered(const CdcEvent& event) override;
   void on_acknowledged(const AckedEvent& event) override;
+  // Aggregates the batch locally (runs of one table, one latency bucket)
+  // and touches the shard's counters once per run, not once per event.
+  void on_acknowledged_batch(std::span<const AckedEvent> events) override;
   void on_sink_call(double seconds, size_t events) override;
 
   void set_state(PipelineState state, std::string reason);

@@ -7,50 +7,59 @@ namespace heliosdb::cdc {
 AckTracker::AckTracker(size_t capacity, DeliveryPosition start)
     : capacity_(capacity), delivered_(start) {}
 
-std::optional<uint64_t> AckTracker::push_entry(Entry entry, const std::string* table,
-                                               const std::function<bool()>& stop) {
+std::optional<uint64_t> AckTracker::register_batch(std::span<const PendingEvent> events,
+                                                   const std::function<bool()>& stop) {
   std::unique_lock lock(mu_);
-  while (entries_.size() >= capacity_) {
+  while (!entries_.empty() && entries_.size() + events.size() > capacity_) {
     if (stop()) return std::nullopt;
     space_cv_.wait_for(lock, std::chrono::milliseconds(20));
   }
-  if (table) {
-    if (table_names_.empty() || table_names_[last_table_] != *table) {
-      auto it = table_ids_.find(std::string_view(*table));
-      if (it == table_ids_.end()) {
-        std::string_view stored = table_storage_.emplace_back(*table);
-        it = table_ids_.emplace(stored, static_cast<uint32_t>(table_names_.size())).first;
-        table_names_.push_back(stored);
-      }
-      last_table_ = it->second;
-    }
-    entry.table = last_table_;
+  const uint64_t first = base_ticket_ + entries_.size();
+  for (const PendingEvent& e : events) {
+    Entry entry;
+    static_cast<PendingEvent&>(entry) = e;
+    entries_.push_back(entry);
   }
-  entries_.push_back(entry);
   outstanding_.store(entries_.size(), std::memory_order_relaxed);
-  return base_ticket_ + entries_.size() - 1;
+  return first;
+}
+
+uint32_t AckTracker::intern_table(std::string_view table) {
+  if (!table_names_.empty() && table == last_table_name_) return last_table_;
+  auto it = table_ids_.find(table);
+  if (it == table_ids_.end()) {
+    std::lock_guard lock(mu_);  // acknowledge() reads table_names_
+    std::string_view stored = table_storage_.emplace_back(table);
+    it = table_ids_.emplace(stored, static_cast<uint32_t>(table_names_.size())).first;
+    table_names_.push_back(stored);
+  }
+  last_table_name_ = it->first;
+  last_table_ = it->second;
+  return last_table_;
 }
 
 std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
                                                    int64_t wal_timestamp_ms,
                                                    const std::function<bool()>& stop) {
-  Entry entry;
-  entry.position = position;
-  entry.timestamp_ms = wal_timestamp_ms;
-  return push_entry(entry, nullptr, stop);
+  PendingEvent e;
+  e.position = position;
+  e.timestamp_ms = wal_timestamp_ms;
+  return register_batch(std::span<const PendingEvent>(&e, 1), stop);
 }
 
 std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
                                                    const CdcEvent& event,
                                                    const std::function<bool()>& stop) {
-  Entry entry;
-  entry.position = position;
-  entry.timestamp_ms = event.timestamp;
-  if (!observer_) return push_entry(entry, nullptr, stop);
-  entry.operation = event.operation;
-  entry.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
-                (event.old_value ? event.old_value->size() : 0);
-  return push_entry(entry, &event.table, stop);
+  PendingEvent e;
+  e.position = position;
+  e.timestamp_ms = event.timestamp;
+  if (observer_) {
+    e.operation = event.operation;
+    e.table = intern_table(event.table);
+    e.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
+              (event.old_value ? event.old_value->size() : 0);
+  }
+  return register_batch(std::span<const PendingEvent>(&e, 1), stop);
 }
 
 void AckTracker::advance_after_last(const DeliveryPosition& position) {
@@ -94,7 +103,9 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
         if (observer_) {
           AckedEvent a;
           a.operation = e.operation;
-          a.table = table_names_[e.table];  // interned: stable while the tracker lives
+          // Interned: stable while the tracker lives. Events registered without
+          // a table (register_event() by timestamp) report none.
+          a.table = e.table < table_names_.size() ? table_names_[e.table] : std::string_view{};
           a.bytes = e.bytes;
           a.wal_timestamp_ms = e.timestamp_ms;
           acked.push_back(a);
@@ -108,10 +119,8 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  for (AckedEvent& a : acked) {
-    a.acked_at_ms = now_ms;
-    observer_->on_acknowledged(a);
-  }
+  for (AckedEvent& a : acked) a.acked_at_ms = now_ms;
+  observer_->on_acknowledged_batch(acked);
 }
 
 void AckTracker::fail(uint64_t ticket, Status reason) {

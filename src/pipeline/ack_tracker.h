@@ -1,8 +1,8 @@
 // AckTracker: turns out-of-order acknowledgements into an in-order delivery
 // position (the low watermark the checkpoint may record).
 //
-// The reader thread registers each emitted event (it gets the next ticket)
-// with the position the pipeline reaches once that event and every event
+// The reader thread registers emitted events, a batch at a time (each gets
+// the next ticket), with the position the pipeline reaches once that event and every event
 // before it are done. Sinks acknowledge tickets in any order, from any
 // thread. The delivered position only moves over a prefix of done tickets,
 // so a checkpoint never passes an unacknowledged event.
@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,22 +35,43 @@ namespace heliosdb::cdc {
 
 class AckTracker final : public AckReceiver {
  public:
+  // What the reader records for one emitted event until the batch holding it
+  // is registered.
+  struct PendingEvent {
+    // Where the pipeline stands once this event and all before it are done.
+    DeliveryPosition position;
+    int64_t timestamp_ms = 0;  // WAL timestamp, for lag
+    // For PipelineObserver::on_acknowledged (only filled with an observer).
+    OperationType operation = OperationType::Insert;
+    uint32_t table = 0;  // from intern_table()
+    uint64_t bytes = 0;  // key + value + old_value
+  };
+
   AckTracker(size_t capacity, DeliveryPosition start);
 
-  // Registers the next event and returns its ticket. `position` is where the
-  // pipeline stands once this event is done; `wal_timestamp_ms` dates it for
-  // lag. Blocks while the tracker is full, unless `stop()` becomes true
-  // (then returns nullopt); `stop` is polled every few milliseconds, so a
-  // flag set from a signal handler is seen.
+  // Registers `events`, in order, and returns the ticket of the first (the
+  // others follow consecutively). One lock per batch, not per event. Blocks
+  // while the events do not fit under `capacity` (a batch larger than the
+  // capacity waits until nothing is outstanding), unless `stop()` becomes
+  // true (then returns nullopt); `stop` is polled every few milliseconds, so
+  // a flag set from a signal handler is seen. Only one thread registers.
+  std::optional<uint64_t> register_batch(std::span<const PendingEvent> events,
+                                         const std::function<bool()>& stop);
+  // One event: register_batch() of one.
   std::optional<uint64_t> register_event(const DeliveryPosition& position, int64_t wal_timestamp_ms,
                                          const std::function<bool()>& stop);
   // The same for `event`, remembering what PipelineObserver::on_acknowledged
   // reports when it is acknowledged (operation, table, bytes, timestamp).
   std::optional<uint64_t> register_event(const DeliveryPosition& position, const CdcEvent& event,
                                          const std::function<bool()>& stop);
-  // Receives on_acknowledged() for every acknowledged event (null: none),
-  // called after the tracker's lock is released. Set before registering.
+  // The id PendingEvent::table needs for `table`. Called by the registering
+  // thread only; lock-free unless the name is new.
+  uint32_t intern_table(std::string_view table);
+  // Receives on_acknowledged_batch() for the events of every acknowledge()
+  // call (null: none), after the tracker's lock is released. Set before
+  // registering.
   void set_observer(std::shared_ptr<PipelineObserver> observer) { observer_ = std::move(observer); }
+  bool has_observer() const { return observer_ != nullptr; }
   // Events given up on (each ticket counted once).
   uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
   // Moves the position reached after the last registered event (a
@@ -77,19 +99,10 @@ class AckTracker final : public AckReceiver {
   uint64_t next_ticket() const;
 
  private:
-  struct Entry {
-    DeliveryPosition position;
-    int64_t timestamp_ms = 0;
+  struct Entry : PendingEvent {
     bool done = false;
     bool failed = false;
-    OperationType operation = OperationType::Insert;
-    uint32_t table = 0;  // index into table_names_
-    uint64_t bytes = 0;  // key + value + old_value
   };
-  // Waits for room, then appends `entry`; with `table`, interns it into
-  // entry.table first (under the lock: acknowledge() reads table_names_).
-  std::optional<uint64_t> push_entry(Entry entry, const std::string* table,
-                                     const std::function<bool()>& stop);
   void pop_done_locked();
 
   const size_t capacity_;
@@ -104,13 +117,15 @@ class AckTracker final : public AckReceiver {
   std::atomic<size_t> outstanding_{0};  // entries_.size(), readable without mu_
   std::atomic<uint64_t> failed_{0};
   std::shared_ptr<PipelineObserver> observer_;
-  // Interned table names of registered events (few distinct; never shrinks,
-  // so the names stay valid while the tracker lives). The map's keys view
-  // the strings in table_storage_ (a deque: stable addresses).
-  std::unordered_map<std::string_view, uint32_t> table_ids_;
+  // Interned table names. table_names_ only grows, under mu_ (acknowledge()
+  // reads it under mu_); its strings live in table_storage_ (a deque: stable
+  // addresses), so the views handed to the observer stay valid. The lookup
+  // map and the last-name cache belong to the registering thread.
   std::deque<std::string> table_storage_;
   std::vector<std::string_view> table_names_;
-  uint32_t last_table_ = 0;  // table_names_ index of the last registered event
+  std::unordered_map<std::string_view, uint32_t> table_ids_;
+  std::string_view last_table_name_;
+  uint32_t last_table_ = 0;
 };
 
 }  // namespace heliosdb::cdc

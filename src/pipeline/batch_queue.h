@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "heliosdb/cdc/event.h"
+#include "pipeline/ack_tracker.h"
 
 namespace heliosdb::cdc {
 
 struct EventBatchBuffer {
   std::vector<CdcEvent> events;  // capacity = batch size; only [0, size) are live
+  // pending[i] is what the AckTracker learns about events[i] when the batch
+  // is registered (all at once, before it goes to the sink).
+  std::vector<AckTracker::PendingEvent> pending;
   size_t size = 0;
   uint64_t first_ticket = 0;
 };
@@ -29,6 +33,7 @@ class BatchQueue {
     for (size_t i = 0; i < batches; ++i) {
       auto b = std::make_unique<EventBatchBuffer>();
       b->events.resize(batch_size);
+      b->pending.resize(batch_size);
       free_.push_back(b.get());
       pool_.push_back(std::move(b));
     }

@@ -249,6 +249,12 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 
 Status EventProcessor::Impl::push_batch() {
   if (!current || current->size == 0) return Status::ok();
+  // Registration waits while the tracker is full (backpressure): the sink
+  // holds every registered event, so it can acknowledge and make room.
+  auto first = tracker->register_batch(
+      std::span<const AckTracker::PendingEvent>(current->pending.data(), current->size), stop_fn);
+  if (!first) return Status(ErrorCode::kCancelled, "stopping");
+  current->first_ticket = *first;
   stats.events_emitted.fetch_add(local_emitted, std::memory_order_relaxed);
   stats.events_filtered.fetch_add(local_filtered, std::memory_order_relaxed);
   stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
@@ -261,12 +267,6 @@ Status EventProcessor::Impl::push_batch() {
 Status EventProcessor::Impl::emit_change(const CommitInfo& info, const CommittedChange& c) {
   ++local_read;
   if (resume.covers(info.commit_sequence, c.sequence)) return Status::ok();  // delivered before
-  // Before the tracker can block us (too many unacknowledged events), hand
-  // the partly filled batch to the sink so it can acknowledge what we hold.
-  // Only this thread adds to the tracker, so the check cannot go stale.
-  if (current && current->size > 0 && tracker->outstanding() >= config.buffer_size) {
-    HELIOSDB_RETURN_IF_ERROR(push_batch());
-  }
   if (!current) {
     current = queue->acquire_free(stop_fn);
     if (!current) return Status(ErrorCode::kCancelled, "stopping");
@@ -303,12 +303,16 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     if (observer) observer->on_filtered(ev);
     return Status::ok();
   }
-  DeliveryPosition pos{info.restart_during, info.commit_sequence, c.sequence};
-  auto ticket = tracker->register_event(pos, ev, stop_fn);
-  if (!ticket) return Status(ErrorCode::kCancelled, "stopping");
-  CdcEvent& placed = current->events[current->size];
-  if (current->size == 0) current->first_ticket = *ticket;
-  if (observer) observer->on_emitted(placed);
+  AckTracker::PendingEvent& pending = current->pending[current->size];
+  pending.position = DeliveryPosition{info.restart_during, info.commit_sequence, c.sequence};
+  pending.timestamp_ms = ev.timestamp;
+  if (observer) {
+    pending.operation = ev.operation;
+    pending.table = tracker->intern_table(ev.table);
+    pending.bytes = ev.key.size() + (ev.value ? ev.value->size() : 0) +
+                    (ev.old_value ? ev.old_value->size() : 0);
+    observer->on_emitted(ev);
+  }
   ++current->size;
   ++local_emitted;
   if (current->size == current->events.size()) return push_batch();
@@ -391,8 +395,14 @@ Status EventProcessor::Impl::read_loop(bool once) {
   auto on_commit = [this](const CommitInfo& info) {
     stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
     if (resume.covers(info.commit_sequence, info.commit_sequence)) return Status::ok();
-    tracker->advance_after_last(
-        DeliveryPosition{info.restart_after, info.commit_sequence, info.commit_sequence});
+    const DeliveryPosition after{info.restart_after, info.commit_sequence, info.commit_sequence};
+    // The last emitted event may still sit in the batch being filled (not
+    // registered yet): then it carries the position.
+    if (current && current->size > 0) {
+      current->pending[current->size - 1].position = after;
+    } else {
+      tracker->advance_after_last(after);
+    }
     return Status::ok();
   };
   WalEntry entry;
@@ -416,7 +426,9 @@ Status EventProcessor::Impl::read_loop(bool once) {
                                                           " ends at sequence " +
                                                           std::to_string(reader.last_position()));
       }
-      HELIOSDB_RETURN_IF_ERROR(push_batch());
+      Status pushed = push_batch();
+      if (pushed.code() == ErrorCode::kCancelled) break;  // stopping
+      HELIOSDB_RETURN_IF_ERROR(pushed);
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
       stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
       if (once) break;
@@ -446,7 +458,10 @@ Status EventProcessor::Impl::read_loop(bool once) {
     if (st.code() == ErrorCode::kCancelled) break;
     HELIOSDB_RETURN_IF_ERROR(st);
   }
-  HELIOSDB_RETURN_IF_ERROR(push_batch());
+  // Stopping while the tracker is full leaves the last batch unregistered:
+  // it was never handed to the sink, so it is read again next time.
+  Status pushed = push_batch();
+  if (pushed.code() != ErrorCode::kCancelled) HELIOSDB_RETURN_IF_ERROR(pushed);
   stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
   stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
   return Status::ok();

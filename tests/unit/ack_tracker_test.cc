@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 #include "pipeline/ack_tracker.h"
 
@@ -93,6 +94,52 @@ TEST(AckTracker, DuplicateAndStaleAcksAreIgnored) {
   t.acknowledge(99, 1);
   EXPECT_EQ(t.acknowledged_count(), 1u);
   EXPECT_EQ(t.oldest_unacked_ms(), 0);
+}
+
+std::vector<AckTracker::PendingEvent> pending(uint64_t commit, uint64_t first, uint64_t n) {
+  std::vector<AckTracker::PendingEvent> out(n);
+  for (uint64_t i = 0; i < n; ++i) out[i].position = at(commit, first + i);
+  return out;
+}
+
+TEST(AckTracker, BatchesGetConsecutiveTicketsAndWaitUntilTheyFit) {
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
+  AckTracker t(5, {});
+  auto a = pending(1, 1, 3), b = pending(1, 4, 3);
+  ASSERT_EQ(t.register_batch(a, stop), 0u);
+  EXPECT_EQ(t.outstanding(), 3u);
+  // 3 + 3 > 5: the second batch waits until the first is acknowledged.
+  std::optional<uint64_t> second;
+  std::atomic<bool> registered{false};
+  std::thread producer([&] {
+    second = t.register_batch(b, stop);
+    registered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(registered.load());
+  t.acknowledge(0, 1);  // 2 outstanding + 3 = 5: fits
+  producer.join();
+  ASSERT_EQ(second, 3u);
+  EXPECT_EQ(t.outstanding(), 5u);
+  t.acknowledge(1, 5);
+  EXPECT_EQ(t.delivered(), at(1, 6));
+  EXPECT_EQ(t.acknowledged_count(), 6u);
+}
+
+TEST(AckTracker, ABatchLargerThanTheCapacityWaitsForAnEmptyTracker) {
+  std::atomic<bool> stop_flag{false};
+  auto stop = [&] { return stop_flag.load(); };
+  AckTracker t(2, {});
+  ASSERT_EQ(t.register_batch(pending(1, 1, 1), stop), 0u);
+  std::optional<uint64_t> big;
+  std::thread producer([&] { big = t.register_batch(pending(1, 2, 4), stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(t.outstanding(), 1u);
+  t.acknowledge(0, 1);
+  producer.join();
+  ASSERT_EQ(big, 1u);
+  EXPECT_EQ(t.outstanding(), 4u);
 }
 
 }  // namespace

@@ -39,6 +39,9 @@ TEST(Base64, MatchesOpenSslForEveryLengthAndByte) {
     ASSERT_EQ(ours, openssl_base64(s)) << "length " << n;
     ASSERT_EQ(base64_decode(ours), s) << "length " << n;
   }
+  std::string large(100003, '\0');
+  for (char& c : large) c = static_cast<char>(rng());
+  EXPECT_EQ(base64_encode(large), openssl_base64(large));
   std::string all(256, '\0');
   for (int i = 0; i < 256; ++i) all[i] = static_cast<char>(i);
   EXPECT_EQ(base64_encode(all), openssl_base64(all));

@@ -162,6 +162,37 @@ TEST(MetricsCore, CountsFromManyThreadsAddUpExactly) {
   EXPECT_EQ(c.event_latency.count(), uint64_t{kThreads * kPerThread});
 }
 
+// The aggregated batch path (what the processor calls) must count exactly
+// what one call per event counts: operations, tables beyond the label cap,
+// bytes, latency buckets and sum.
+TEST(MetricsCore, BatchOfAcknowledgementsCountsLikeOneCallPerEvent) {
+  const std::string users = "users", orders = "orders", logs = "logs";
+  const std::string users_copy = users;  // same name, other storage
+  std::vector<AckedEvent> batch = {
+      acked(OperationType::Insert, users, 10, 1000, 1000),
+      acked(OperationType::Insert, users, 11, 1000, 1000),
+      acked(OperationType::Update, orders, 12, 1000, 1007),
+      acked(OperationType::Delete, logs, 0, 1000, 1007),  // beyond the cap of 2
+      acked(OperationType::Truncate, users_copy, 0, 1000, 61000),
+      acked(OperationType::Insert, orders, 13, 9000, 1000),  // clock skew: 0 ms
+      acked(OperationType::Update, users, 14, 1000, 1250),
+  };
+  MetricsCore one_by_one(2), batched(2);
+  for (const AckedEvent& e : batch) one_by_one.on_acknowledged(e);
+  batched.on_acknowledged_batch(std::span<const AckedEvent>(batch.data(), 3));
+  batched.on_acknowledged_batch(std::span<const AckedEvent>(batch.data() + 3, batch.size() - 3));
+  const CountsSnapshot a = one_by_one.snapshot(), b = batched.snapshot();
+  EXPECT_EQ(b.acknowledged, 7u);
+  EXPECT_EQ(b.bytes, 60u);
+  EXPECT_EQ(a.by_operation, b.by_operation);
+  EXPECT_EQ(a.by_table, b.by_table);
+  EXPECT_EQ(b.by_table[batched.tables().find("users")], 4u);
+  EXPECT_EQ(b.by_table[batched.tables().other_index()], 1u);
+  EXPECT_EQ(a.event_latency.counts, b.event_latency.counts);
+  EXPECT_DOUBLE_EQ(a.event_latency.sum, b.event_latency.sum);
+  EXPECT_DOUBLE_EQ(b.event_latency.sum, (7 + 7 + 60000 + 250) / 1000.0);
+}
+
 TEST(MetricsCore, OneThreadFeedingTwoCoresKeepsThemApart) {
   MetricsCore a(4), b(4);
   for (int i = 0; i < 1000; ++i) {

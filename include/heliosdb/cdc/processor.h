@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "heliosdb/cdc/config.h"
@@ -70,10 +71,15 @@ class PipelineObserver {
   // start()/run_once() is about to return `result` (OK after a clean stop or
   // when run_once() reached the end of the WAL).
   virtual void on_stopped(const Status& result) {}
-  // The sink acknowledged one event (called once per acknowledged event, from
-  // the thread that reports the acknowledgement, after events_acknowledged
-  // was incremented for it).
+  // The sink acknowledged one event (from the thread that reports the
+  // acknowledgement, after events_acknowledged was incremented for it).
   virtual void on_acknowledged(const AckedEvent& event) {}
+  // The sink acknowledged `events` at once (what the processor calls: one
+  // call per AckReceiver::acknowledge(), so an observer can aggregate before
+  // it touches shared state). Default: on_acknowledged() for each.
+  virtual void on_acknowledged_batch(std::span<const AckedEvent> events) {
+    for (const AckedEvent& e : events) on_acknowledged(e);
+  }
   // A committed change was dropped by the filter.
   virtual void on_filtered(const CdcEvent& event) {}
   // `event` was serialized/handed over; `bytes` is its size on the wire if known.
