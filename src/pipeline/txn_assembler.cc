@@ -21,9 +21,17 @@ uint32_t append(std::string& arena, std::string_view bytes) {
 TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes)
     : source_(source), database_(std::move(database)), max_txn_bytes_(max_txn_bytes) {}
 
-TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_sequence) {
+TxnAssembler::OpenTxn* TxnAssembler::find_txn(uint64_t txn_id) {
+  if (cached_txn_ && cached_txn_id_ == txn_id) return cached_txn_;
   auto it = open_.find(txn_id);
-  if (it != open_.end()) return *it->second;
+  if (it == open_.end()) return nullptr;
+  cached_txn_id_ = txn_id;
+  cached_txn_ = it->second.get();
+  return cached_txn_;
+}
+
+TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_sequence) {
+  if (OpenTxn* open = find_txn(txn_id)) return *open;
   std::unique_ptr<OpenTxn> txn;
   if (!free_.empty()) {
     txn = std::move(free_.back());
@@ -37,12 +45,16 @@ TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_se
   txn->arena.clear();
   txn->changes.clear();
   begins_.emplace(begin_sequence, txn_id);
-  return *open_.emplace(txn_id, std::move(txn)).first->second;
+  cached_txn_id_ = txn_id;
+  cached_txn_ = txn.get();
+  open_.emplace(txn_id, std::move(txn));
+  return *cached_txn_;
 }
 
 void TxnAssembler::close_txn(uint64_t txn_id) {
   auto it = open_.find(txn_id);
   if (it == open_.end()) return;
+  if (cached_txn_ == it->second.get()) cached_txn_ = nullptr;
   buffered_bytes_ -= it->second->arena.size();
   begins_.erase(it->second->begin_sequence);
   // Keep a few recycled transactions; release very large arenas.
@@ -62,17 +74,16 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
       open_txn(e.transaction_id, e.sequence);
       return Status::ok();
     case WalEntryKind::Abort: {
-      auto it = open_.find(e.transaction_id);
-      if (it != open_.end()) {
+      if (OpenTxn* txn = find_txn(e.transaction_id)) {
         ++aborted_txns_;
-        aborted_changes_ += it->second->change_count;
+        aborted_changes_ += txn->change_count;
         close_txn(e.transaction_id);
       }
       return Status::ok();
     }
     case WalEntryKind::Commit: {
-      auto it = open_.find(e.transaction_id);
-      if (it == open_.end()) {
+      OpenTxn* open = find_txn(e.transaction_id);
+      if (!open) {
         // A COMMIT without BEGIN and changes: an empty transaction, or one
         // whose BEGIN precedes where we started reading and that had no
         // changes after it. Nothing to emit, but progress still moves.
@@ -80,16 +91,18 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
                         oldest_open_begin(e.sequence + 1), 0};
         return on_commit(info);
       }
-      OpenTxn& txn = *it->second;
+      OpenTxn& txn = *open;
       CommitInfo info;
       info.transaction_id = e.transaction_id;
       info.commit_sequence = e.sequence;
       info.restart_during = oldest_open_begin(txn.begin_sequence);
       info.change_count = txn.change_count;
       uint64_t begin = txn.begin_sequence;
-      begins_.erase(begin);
-      info.restart_after = oldest_open_begin(e.sequence + 1);
-      begins_.emplace(begin, e.transaction_id);
+      // The oldest BEGIN still open once this transaction is closed (it is
+      // in begins_ until close_txn()).
+      auto oldest_other = begins_.begin();
+      if (oldest_other != begins_.end() && oldest_other->first == begin) ++oldest_other;
+      info.restart_after = oldest_other == begins_.end() ? e.sequence + 1 : oldest_other->first;
       Status st;
       if (txn.spilled) {
         st = replay_spilled(info, begin, on_change);
@@ -119,8 +132,7 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
     return corruption("unknown WAL entry kind " + std::to_string(static_cast<int>(e.kind)) +
                       " at sequence " + std::to_string(e.sequence));
   }
-  auto it = open_.find(e.transaction_id);
-  if (it == open_.end()) {
+  if (!find_txn(e.transaction_id)) {
     // A change whose BEGIN we never saw: the WAL before our start position
     // is gone. Treat this change as the transaction's start.
     spdlog::warn("transaction {} has changes without a BEGIN (first seen at sequence {})",

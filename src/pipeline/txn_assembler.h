@@ -84,6 +84,9 @@ class TxnAssembler {
     std::vector<Stored> changes;
   };
 
+  // The open transaction `txn_id`, or null. Consecutive entries mostly
+  // belong to one transaction: the last one found is remembered.
+  OpenTxn* find_txn(uint64_t txn_id);
   OpenTxn& open_txn(uint64_t txn_id, uint64_t begin_sequence);
   void close_txn(uint64_t txn_id);
   Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence, const ChangeFn& on_change);
@@ -94,6 +97,8 @@ class TxnAssembler {
   std::unordered_map<uint64_t, std::unique_ptr<OpenTxn>> open_;
   std::map<uint64_t, uint64_t> begins_;         // begin sequence -> txn id
   std::vector<std::unique_ptr<OpenTxn>> free_;  // recycled, keeping their capacity
+  uint64_t cached_txn_id_ = 0;
+  OpenTxn* cached_txn_ = nullptr;  // open_[cached_txn_id_], or null
   size_t buffered_bytes_ = 0;
   uint64_t aborted_txns_ = 0;
   uint64_t aborted_changes_ = 0;

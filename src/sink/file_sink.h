@@ -2,18 +2,19 @@
 //
 // File: an event is acknowledged only once its bytes are fsync'ed. Writes are
 // grouped: batches are appended with large write()s, and an fsync is
-// requested when `sync_bytes` are pending, when the oldest pending event is
-// `sync_interval` old, or when the processor is idle or waiting for
-// acknowledgements. write() and fdatasync run on a background thread, so
-// the pipeline keeps serializing the next group while the kernel copies and
-// the disk flushes the last (group commit, pipelined). On open,
-// a partial last line left by a crash is cut off (that event was never
-// acknowledged, so it is delivered again).
+// requested when the background thread is free and at least kWriteChunk
+// bytes are pending (one fsync always in flight), when `sync_bytes` are
+// pending, when the oldest pending event is `sync_interval` old, or when the
+// processor is idle or waiting for acknowledgements. write() and fdatasync run on a background
+// thread, so the pipeline keeps serializing the next group while the kernel copies and the disk
+// flushes the last (group commit, pipelined). On open, a partial last line left by a crash is cut
+// off (that event was never acknowledged, so it is delivered again).
 //
 // Stdout: acknowledged once written to file descriptor 1 (a pipe or
 // terminal has nothing to fsync).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -58,6 +59,9 @@ class LineSink : public EventSink {
   void sync_loop();
   Status sync_error();
 
+  // Serialized bytes handed to the background thread per write().
+  static constexpr size_t kWriteChunk = 256 * 1024;
+
   Target target_;
   FileSinkOptions options_;
   int fd_ = -1;
@@ -82,6 +86,9 @@ class LineSink : public EventSink {
   size_t queued_bytes_ = 0;
   std::vector<std::string> spare_;  // written buffers, kept for their capacity
   bool syncing_ = false;
+  // The background thread has nothing to write or sync (read without mu_ on
+  // the pipeline's hot path).
+  std::atomic<bool> sync_idle_{true};
   bool stop_ = false;
   Status sync_status_;
   std::thread sync_thread_;
