@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "heliosdb/cdc/event.h"
@@ -22,6 +23,13 @@ struct EventBatchBuffer {
   // pending[i] is what the AckTracker learns about events[i] when the batch
   // is registered (all at once, before it goes to the sink).
   std::vector<AckTracker::PendingEvent> pending;
+  // Buffers of events[i]'s value / old_value while absent (a DELETE has no
+  // value, an INSERT no old_value): kept here instead of freed, so the next
+  // event in the slot that has one reuses it without allocating.
+  struct SpareBuffers {
+    std::string value, old_value;
+  };
+  std::vector<SpareBuffers> spares;
   size_t size = 0;
   uint64_t first_ticket = 0;
 };
@@ -34,6 +42,7 @@ class BatchQueue {
       auto b = std::make_unique<EventBatchBuffer>();
       b->events.resize(batch_size);
       b->pending.resize(batch_size);
+      b->spares.resize(batch_size);
       free_.push_back(b.get());
       pool_.push_back(std::move(b));
     }
