@@ -1,8 +1,7 @@
 // The little JSON the schema-registry client needs: escaping the schema into a
 // request body, and reading the flat answers of the Confluent REST API
-// ({"id":1}, {"error_code":409,"message":"..."}). Answers are untrusted bytes:
-// the reader never reads past the input, limits nesting, and rejects anything
-// that is not one well-formed JSON object.
+// ({"id":1}, {"error_code":409,"message":"..."}), with the project's JSON
+// reader (common/json_reader.h: answers are untrusted bytes).
 #pragma once
 
 #include <cstdint>

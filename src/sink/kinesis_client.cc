@@ -1,7 +1,8 @@
 #include "sink/kinesis_client.h"
 
+#include "common/json_reader.h"
+#include "common/json_text.h"
 #include "sink/aws/crypto.h"
-#include "sink/aws/json.h"
 
 namespace heliosdb::cdc::kinesis {
 namespace {
@@ -26,7 +27,7 @@ std::string default_endpoint(std::string_view region) {
 Status classify_error(std::string_view operation, long http_status, std::string_view body) {
   std::string type;
   std::string message;
-  if (auto parsed = aws::parse_json(body); parsed.is_ok() && parsed->is_object()) {
+  if (auto parsed = parse_json(body); parsed.is_ok() && parsed->is_object()) {
     type = parsed->get_string("__type").value_or("");
     message = parsed->get_string("message").value_or(parsed->get_string("Message").value_or(""));
   }
@@ -93,13 +94,13 @@ Result<std::string> KinesisClient::call(std::string_view operation, const std::s
 
 Result<StreamSummary> KinesisClient::describe_stream_summary(const std::string& stream) {
   std::string body = "{\"StreamName\":";
-  aws::append_json_string(stream, body);
+  append_json_quoted(body, stream);
   body += "}";
   auto resp = call("DescribeStreamSummary", body);
   if (!resp.is_ok()) return resp.status();
-  auto json = aws::parse_json(*resp);
+  auto json = parse_json(*resp);
   if (!json.is_ok()) return json.status().with_context("Kinesis DescribeStreamSummary answer");
-  const aws::JsonValue* d = json->get("StreamDescriptionSummary");
+  const JsonValue* d = json->get("StreamDescriptionSummary");
   if (!d) return Status(ErrorCode::kCorruption, "Kinesis DescribeStreamSummary: no summary");
   StreamSummary s;
   s.status = d->get_string("StreamStatus").value_or("");
@@ -117,7 +118,7 @@ void KinesisClient::build_put_records_body(const std::string& stream,
   }
   out.reserve(need);
   out += "{\"StreamName\":";
-  aws::append_json_string(stream, out);
+  append_json_quoted(out, stream);
   out += ",\"Records\":[";
   bool first = true;
   for (const auto& e : entries) {
@@ -126,7 +127,7 @@ void KinesisClient::build_put_records_body(const std::string& stream,
     out += "{\"Data\":\"";
     aws::base64_append(e.data, out);
     out += "\",\"PartitionKey\":";
-    aws::append_json_string(e.partition_key, out);
+    append_json_quoted(out, e.partition_key);
     out.push_back('}');
   }
   out += "]}";
@@ -137,9 +138,9 @@ Result<std::vector<PutRecordResult>> KinesisClient::put_records(
   build_put_records_body(stream, entries, body_);
   auto resp = call("PutRecords", body_);
   if (!resp.is_ok()) return resp.status();
-  auto json = aws::parse_json(*resp);
+  auto json = parse_json(*resp);
   if (!json.is_ok()) return json.status().with_context("Kinesis PutRecords answer");
-  const aws::JsonValue* records = json->get("Records");
+  const JsonValue* records = json->get("Records");
   if (!records || !records->is_array() || records->array().size() != entries.size()) {
     // Without one result per entry nothing can be acknowledged: retry all.
     return Status(ErrorCode::kUnavailable,
@@ -149,7 +150,7 @@ Result<std::vector<PutRecordResult>> KinesisClient::put_records(
   }
   std::vector<PutRecordResult> out(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
-    const aws::JsonValue& r = records->array()[i];
+    const JsonValue& r = records->array()[i];
     PutRecordResult& o = out[i];
     o.error_code = r.get_string("ErrorCode").value_or("");
     if (o.error_code.empty()) {
@@ -171,15 +172,15 @@ Result<std::vector<ShardInfo>> KinesisClient::list_shards(const std::string& str
     std::string body = "{";
     if (next.empty()) {
       body += "\"StreamName\":";
-      aws::append_json_string(stream, body);
+      append_json_quoted(body, stream);
     } else {
       body += "\"NextToken\":";
-      aws::append_json_string(next, body);
+      append_json_quoted(body, next);
     }
     body += "}";
     auto resp = call("ListShards", body);
     if (!resp.is_ok()) return resp.status();
-    auto json = aws::parse_json(*resp);
+    auto json = parse_json(*resp);
     if (!json.is_ok()) return json.status();
     if (const auto* arr = json->get("Shards"); arr && arr->is_array()) {
       for (const auto& s : arr->array()) shards.push_back({s.get_string("ShardId").value_or("")});
@@ -193,15 +194,15 @@ Result<std::string> KinesisClient::get_shard_iterator(const std::string& stream,
                                                       const std::string& shard_id,
                                                       std::string_view iterator_type) {
   std::string body = "{\"StreamName\":";
-  aws::append_json_string(stream, body);
+  append_json_quoted(body, stream);
   body += ",\"ShardId\":";
-  aws::append_json_string(shard_id, body);
+  append_json_quoted(body, shard_id);
   body += ",\"ShardIteratorType\":";
-  aws::append_json_string(iterator_type, body);
+  append_json_quoted(body, iterator_type);
   body += "}";
   auto resp = call("GetShardIterator", body);
   if (!resp.is_ok()) return resp.status();
-  auto json = aws::parse_json(*resp);
+  auto json = parse_json(*resp);
   if (!json.is_ok()) return json.status();
   auto it = json->get_string("ShardIterator");
   if (!it) return Status(ErrorCode::kCorruption, "GetShardIterator: no ShardIterator");
@@ -210,11 +211,11 @@ Result<std::string> KinesisClient::get_shard_iterator(const std::string& stream,
 
 Result<GetRecordsResult> KinesisClient::get_records(const std::string& shard_iterator, int limit) {
   std::string body = "{\"ShardIterator\":";
-  aws::append_json_string(shard_iterator, body);
+  append_json_quoted(body, shard_iterator);
   body += ",\"Limit\":" + std::to_string(limit) + "}";
   auto resp = call("GetRecords", body);
   if (!resp.is_ok()) return resp.status();
-  auto json = aws::parse_json(*resp);
+  auto json = parse_json(*resp);
   if (!json.is_ok()) return json.status();
   GetRecordsResult out;
   out.next_shard_iterator = json->get_string("NextShardIterator").value_or("");
@@ -236,7 +237,7 @@ Result<GetRecordsResult> KinesisClient::get_records(const std::string& shard_ite
 
 Status KinesisClient::create_stream(const std::string& stream, int shard_count) {
   std::string body = "{\"StreamName\":";
-  aws::append_json_string(stream, body);
+  append_json_quoted(body, stream);
   body += ",\"ShardCount\":" + std::to_string(shard_count) + "}";
   auto resp = call("CreateStream", body);
   return resp.is_ok() ? Status::ok() : resp.status();

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/json_reader.h"
 #include "heliosdb/cdc/kinesis.h"
 #include "sink/aws/http_client.h"
-#include "sink/aws/json.h"
 #include "sink/kinesis_client.h"
 
 namespace heliosdb::cdc::kinesis_test {
@@ -105,14 +105,14 @@ inline std::vector<ReadRecord> read_all(
 }
 
 // The fault proxy's control channel.
-inline aws::JsonValue proxy(const std::string& path, const std::string& body = "{}") {
+inline JsonValue proxy(const std::string& path, const std::string& body = "{}") {
   aws::HttpClient http(aws::parse_endpoint(kProxyEndpoint + path).value(), {});
   auto r = http.post({{"Content-Type", "application/json"}}, body);
   EXPECT_TRUE(r.is_ok()) << "fault proxy on " << kProxyEndpoint << ": " << r.status().to_string();
   if (!r.is_ok()) return {};
   EXPECT_EQ(r->status, 200) << r->body;
-  auto j = aws::parse_json(r->body);
-  return j.is_ok() ? *j : aws::JsonValue{};
+  auto j = parse_json(r->body);
+  return j.is_ok() ? *j : JsonValue{};
 }
 inline uint64_t proxy_stat(const std::string& name) {
   return static_cast<uint64_t>(proxy("/__stats").get_number(name).value_or(0));

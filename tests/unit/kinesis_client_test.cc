@@ -5,8 +5,8 @@
 
 #include <random>
 
+#include "common/json_reader.h"
 #include "sink/aws/http_client.h"
-#include "sink/aws/json.h"
 #include "sink/kinesis_client.h"
 
 namespace heliosdb::cdc::kinesis {
@@ -62,7 +62,7 @@ TEST(KinesisRequestTest, PutRecordsBodyIsExact) {
       R"({"StreamName":"my-stream","Records":[{"Data":"eyJhIjoxfQ==","PartitionKey":"user-1"},)"
       R"({"Data":"AP8Q","PartitionKey":"b64:\"quoted\\"}]})");
   // The body is valid JSON and round-trips.
-  auto j = aws::parse_json(body);
+  auto j = parse_json(body);
   ASSERT_TRUE(j.is_ok());
   EXPECT_EQ(j->get("Records")->array()[1].get_string("PartitionKey"), "b64:\"quoted\\");
 }
@@ -88,7 +88,7 @@ TEST(KinesisRequestTest, DefaultEndpointsAndEndpointParsing) {
 }
 
 TEST(JsonReaderTest, ParsesKinesisAnswers) {
-  auto j = aws::parse_json(
+  auto j = parse_json(
       R"({"FailedRecordCount":1,"Records":[{"SequenceNumber":"4959","ShardId":"shardId-000000000000"},)"
       R"({"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":"Rate exceeded \u00e9\ud83d\ude00"}]})");
   ASSERT_TRUE(j.is_ok()) << j.status().to_string();
@@ -102,13 +102,27 @@ TEST(JsonReaderTest, ParsesKinesisAnswers) {
 TEST(JsonReaderTest, RejectsMalformedInputWithOffset) {
   for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "\"abc", "tru", "{}x",
                           "[\"\\x\"]", "[01a]", "-"}) {
-    auto r = aws::parse_json(bad);
+    auto r = parse_json(bad);
     EXPECT_FALSE(r.is_ok()) << bad;
     if (!r.is_ok())
       EXPECT_NE(r.status().message().find("malformed JSON at byte"), std::string::npos);
   }
   std::string deep(1000, '[');
-  EXPECT_FALSE(aws::parse_json(deep).is_ok());
+  EXPECT_FALSE(parse_json(deep).is_ok());
+}
+
+TEST(JsonReaderTest, UnpairedSurrogatesAreMalformedAndIntegersAreExact) {
+  for (const char* bad :
+       {R"(["\ud83d"])", R"(["\ud83dx"])", R"(["\ud83d\u0041"])", R"(["\ude00"])"}) {
+    EXPECT_FALSE(parse_json(bad).is_ok()) << bad;
+  }
+  auto j = parse_json(R"({"big":9007199254740993,"f":1.5,"e":1e3,"neg":-7})");
+  ASSERT_TRUE(j.is_ok());
+  EXPECT_EQ(j->get_integer("big"), int64_t{9007199254740993});  // beyond a double's 2^53
+  EXPECT_EQ(j->get_integer("f"), std::nullopt);
+  EXPECT_EQ(j->get_integer("e"), std::nullopt);
+  EXPECT_EQ(j->get_integer("neg"), -7);
+  EXPECT_EQ(j->get_number("f"), 1.5);
 }
 
 // Fuzz-ish: damaged and truncated answers never crash the reader.
@@ -136,7 +150,7 @@ TEST(JsonReaderTest, RandomlyDamagedAnswersNeverCrash) {
       }
       if (s.empty()) break;
     }
-    auto r = aws::parse_json(s);
+    auto r = parse_json(s);
     ok += r.is_ok();
   }
   EXPECT_LT(ok, 20000u);

@@ -1,6 +1,8 @@
-// A small JSON reader for AWS JSON-protocol answers (Kinesis). Parses into a
-// tree; never throws; limits nesting depth. Untrusted input: answers come
-// over the network.
+// The one JSON reader of the project, for answers that come over the network
+// (Kinesis' JSON protocol, the schema registry's REST API): untrusted bytes.
+// Parses into a tree; never throws; never reads past the input; limits
+// nesting depth; rejects anything that is not exactly one well-formed JSON
+// value (RFC 8259), including unpaired UTF-16 surrogates in \u escapes.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 #include "heliosdb/cdc/status.h"
 
-namespace heliosdb::cdc::aws {
+namespace heliosdb::cdc {
 
 class JsonValue {
  public:
@@ -31,9 +33,14 @@ class JsonValue {
   std::optional<std::string> get_string(std::string_view key) const;
   // Number member, or nullopt.
   std::optional<double> get_number(std::string_view key) const;
+  // Number member written as an integer that fits int64 (no fraction, no
+  // exponent), or nullopt.
+  std::optional<int64_t> get_integer(std::string_view key) const;
 
   const std::string& string() const { return string_; }
   double number() const { return number_; }
+  // The number exactly, if it was written as an integer that fits int64.
+  std::optional<int64_t> integer() const { return integer_; }
   bool boolean() const { return bool_; }
   const std::vector<JsonValue>& array() const { return array_; }
   const std::vector<std::pair<std::string, JsonValue>>& object() const { return object_; }
@@ -43,6 +50,7 @@ class JsonValue {
   Type type_ = Type::kNull;
   bool bool_ = false;
   double number_ = 0;
+  std::optional<int64_t> integer_;
   std::string string_;
   std::vector<JsonValue> array_;
   std::vector<std::pair<std::string, JsonValue>> object_;
@@ -51,7 +59,4 @@ class JsonValue {
 // kCorruption with the byte offset on malformed input.
 Result<JsonValue> parse_json(std::string_view text);
 
-// Appends `s` as a JSON string literal (with quotes), escaping as needed.
-void append_json_string(std::string_view s, std::string& out);
-
-}  // namespace heliosdb::cdc::aws
+}  // namespace heliosdb::cdc

@@ -1,10 +1,9 @@
-#include "sink/aws/json.h"
+#include "common/json_reader.h"
 
-#include "common/json_text.h"
-
+#include <charconv>
 #include <cstdlib>
 
-namespace heliosdb::cdc::aws {
+namespace heliosdb::cdc {
 
 const JsonValue* JsonValue::get(std::string_view key) const {
   if (type_ != Type::kObject) return nullptr;
@@ -24,6 +23,12 @@ std::optional<double> JsonValue::get_number(std::string_view key) const {
   const JsonValue* v = get(key);
   if (!v || !v->is_number()) return std::nullopt;
   return v->number();
+}
+
+std::optional<int64_t> JsonValue::get_integer(std::string_view key) const {
+  const JsonValue* v = get(key);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->integer();
 }
 
 class JsonParser {
@@ -111,7 +116,9 @@ class JsonParser {
       err_ = "bad number";
       return false;
     }
+    bool integer = true;
     if (pos_ < s_.size() && s_[pos_] == '.') {
+      integer = false;
       ++pos_;
       if (!digits()) {
         err_ = "bad number";
@@ -119,6 +126,7 @@ class JsonParser {
       }
     }
     if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      integer = false;
       ++pos_;
       if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
       if (!digits()) {
@@ -129,6 +137,11 @@ class JsonParser {
     std::string tmp(s_.substr(start, pos_ - start));
     out.type_ = JsonValue::Type::kNumber;
     out.number_ = std::strtod(tmp.c_str(), nullptr);
+    if (integer) {
+      int64_t v;
+      auto [end, ec] = std::from_chars(tmp.data(), tmp.data() + tmp.size(), v);
+      if (ec == std::errc() && end == tmp.data() + tmp.size()) out.integer_ = v;
+    }
     return true;
   }
 
@@ -223,17 +236,23 @@ class JsonParser {
         case 'u': {
           uint32_t cp;
           if (!hex4(cp)) return false;
-          if (cp >= 0xD800 && cp < 0xDC00 && pos_ + 6 <= s_.size() && s_[pos_] == '\\' &&
-              s_[pos_ + 1] == 'u') {
-            pos_ += 2;
-            uint32_t lo;
-            if (!hex4(lo)) return false;
-            if (lo >= 0xDC00 && lo < 0xE000) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              append_utf8(0xFFFD, out);
-              cp = lo;
+          if (cp >= 0xDC00 && cp < 0xE000) {
+            err_ = "unpaired low surrogate";
+            return false;
+          }
+          if (cp >= 0xD800 && cp < 0xDC00) {  // must be followed by its low half
+            uint32_t lo = 0;
+            if (pos_ + 2 > s_.size() || s_[pos_] != '\\' || s_[pos_ + 1] != 'u') {
+              err_ = "unpaired high surrogate";
+              return false;
             }
+            pos_ += 2;
+            if (!hex4(lo)) return false;
+            if (lo < 0xDC00 || lo >= 0xE000) {
+              err_ = "unpaired high surrogate";
+              return false;
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
           append_utf8(cp, out);
           break;
@@ -315,6 +334,4 @@ class JsonParser {
 
 Result<JsonValue> parse_json(std::string_view text) { return JsonParser(text).parse(); }
 
-void append_json_string(std::string_view s, std::string& out) { append_json_quoted(out, s); }
-
-}  // namespace heliosdb::cdc::aws
+}  // namespace heliosdb::cdc
