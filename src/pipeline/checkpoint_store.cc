@@ -173,10 +173,18 @@ Result<std::optional<Checkpoint>> CheckpointStore::load() const {
   return std::optional<Checkpoint>(std::move(*parsed));
 }
 
-Status CheckpointStore::save(const DeliveryPosition& position) {
+Status CheckpointStore::prepare() const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return io_error("checkpoint: create directory " + dir_ + ": " + ec.message());
+  if (::access(dir_.c_str(), W_OK | X_OK) != 0) {
+    return errno_status("checkpoint: directory " + dir_ + " is not writable", errno);
+  }
+  return Status::ok();
+}
+
+Status CheckpointStore::save(const DeliveryPosition& position) {
+  HELIOSDB_RETURN_IF_ERROR(prepare());
   Checkpoint c;
   c.database = database_;
   c.position = position;

@@ -35,6 +35,9 @@ class CheckpointStore {
   // kCorruption error naming the file.
   Result<std::optional<Checkpoint>> load() const;
   Status save(const DeliveryPosition& position);
+  // Creates the directory if missing and checks that it is writable, so a
+  // bad checkpoint_dir stops the pipeline before it delivers anything.
+  Status prepare() const;
 
   const std::string& path() const { return path_; }
 

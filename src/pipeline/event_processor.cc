@@ -23,6 +23,7 @@
 #include "pipeline/ack_tracker.h"
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
+#include "pipeline/checkpoint_writer.h"
 #include "pipeline/txn_assembler.h"
 #include "source/source.h"
 
@@ -132,7 +133,8 @@ struct EventProcessor::Impl {
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
   std::unique_ptr<CheckpointStore> store;
-  DeliveryPosition resume;  // from the checkpoint: already delivered
+  std::unique_ptr<CheckpointWriter> checkpointer;  // writes `store` in the background
+  DeliveryPosition resume;                         // from the checkpoint: already delivered
   DeliveryPosition last_saved;
   uint64_t acked_at_last_save = 0;
   Clock::time_point last_save_time;
@@ -185,6 +187,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   SignalScope signals(handle_signals);
   stop_requested.store(false);
 
+  checkpointer.reset();  // a previous run's writer, flushed when that run ended
   store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
   auto loaded = store->load();
   if (!loaded) return loaded.status();
@@ -201,6 +204,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   }
   last_saved = resume;
   stats.checkpoint_sequence.store(resume.commit_sequence);
+  HELIOSDB_RETURN_IF_ERROR(store->prepare());
+  checkpointer = std::make_unique<CheckpointWriter>(store.get(), &stats);
 
   HELIOSDB_RETURN_IF_ERROR(
       sink->open().with_context(std::string("sink ") + std::string(sink->name())));
@@ -509,6 +514,7 @@ Status EventProcessor::Impl::sink_loop() {
     stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
     stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
     stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
+    if (Status st = checkpointer->error(); !st.is_ok()) return st;
     maybe_checkpoint(false);
     if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
   }
@@ -518,22 +524,19 @@ void EventProcessor::Impl::maybe_checkpoint(bool force) {
   DeliveryPosition pos = tracker->delivered();
   uint64_t acked = tracker->acknowledged_count();
   stats.events_acknowledged.store(acked, std::memory_order_relaxed);
-  if (pos == last_saved) return;
   bool due =
-      force || acked - acked_at_last_save >= config.checkpoint_interval ||
-      Clock::now() - last_save_time >= std::chrono::milliseconds(config.checkpoint_max_age_ms);
-  if (!due) return;
-  Status st = store->save(pos);
-  if (!st.is_ok()) {
-    spdlog::error("writing checkpoint failed: {}", st.to_string());
-    set_fatal(st);
-    return;
+      pos != last_saved &&
+      (force || acked - acked_at_last_save >= config.checkpoint_interval ||
+       Clock::now() - last_save_time >= std::chrono::milliseconds(config.checkpoint_max_age_ms));
+  if (due) {
+    checkpointer->request(pos);
+    last_saved = pos;
+    acked_at_last_save = acked;
+    last_save_time = Clock::now();
   }
-  last_saved = pos;
-  acked_at_last_save = acked;
-  last_save_time = Clock::now();
-  stats.checkpoint_sequence.store(pos.commit_sequence, std::memory_order_relaxed);
-  stats.checkpoints_written.fetch_add(1, std::memory_order_relaxed);
+  if (!force) return;
+  // The final checkpoint: wait until it (and any still in flight) is durable.
+  if (Status st = checkpointer->flush(); !st.is_ok()) set_fatal(st);
 }
 
 void EventProcessor::Impl::log_status(bool final) {
@@ -548,7 +551,7 @@ void EventProcessor::Impl::log_status(bool final) {
         "stopped: {} events delivered, {} filtered, {} aborted changes dropped; "
         "checkpoint at commit sequence {}",
         acked, stats.events_filtered.load(), stats.changes_aborted.load(),
-        last_saved.commit_sequence);
+        stats.checkpoint_sequence.load());
   } else {
     spdlog::info(
         "status: {:.0f} events/s, lag {:.1f}s, wal sequence {}, last checkpoint at "

@@ -190,6 +190,23 @@ TEST(EventProcessor, EmitsOnlyCommittedChangesInCommitOrder) {
   EXPECT_FALSE(events[2].value.has_value());
 }
 
+TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
+  TempDir dir;
+  WalBuilder wal(dir.file("wal"));
+  wal.add(WalEntryKind::Begin, 1);
+  wal.add(WalEntryKind::Insert, 1, "users", "u1", "v");
+  wal.add(WalEntryKind::Commit, 1);
+  wal.close();
+  testing::write_file(dir.file("plain-file"), "x");
+  CdcConfig config = make_config(dir);
+  config.checkpoint_dir = dir.file("plain-file") + "/ckpt";
+  Status st;
+  auto events = run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.to_string().find("plain-file/ckpt"), std::string::npos) << st.to_string();
+  EXPECT_TRUE(events.empty());
+}
+
 TEST(EventProcessor, IgnoresOtherDatabases) {
   TempDir dir;
   WalBuilder wal(dir.file("wal"));

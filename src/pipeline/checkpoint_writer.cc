@@ -1,0 +1,69 @@
+#include "pipeline/checkpoint_writer.h"
+
+#include "common/thread_name.h"
+
+namespace heliosdb::cdc {
+
+CheckpointWriter::CheckpointWriter(CheckpointStore* store, PipelineStats* stats)
+    : store_(store), stats_(stats) {
+  thread_ = std::thread([this] {
+    name_this_thread("cdc-checkpoint");
+    loop();
+  });
+}
+
+CheckpointWriter::~CheckpointWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  thread_.join();
+}
+
+void CheckpointWriter::request(const DeliveryPosition& position) {
+  std::lock_guard lock(mu_);
+  pending_ = position;
+  cv_.notify_all();
+}
+
+Status CheckpointWriter::flush() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return (!pending_ && !writing_) || !error_.is_ok(); });
+  return error_;
+}
+
+Status CheckpointWriter::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+void CheckpointWriter::loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || pending_.has_value(); });
+    if (!pending_) return;  // stopping with nothing left to write
+    const DeliveryPosition position = *pending_;
+    pending_.reset();
+    writing_ = true;
+    lock.unlock();
+    Status st = store_->save(position);
+    if (st.is_ok() && stats_) {
+      stats_->checkpoint_sequence.store(position.commit_sequence, std::memory_order_relaxed);
+      stats_->checkpoints_written.fetch_add(1, std::memory_order_relaxed);
+    }
+    lock.lock();
+    writing_ = false;
+    if (!st.is_ok() && error_.is_ok()) error_ = st;
+    cv_.notify_all();
+    if (!error_.is_ok()) {
+      // A checkpoint that cannot be saved stops the pipeline (it polls
+      // error()); write nothing more.
+      pending_.reset();
+      cv_.wait(lock, [&] { return stop_; });
+      return;
+    }
+  }
+}
+
+}  // namespace heliosdb::cdc

@@ -1,0 +1,61 @@
+// CheckpointWriter: background checkpoints that coalesce, report only what
+// is durable, and surface a write failure.
+#include "pipeline/checkpoint_writer.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/test_util.h"
+
+namespace heliosdb::cdc {
+namespace {
+
+using testing::TempDir;
+
+DeliveryPosition at(uint64_t commit) { return {commit, commit, commit}; }
+
+TEST(CheckpointWriter, FlushMakesTheNewestRequestDurable) {
+  TempDir dir;
+  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  PipelineStats stats;
+  CheckpointWriter writer(&store, &stats);
+  for (uint64_t c = 1; c <= 500; ++c) writer.request(at(c));
+  ASSERT_TRUE(writer.flush().is_ok());
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->position, at(500));
+  EXPECT_EQ(stats.checkpoint_sequence.load(), 500u);
+  // Requests made while a write runs are coalesced (how many depends on
+  // the disk), and the last one is always written.
+  EXPECT_GE(stats.checkpoints_written.load(), 1u);
+  EXPECT_LE(stats.checkpoints_written.load(), 500u);
+}
+
+TEST(CheckpointWriter, AWriteFailureIsReportedAndNothingIsCountedAsWritten) {
+  TempDir dir;
+  testing::write_file(dir.file("not-a-dir"), "x");  // the checkpoint dir is a file
+  CheckpointStore store(dir.file("not-a-dir"), "mydb");
+  PipelineStats stats;
+  CheckpointWriter writer(&store, &stats);
+  writer.request(at(7));
+  Status st = writer.flush();
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.to_string().find("not-a-dir"), std::string::npos) << st.to_string();
+  EXPECT_FALSE(writer.error().is_ok());
+  EXPECT_EQ(stats.checkpoint_sequence.load(), 0u);
+  EXPECT_EQ(stats.checkpoints_written.load(), 0u);
+}
+
+TEST(CheckpointWriter, DestructionWritesWhatWasRequested) {
+  TempDir dir;
+  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  {
+    CheckpointWriter writer(&store, nullptr);
+    writer.request(at(42));
+  }
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->position, at(42));
+}
+
+}  // namespace
+}  // namespace heliosdb::cdc
