@@ -4,6 +4,7 @@
 // bounds memory: the reader waits for a free batch when the sink lags.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -36,7 +37,8 @@ struct EventBatchBuffer {
 
 class BatchQueue {
  public:
-  BatchQueue(size_t batches, size_t batch_size) {
+  BatchQueue(size_t batches, size_t batch_size)
+      : wake_threshold_(std::clamp<size_t>(batches / 4, 1, 8)) {
     pool_.reserve(batches);
     for (size_t i = 0; i < batches; ++i) {
       auto b = std::make_unique<EventBatchBuffer>();
@@ -62,10 +64,15 @@ class BatchQueue {
     b->size = 0;
     return b;
   }
-  void push_full(EventBatchBuffer* b) {
+  // Queues a filled batch. Waking the sink thread costs the reader a futex
+  // call and a context switch (a tenth of its time in perf when done for
+  // every batch of 100), so a batch only wakes it when `wake_now` is set or
+  // when wake_threshold_ batches are waiting; the sink thread also looks
+  // every millisecond by itself while events flow.
+  void push_full(EventBatchBuffer* b, bool wake_now) {
     std::lock_guard lock(mu_);
     full_.push_back(b);
-    full_cv_.notify_one();
+    if (wake_now || full_.size() >= wake_threshold_) full_cv_.notify_one();
   }
   // Sink side: the next full batch, or nullptr after `timeout`.
   EventBatchBuffer* pop_full(std::chrono::milliseconds timeout) {
@@ -104,6 +111,7 @@ class BatchQueue {
   std::deque<EventBatchBuffer*> free_, full_;
   std::vector<std::unique_ptr<EventBatchBuffer>> pool_;
   bool closed_ = false;
+  const size_t wake_threshold_;
 };
 
 }  // namespace heliosdb::cdc

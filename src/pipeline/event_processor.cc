@@ -121,7 +121,10 @@ struct EventProcessor::Impl {
   Status check_wal_holds_checkpoint();
   Status sink_loop();
   Status emit_change(const CommitInfo& info, const CommittedChange& change);
-  Status push_batch();
+  // Hands the batch being filled to the sink thread. `wake_sink`: wake it
+  // now (the reader is about to wait); otherwise the queue wakes it once a
+  // few batches are waiting, and it looks every millisecond anyway.
+  Status push_batch(bool wake_sink);
   void maybe_checkpoint(bool force);
   void log_status(bool final);
   void set_fatal(Status st) {
@@ -266,7 +269,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   return Status::ok();
 }
 
-Status EventProcessor::Impl::push_batch() {
+Status EventProcessor::Impl::push_batch(bool wake_sink) {
   if (!current || current->size == 0) return Status::ok();
   // Registration waits while the tracker is full (backpressure): the sink
   // holds every registered event, so it can acknowledge and make room.
@@ -278,7 +281,7 @@ Status EventProcessor::Impl::push_batch() {
   stats.events_filtered.fetch_add(local_filtered, std::memory_order_relaxed);
   stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
   local_emitted = local_filtered = local_read = 0;
-  queue->push_full(current);
+  queue->push_full(current, wake_sink);
   current = nullptr;
   return Status::ok();
 }
@@ -321,7 +324,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   }
   ++current->size;
   ++local_emitted;
-  if (current->size == current->events.size()) return push_batch();
+  if (current->size == current->events.size()) return push_batch(false);
   return Status::ok();
 }
 
@@ -432,7 +435,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
                                                           " ends at sequence " +
                                                           std::to_string(reader.last_position()));
       }
-      Status pushed = push_batch();
+      Status pushed = push_batch(true);
       if (pushed.code() == ErrorCode::kCancelled) break;  // stopping
       HELIOSDB_RETURN_IF_ERROR(pushed);
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
@@ -466,7 +469,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
   }
   // Stopping while the tracker is full leaves the last batch unregistered:
   // it was never handed to the sink, so it is read again next time.
-  Status pushed = push_batch();
+  Status pushed = push_batch(true);
   if (pushed.code() != ErrorCode::kCancelled) HELIOSDB_RETURN_IF_ERROR(pushed);
   stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
   stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
