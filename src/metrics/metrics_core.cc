@@ -133,10 +133,27 @@ void MetricsCore::on_acknowledged_batch(std::span<const AckedEvent> events) {
   Shard& s = shard();
   std::array<uint64_t, 5> by_operation{};
   uint64_t bytes = 0;
-  // Runs: consecutive events of one table (the tracker interns names, so
-  // one table is one pointer) and of one latency in ms.
+  // Runs: consecutive events of one table and of one latency in ms. The
+  // tracker interns table names, so one table is one pointer: a few recent
+  // (pointer, size) -> label pairs spare most hash lookups when tables
+  // alternate.
+  struct RecentTable {
+    const char* data = nullptr;
+    size_t size = 0;
+    uint32_t index = 0;
+  };
+  std::array<RecentTable, 8> recent{};
+  size_t recent_next = 0;
+  auto label_of = [&](std::string_view table) {
+    for (const RecentTable& r : recent) {
+      if (r.data == table.data() && r.size == table.size() && r.data) return r.index;
+    }
+    const uint32_t index = tables_.index_of(table);
+    recent[recent_next++ % recent.size()] = {table.data(), table.size(), index};
+    return index;
+  };
   std::string_view run_table = events.front().table;
-  uint32_t run_table_index = tables_.index_of(run_table);
+  uint32_t run_table_index = label_of(run_table);
   uint64_t table_run = 0;
   int64_t fallback_now = 0;  // read once, if some event has no acked_at_ms
   int64_t run_ms = -1;
@@ -148,7 +165,7 @@ void MetricsCore::on_acknowledged_batch(std::span<const AckedEvent> events) {
     if (e.table.data() != run_table.data() || e.table.size() != run_table.size()) {
       s.by_table[run_table_index].add(table_run);
       run_table = e.table;
-      run_table_index = tables_.index_of(run_table);
+      run_table_index = label_of(run_table);
       table_run = 0;
     }
     ++table_run;
