@@ -2,6 +2,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <iostream>
 
 #include "cli/commands.h"
@@ -32,6 +35,16 @@ struct RunOptions {
 };
 
 int run_daemon(const RunOptions& opts) {
+  // Hold SIGTERM/SIGINT until the processor's handlers are installed (it
+  // unblocks them): a stop request during start-up then ends in a clean exit
+  // instead of killing the process half-initialized. Threads started before
+  // that (librdkafka's, the metrics exporter's) inherit the mask, so the
+  // signal is always handled by the pipeline's thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   setup_logging(opts.log_level);
   auto loaded = load_daemon_config(opts.config_file);
   if (!loaded) {

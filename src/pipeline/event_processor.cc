@@ -11,6 +11,7 @@
 // reader (lag grows, memory does not).
 #include "heliosdb/cdc/processor.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -47,6 +48,15 @@ class SignalScope {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, &old_term_);
     sigaction(SIGINT, &sa, &old_int_);
+    // The daemon blocks both signals from its first step (cli/run_command.cc)
+    // so that one arriving while it loads its config or creates the sink
+    // waits here instead of killing the process: unblocking delivers it now,
+    // to the handler, and the run stops cleanly.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   }
   ~SignalScope() {
     if (!enabled_) return;

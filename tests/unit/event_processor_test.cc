@@ -1,6 +1,8 @@
 // EventProcessor semantics with in-process sinks: commit order, aborts,
 // other databases, checkpoints and resume, failures, backpressure, stop.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <csignal>
 
 #include <filesystem>
 #include <mutex>
@@ -205,6 +207,46 @@ TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
   ASSERT_FALSE(st.is_ok());
   EXPECT_NE(st.to_string().find("plain-file/ckpt"), std::string::npos) << st.to_string();
   EXPECT_TRUE(events.empty());
+}
+
+// A SIGTERM that arrives while the daemon starts up (it blocks the signal
+// until the processor's handlers are in place) stops the run cleanly.
+TEST(EventProcessor, StopSignalPendingAtStartEndsTheRunCleanly) {
+  TempDir dir;
+  WalBuilder wal(dir.file("wal"));
+  wal.add(WalEntryKind::Begin, 1);
+  wal.add(WalEntryKind::Insert, 1, "users", "u1", "v");
+  wal.add(WalEntryKind::Commit, 1);
+  wal.close();
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old_mask), 0);
+  ASSERT_EQ(raise(SIGTERM), 0);  // pending, as if sent during start-up
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  EventProcessor p(make_config(dir), std::make_unique<RecordingSink>(events));
+  p.handle_signals(true);
+  // start() follows the WAL until stopped: without the pending signal it
+  // would run on, so a watchdog ends it and the test fails.
+  std::atomic<bool> finished{false}, watchdog_fired{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1000 && !finished; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!finished) {
+      watchdog_fired = true;
+      p.stop();
+    }
+  });
+  Status st = p.start();
+  finished = true;
+  watchdog.join();
+  const timespec no_wait{};
+  const bool still_pending = sigtimedwait(&term, nullptr, &no_wait) == SIGTERM;  // consumes it
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  EXPECT_FALSE(still_pending) << "the SIGTERM was never delivered to the processor";
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
+  EXPECT_FALSE(watchdog_fired.load()) << "the pending SIGTERM did not stop the run";
 }
 
 TEST(EventProcessor, IgnoresOtherDatabases) {
