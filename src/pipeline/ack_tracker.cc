@@ -25,7 +25,11 @@ std::optional<uint64_t> AckTracker::register_batch(std::span<const PendingEvent>
 }
 
 uint32_t AckTracker::intern_table(std::string_view table) {
-  if (!table_names_.empty() && table == last_table_name_) return last_table_;
+  // Most workloads touch a handful of tables in any order: a linear scan of
+  // the few most recent names beats hashing the name for every event.
+  for (const RecentTable& r : recent_tables_) {
+    if (r.name.size() == table.size() && r.name == table && !r.name.empty()) return r.id;
+  }
   auto it = table_ids_.find(table);
   if (it == table_ids_.end()) {
     std::lock_guard lock(mu_);  // acknowledge() reads table_names_
@@ -33,9 +37,8 @@ uint32_t AckTracker::intern_table(std::string_view table) {
     it = table_ids_.emplace(stored, static_cast<uint32_t>(table_names_.size())).first;
     table_names_.push_back(stored);
   }
-  last_table_name_ = it->first;
-  last_table_ = it->second;
-  return last_table_;
+  recent_tables_[recent_next_++ % recent_tables_.size()] = {it->first, it->second};
+  return it->second;
 }
 
 std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,

@@ -12,6 +12,7 @@
 // backpressure against a slow sink.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -124,8 +125,12 @@ class AckTracker final : public AckReceiver {
   std::deque<std::string> table_storage_;
   std::vector<std::string_view> table_names_;
   std::unordered_map<std::string_view, uint32_t> table_ids_;
-  std::string_view last_table_name_;
-  uint32_t last_table_ = 0;
+  struct RecentTable {
+    std::string_view name;  // views table_storage_
+    uint32_t id = 0;
+  };
+  std::array<RecentTable, 8> recent_tables_{};
+  size_t recent_next_ = 0;
 };
 
 }  // namespace heliosdb::cdc

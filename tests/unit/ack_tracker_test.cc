@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -140,6 +141,34 @@ TEST(AckTracker, ABatchLargerThanTheCapacityWaitsForAnEmptyTracker) {
   producer.join();
   ASSERT_EQ(big, 1u);
   EXPECT_EQ(t.outstanding(), 4u);
+}
+
+struct TableRecorder : PipelineObserver {
+  std::vector<std::string> tables;
+  void on_acknowledged(const AckedEvent& e) override { tables.emplace_back(e.table); }
+};
+
+// Table names are interned (ids reused, names reported back exactly) for
+// more tables than the recent-name cache holds, in any order.
+TEST(AckTracker, InternedTablesReportTheirNamesBackForManyTables) {
+  auto stop = [] { return false; };
+  AckTracker t(1000, {});
+  auto recorder = std::make_shared<TableRecorder>();
+  t.set_observer(recorder);
+  std::vector<std::string> expected;
+  std::vector<AckTracker::PendingEvent> batch;
+  for (int i = 0; i < 60; ++i) {
+    std::string name = "table_" + std::to_string((i * 7) % 20);
+    AckTracker::PendingEvent e;
+    e.position = at(1, i + 1);
+    e.table = t.intern_table(name);
+    EXPECT_EQ(e.table, t.intern_table(std::string(name)));  // same id, other storage
+    batch.push_back(e);
+    expected.push_back(name);
+  }
+  ASSERT_EQ(t.register_batch(batch, stop), 0u);
+  t.acknowledge(0, batch.size());
+  EXPECT_EQ(recorder->tables, expected);
 }
 
 }  // namespace
