@@ -55,6 +55,31 @@ void BM_AckHook(benchmark::State& state) {
 }
 BENCHMARK(BM_AckHook)->ArgName("metrics")->Arg(0)->Arg(1);
 
+// What the pipeline calls: one on_acknowledged_batch() per acknowledgement
+// (here 100 events, tables and operations rotating, latencies 0-4 ms), per
+// event.
+void BM_AckBatchHook(benchmark::State& state) {
+  std::shared_ptr<PipelineObserver> observer = state.range(0)
+                                                   ? std::make_shared<metrics::MetricsCore>(100)
+                                                   : std::make_shared<PipelineObserver>();
+  PipelineObserver* o = observer.get();
+  benchmark::DoNotOptimize(o);
+  std::vector<AckedEvent> batch(100);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].table = kTables[(i * 7) & 3];
+    batch[i].operation = static_cast<OperationType>(1 + (i % 3));
+    batch[i].bytes = 264;
+    batch[i].wal_timestamp_ms = 1'700'000'000'000;
+    batch[i].acked_at_ms = batch[i].wal_timestamp_ms + static_cast<int64_t>(i / 20);
+  }
+  for (auto _ : state) {
+    o->on_acknowledged_batch(batch);
+    o->on_sink_call(0.0004, batch.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
+}
+BENCHMARK(BM_AckBatchHook)->ArgName("metrics")->Arg(0)->Arg(1);
+
 // The same hooks next to per-event work every pipeline does: serializing the
 // event to JSON (the cheapest serializer).
 void BM_SerializeWithHooks(benchmark::State& state) {
