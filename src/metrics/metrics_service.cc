@@ -156,7 +156,10 @@ class MetricsService::Impl {
     std::thread waker([&] {
       while (!stopped.load()) {
         poke(address, port);
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // The first pokes usually land before civetweb sets its stop flag;
+        // poke often so the one after it comes at once (a daemon's exit
+        // waited ~20 ms here at 20 ms intervals).
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
     exposer.reset();  // stops civetweb: waits for requests in progress
