@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   librdkafka-dev libre2-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev
-  libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libjemalloc-dev
   clang-14 libclang-rt-14-dev
   kcat python3 python3-pip python3-avro prometheus openssl
   curl procps

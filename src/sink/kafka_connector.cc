@@ -3,15 +3,17 @@
 //
 // Each message carries its ticket as the per-message opaque. Delivery reports
 // are served by rd_kafka_poll()/rd_kafka_flush() on the caller's thread
-// (send_batch, poll, drain); consecutive successful tickets are coalesced into
-// one acknowledge(first, count) per poll.
+// (send_batch, poll, drain); the successful tickets of one poll are sorted and
+// passed on as one acknowledge(first, count) per run of consecutive tickets.
 #include "heliosdb/cdc/kafka.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -89,11 +91,15 @@ class KafkaConnector::Impl {
   std::string topic_buf;
   std::string value_buf;
 
-  // Successful deliveries not yet passed on, as one run of tickets.
+  // Successful deliveries not yet passed on. Reports come one partition
+  // batch at a time, and keys spread consecutive tickets over the
+  // partitions, so in report order runs of consecutive tickets are ~1-2
+  // long; sorting a poll's worth first turns them into a few long runs (one
+  // AckTracker lock each instead of one per 1-2 events).
   std::mutex run_mu;
-  bool run_open = false;
-  uint64_t run_first = 0;
-  uint64_t run_count = 0;
+  std::vector<uint64_t> acked;  // guarded by run_mu
+  std::mutex flush_mu;          // one flush_run() at a time; guards to_ack
+  std::vector<uint64_t> to_ack;
 
   std::atomic<uint64_t> produced{0}, delivered{0}, failed{0}, skipped{0}, queue_full_waits{0},
       bytes{0};
@@ -223,29 +229,26 @@ void KafkaConnector::Impl::set_fatal(Status st) {
 
 void KafkaConnector::Impl::delivered_one(uint64_t ticket) {
   delivered.fetch_add(1, std::memory_order_relaxed);
-  std::unique_lock lock(run_mu);
-  if (run_open && ticket == run_first + run_count) {
-    ++run_count;
-    return;
-  }
-  uint64_t first = run_first, count = run_count;
-  bool had = run_open;
-  run_open = true;
-  run_first = ticket;
-  run_count = 1;
-  lock.unlock();
-  if (had) {
-    if (AckReceiver* a = acks.load(std::memory_order_acquire)) a->acknowledge(first, count);
-  }
+  std::lock_guard lock(run_mu);
+  acked.push_back(ticket);
 }
 
 void KafkaConnector::Impl::flush_run() {
-  std::unique_lock lock(run_mu);
-  if (!run_open) return;
-  uint64_t first = run_first, count = run_count;
-  run_open = false;
-  lock.unlock();
-  if (AckReceiver* a = acks.load(std::memory_order_acquire)) a->acknowledge(first, count);
+  std::lock_guard flush_lock(flush_mu);
+  {
+    std::lock_guard lock(run_mu);
+    if (acked.empty()) return;
+    to_ack.swap(acked);  // both keep their capacity: no allocation once warmed up
+  }
+  if (!std::is_sorted(to_ack.begin(), to_ack.end())) std::sort(to_ack.begin(), to_ack.end());
+  AckReceiver* a = acks.load(std::memory_order_acquire);
+  for (size_t i = 0; i < to_ack.size();) {
+    size_t j = i + 1;
+    while (j < to_ack.size() && to_ack[j] == to_ack[j - 1] + 1) ++j;
+    if (a) a->acknowledge(to_ack[i], j - i);
+    i = j;
+  }
+  to_ack.clear();
 }
 
 // ---- set-up -----------------------------------------------------------------

@@ -33,6 +33,7 @@ struct WalWriter::Impl {
   uint64_t next_seq = 1;
   std::string payload;  // reused encoding buffers
   std::string frame;
+  std::string held;    // defer_writes: encoded frames not written yet (end at active_size)
   Status failed;       // sticky: a failed fsync or an unrepairable write
   bool dirty = false;  // appended since the last sync
   bool closed = false;
@@ -46,6 +47,7 @@ struct WalWriter::Impl {
   Status recover();
   Status create_segment(uint64_t first);
   Status seal_locked();
+  Status write_held_locked();
   void sync_loop();
 };
 
@@ -229,8 +231,30 @@ Status WalWriter::Impl::create_segment(uint64_t first) {
   return Status::ok();
 }
 
+Status WalWriter::Impl::write_held_locked() {
+  if (held.empty()) return Status::ok();
+  if (!failed.is_ok()) return failed;
+  const uint64_t written = active_size - held.size();
+  if (int err = wal::write_all(active->get(), held.data(), held.size())) {
+    // The held entries' sequences were already handed out, so the writer
+    // cannot go on without them: cut the partial bytes off and fail for good.
+    if (::ftruncate(active->get(), static_cast<off_t>(written)) != 0 ||
+        ::lseek(active->get(), static_cast<off_t>(written), SEEK_SET) < 0) {
+      failed = errno_status("repair " + active_path + " after a failed write", errno);
+    } else {
+      failed = errno_status("append to " + active_path, err);
+    }
+    held.clear();
+    return failed;
+  }
+  held.clear();
+  dirty = true;
+  return Status::ok();
+}
+
 Status WalWriter::Impl::seal_locked() {
   if (!active) return Status::ok();
+  HELIOSDB_RETURN_IF_ERROR(write_held_locked());
   if (syncs() && ::fdatasync(active->get()) != 0) {
     failed = errno_status("fsync " + active_path, errno);
     return failed;
@@ -309,6 +333,17 @@ Result<uint64_t> WalWriter::append(const WalEntry& entry) {
   s.frame.clear();
   size_t block_offset = s.active_size % wal::kBlockSize;
   wal::append_fragments(s.payload, &block_offset, &s.frame);
+  if (s.opt.defer_writes) {
+    s.held += s.frame;
+    s.active_size += s.frame.size();
+    uint64_t seq = s.next_seq++;
+    if (s.active_size >= s.opt.segment_bytes) {
+      HELIOSDB_RETURN_IF_ERROR(s.seal_locked());
+    } else if (s.held.size() >= (1u << 20)) {
+      HELIOSDB_RETURN_IF_ERROR(s.write_held_locked());
+    }
+    return seq;
+  }
   if (int err = wal::write_all(s.active->get(), s.frame.data(), s.frame.size())) {
     // Cut the partial record off again so the segment stays well-formed.
     if (::ftruncate(s.active->get(), static_cast<off_t>(s.active_size)) != 0 ||
@@ -335,12 +370,20 @@ Status WalWriter::sync() {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> lk(s.mu);
   if (!s.failed.is_ok()) return s.failed;
+  if (s.active) HELIOSDB_RETURN_IF_ERROR(s.write_held_locked());
   if (s.active && ::fdatasync(s.active->get()) != 0) {
     s.failed = errno_status("fsync " + s.active_path, errno);
     return s.failed;
   }
   s.dirty = false;
   return Status::ok();
+}
+
+Status WalWriter::flush_writes() {
+  Impl& s = *impl_;
+  std::lock_guard<std::mutex> lk(s.mu);
+  if (!s.active) return s.failed;
+  return s.write_held_locked();
 }
 
 Status WalWriter::close() {

@@ -111,6 +111,33 @@ TEST(WalWriter, EverySyncPolicyWritesReadableEntries) {
   }
 }
 
+TEST(WalWriter, DeferredWritesAppearAtFlushSyncRotationAndClose) {
+  TempDir dir;
+  auto o = testing::writer_options(dir.path(), 3000);  // rotates every few entries
+  o.defer_writes = true;
+  auto w = WalWriter::open(o);
+  ASSERT_TRUE(w.is_ok());
+  auto first = testing::append_entries(**w, 2);
+  // Held in memory: a reader sees nothing yet.
+  EXPECT_TRUE(testing::read_wal(dir.path()).entries.empty());
+  ASSERT_TRUE((*w)->flush_writes().is_ok());
+  EXPECT_EQ(testing::read_wal(dir.path()).entries, first);
+  // Across rotations every entry lands, in order, in well-formed segments.
+  auto more = testing::append_entries(**w, 60);
+  ASSERT_TRUE((*w)->sync().is_ok());
+  auto all = first;
+  all.insert(all.end(), more.begin(), more.end());
+  EXPECT_EQ(testing::read_wal(dir.path()).entries, all);
+  auto last = testing::append_entries(**w, 3);
+  ASSERT_TRUE((*w)->close().is_ok());
+  all.insert(all.end(), last.begin(), last.end());
+  EXPECT_EQ(testing::read_wal(dir.path()).entries, all);
+  // Reopened: continues after the last entry written.
+  auto again = WalWriter::open(o);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ((*again)->next_sequence(), all.size() + 1);
+}
+
 TEST(WalWriter, LeftoverTemporarySegmentIsCleanedUp) {
   TempDir dir;
   testing::write_wal(dir.path(), 3);

@@ -76,6 +76,11 @@ struct WalWriterOptions {
   uint64_t segment_bytes = 64ull * 1024 * 1024;  // rotate when a segment reaches this size
   WalSyncPolicy sync_policy = WalSyncPolicy::kInterval;
   std::chrono::milliseconds sync_interval{100};
+  // Keep appended entries in memory until flush_writes() (or sync(), close(),
+  // a segment rotation, or 1 MiB held) and write them with one write() call,
+  // like a database's WAL buffer. Readers see held entries only once written.
+  // Off by default: every append() is written at once.
+  bool defer_writes = false;
   // Sequence of the first entry when the directory holds no WAL yet.
   uint64_t first_sequence = 1;
 };
@@ -112,6 +117,9 @@ class WalWriter {
   Result<uint64_t> append(const WalEntry& entry);
   // Forces everything appended so far to stable storage.
   Status sync();
+  // With `defer_writes`: writes the entries held so far to the file (no
+  // fsync). Without it: nothing to do.
+  Status flush_writes();
   // Syncs (per policy) and closes the active segment.
   Status close();
 
