@@ -152,6 +152,7 @@ struct EventProcessor::Impl {
   uint64_t acked_at_last_save = 0;
   Clock::time_point last_save_time;
   Clock::time_point last_status_time;
+  Clock::time_point run_started;  // when reading began, for the final rate
   uint64_t acked_at_last_status = 0;
   std::atomic<bool> reader_done{false};
   std::atomic<bool> reader_idle{false};
@@ -231,7 +232,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   reader_done.store(false);
   abort_reader.store(false);
   fatal = Status::ok();
-  last_save_time = last_status_time = Clock::now();
+  run_started = last_save_time = last_status_time = Clock::now();
 
   std::atomic<bool> sink_done{false};
   std::thread reader([this, once, &sink_done] {
@@ -560,10 +561,12 @@ void EventProcessor::Impl::log_status(bool final) {
   int64_t oldest = tracker->oldest_unacked_ms();
   double lag = oldest ? std::max<double>(0, static_cast<double>(now_ms() - oldest) / 1000.0) : 0;
   if (final) {
+    const double run_secs = std::chrono::duration<double>(now - run_started).count();
     spdlog::info(
-        "stopped: {} events delivered, {} filtered, {} aborted changes dropped; "
-        "checkpoint at commit sequence {}",
-        acked, stats.events_filtered.load(), stats.changes_aborted.load(),
+        "stopped: {} events delivered in {:.3f} s ({:.0f} events/s), {} filtered, {} aborted "
+        "changes dropped; checkpoint at commit sequence {}",
+        acked, run_secs, run_secs > 0 ? static_cast<double>(acked) / run_secs : 0.0,
+        stats.events_filtered.load(), stats.changes_aborted.load(),
         stats.checkpoint_sequence.load());
   } else {
     spdlog::info(
