@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/stop_signals.h"
 #include "config/daemon_config.h"
 #include "heliosdb/cdc/metrics.h"
 #include "heliosdb/cdc/processor.h"
@@ -40,10 +40,7 @@ int run_daemon(const RunOptions& opts) {
   // instead of killing the process half-initialized. Threads started before
   // that (librdkafka's, the metrics exporter's) inherit the mask, so the
   // signal is always handled by the pipeline's thread.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
+  const sigset_t stop_signals = stop_signal_set();
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   setup_logging(opts.log_level);
   auto loaded = load_daemon_config(opts.config_file);

@@ -50,9 +50,8 @@ std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& posit
   return register_batch(std::span<const PendingEvent>(&e, 1), stop);
 }
 
-std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
-                                                   const CdcEvent& event,
-                                                   const std::function<bool()>& stop) {
+AckTracker::PendingEvent AckTracker::describe(const DeliveryPosition& position,
+                                              const CdcEvent& event) {
   PendingEvent e;
   e.position = position;
   e.timestamp_ms = event.timestamp;
@@ -62,6 +61,13 @@ std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& posit
     e.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
               (event.old_value ? event.old_value->size() : 0);
   }
+  return e;
+}
+
+std::optional<uint64_t> AckTracker::register_event(const DeliveryPosition& position,
+                                                   const CdcEvent& event,
+                                                   const std::function<bool()>& stop) {
+  const PendingEvent e = describe(position, event);
   return register_batch(std::span<const PendingEvent>(&e, 1), stop);
 }
 

@@ -65,6 +65,10 @@ class AckTracker final : public AckReceiver {
   // reports when it is acknowledged (operation, table, bytes, timestamp).
   std::optional<uint64_t> register_event(const DeliveryPosition& position, const CdcEvent& event,
                                          const std::function<bool()>& stop);
+  // What to register for `event` reaching `position` (its table interned,
+  // operation and size recorded only with an observer). Registering thread
+  // only, like intern_table().
+  PendingEvent describe(const DeliveryPosition& position, const CdcEvent& event);
   // The id PendingEvent::table needs for `table`. Called by the registering
   // thread only; lock-free unless the name is new.
   uint32_t intern_table(std::string_view table);

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/stop_signals.h"
 #include "common/thread_name.h"
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/ack_tracker.h"
@@ -52,10 +53,7 @@ class SignalScope {
     // so that one arriving while it loads its config or creates the sink
     // waits here instead of killing the process: unblocking delivers it now,
     // to the handler, and the run stops cleanly.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
+    const sigset_t stop_signals = stop_signal_set();
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   }
   ~SignalScope() {
@@ -323,16 +321,9 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     if (observer) observer->on_filtered(ev);
     return Status::ok();
   }
-  AckTracker::PendingEvent& pending = current->pending[current->size];
-  pending.position = DeliveryPosition{info.restart_during, info.commit_sequence, c.sequence};
-  pending.timestamp_ms = ev.timestamp;
-  if (observer) {
-    pending.operation = ev.operation;
-    pending.table = tracker->intern_table(ev.table);
-    pending.bytes = ev.key.size() + (ev.value ? ev.value->size() : 0) +
-                    (ev.old_value ? ev.old_value->size() : 0);
-    observer->on_emitted(ev);
-  }
+  current->pending[current->size] = tracker->describe(
+      DeliveryPosition{info.restart_during, info.commit_sequence, c.sequence}, ev);
+  if (observer) observer->on_emitted(ev);
   ++current->size;
   ++local_emitted;
   if (current->size == current->events.size()) return push_batch(false);

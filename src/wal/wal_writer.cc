@@ -47,6 +47,12 @@ struct WalWriter::Impl {
   Status recover();
   Status create_segment(uint64_t first);
   Status seal_locked();
+  // Appends `bytes` to the active segment, which ends at `start`; on failure
+  // cuts the file back to `start` (sticky failure if that fails too) and
+  // returns the errno.
+  int write_at_end_locked(std::string_view bytes, uint64_t start);
+  // After bytes were written: fsync them (every-entry policy) or mark dirty.
+  Status after_write_locked();
   Status write_held_locked();
   void sync_loop();
 };
@@ -231,25 +237,41 @@ Status WalWriter::Impl::create_segment(uint64_t first) {
   return Status::ok();
 }
 
+int WalWriter::Impl::write_at_end_locked(std::string_view bytes, uint64_t start) {
+  int err = wal::write_all(active->get(), bytes.data(), bytes.size());
+  if (err == 0) return 0;
+  // Cut the partial bytes off again so the segment stays well-formed.
+  if (::ftruncate(active->get(), static_cast<off_t>(start)) != 0 ||
+      ::lseek(active->get(), static_cast<off_t>(start), SEEK_SET) < 0) {
+    failed = errno_status("repair " + active_path + " after a failed write", errno);
+  }
+  return err;
+}
+
+Status WalWriter::Impl::after_write_locked() {
+  if (opt.sync_policy == WalSyncPolicy::kEveryEntry) {
+    if (::fdatasync(active->get()) != 0) {
+      failed = errno_status("fsync " + active_path, errno);
+      return failed;
+    }
+  } else {
+    dirty = true;
+  }
+  return Status::ok();
+}
+
 Status WalWriter::Impl::write_held_locked() {
   if (held.empty()) return Status::ok();
   if (!failed.is_ok()) return failed;
-  const uint64_t written = active_size - held.size();
-  if (int err = wal::write_all(active->get(), held.data(), held.size())) {
+  const int err = write_at_end_locked(held, active_size - held.size());
+  held.clear();
+  if (err != 0) {
     // The held entries' sequences were already handed out, so the writer
-    // cannot go on without them: cut the partial bytes off and fail for good.
-    if (::ftruncate(active->get(), static_cast<off_t>(written)) != 0 ||
-        ::lseek(active->get(), static_cast<off_t>(written), SEEK_SET) < 0) {
-      failed = errno_status("repair " + active_path + " after a failed write", errno);
-    } else {
-      failed = errno_status("append to " + active_path, err);
-    }
-    held.clear();
+    // cannot go on without them: fail for good.
+    if (failed.is_ok()) failed = errno_status("append to " + active_path, err);
     return failed;
   }
-  held.clear();
-  dirty = true;
-  return Status::ok();
+  return after_write_locked();
 }
 
 Status WalWriter::Impl::seal_locked() {
@@ -344,24 +366,12 @@ Result<uint64_t> WalWriter::append(const WalEntry& entry) {
     }
     return seq;
   }
-  if (int err = wal::write_all(s.active->get(), s.frame.data(), s.frame.size())) {
-    // Cut the partial record off again so the segment stays well-formed.
-    if (::ftruncate(s.active->get(), static_cast<off_t>(s.active_size)) != 0 ||
-        ::lseek(s.active->get(), static_cast<off_t>(s.active_size), SEEK_SET) < 0) {
-      s.failed = errno_status("repair " + s.active_path + " after a failed write", errno);
-    }
+  if (int err = s.write_at_end_locked(s.frame, s.active_size)) {
     return errno_status("append to " + s.active_path, err);
   }
   s.active_size += s.frame.size();
   uint64_t seq = s.next_seq++;
-  if (s.opt.sync_policy == WalSyncPolicy::kEveryEntry) {
-    if (::fdatasync(s.active->get()) != 0) {
-      s.failed = errno_status("fsync " + s.active_path, errno);
-      return s.failed;
-    }
-  } else {
-    s.dirty = true;
-  }
+  HELIOSDB_RETURN_IF_ERROR(s.after_write_locked());
   if (s.active_size >= s.opt.segment_bytes) HELIOSDB_RETURN_IF_ERROR(s.seal_locked());
   return seq;
 }

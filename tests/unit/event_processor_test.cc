@@ -192,13 +192,18 @@ TEST(EventProcessor, EmitsOnlyCommittedChangesInCommitOrder) {
   EXPECT_FALSE(events[2].value.has_value());
 }
 
-TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
-  TempDir dir;
+// A WAL of one committed transaction with one INSERT.
+void write_one_insert(const TempDir& dir) {
   WalBuilder wal(dir.file("wal"));
   wal.add(WalEntryKind::Begin, 1);
   wal.add(WalEntryKind::Insert, 1, "users", "u1", "v");
   wal.add(WalEntryKind::Commit, 1);
   wal.close();
+}
+
+TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
+  TempDir dir;
+  write_one_insert(dir);
   testing::write_file(dir.file("plain-file"), "x");
   CdcConfig config = make_config(dir);
   config.checkpoint_dir = dir.file("plain-file") + "/ckpt";
@@ -213,11 +218,7 @@ TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
 // until the processor's handlers are in place) stops the run cleanly.
 TEST(EventProcessor, StopSignalPendingAtStartEndsTheRunCleanly) {
   TempDir dir;
-  WalBuilder wal(dir.file("wal"));
-  wal.add(WalEntryKind::Begin, 1);
-  wal.add(WalEntryKind::Insert, 1, "users", "u1", "v");
-  wal.add(WalEntryKind::Commit, 1);
-  wal.close();
+  write_one_insert(dir);
   sigset_t term, old_mask;
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);

@@ -79,7 +79,8 @@ struct WalWriterOptions {
   // Keep appended entries in memory until flush_writes() (or sync(), close(),
   // a segment rotation, or 1 MiB held) and write them with one write() call,
   // like a database's WAL buffer. Readers see held entries only once written.
-  // Off by default: every append() is written at once.
+  // With WalSyncPolicy::kEveryEntry each such write is fsync'ed. Off by
+  // default: every append() is written at once.
   bool defer_writes = false;
   // Sequence of the first entry when the directory holds no WAL yet.
   uint64_t first_sequence = 1;
