@@ -11,14 +11,16 @@
 #   PARTITIONS [3]        partitions of each benchmark topic
 #   LAT_RATE [50000]      events/s for the latency run
 #   LAT_SECONDS [20]      length of the latency run
-#   CDC_BATCH [1000]      [cdc] batch_size for the throughput run
+#   ROUNDS [1]            throughput sets (with and without headers) to run
+#   CDC_SETTINGS []       extra [cdc] lines for the throughput runs, e.g.
+#                         $'batch_size = 1000\nbuffer_size = 100000'
 #   LAT_SYNC [0]          1: flush the page cache (sync) before the latency run
 #   METRICS_PORT [19464]  the latency run's metrics endpoint on 127.0.0.1
 #
 # Prints:
 #   throughput: events/s of `heliosdb-cdc run --once` (WAL read, transaction
-#               assembly, JSON, produce, every delivery report) and of kcat,
-#               and the ratio;
+#               assembly, JSON, produce, every delivery report, checkpoints)
+#               and of kcat (twice: see run_set), and the ratios;
 #   latency:    at LAT_RATE events/s from a live `wal generate --rate`:
 #               WAL append -> delivery report from the daemon's own
 #               heliosdb_cdc_event_latency_seconds histogram (bucket bounds
@@ -39,15 +41,18 @@ VALUE_BYTES="${VALUE_BYTES:-100}"
 PARTITIONS="${PARTITIONS:-3}"
 LAT_RATE="${LAT_RATE:-50000}"
 LAT_SECONDS="${LAT_SECONDS:-20}"
-CDC_BATCH="${CDC_BATCH:-1000}"
 METRICS_PORT="${METRICS_PORT:-19464}"
 
 [[ -x "$BIN" ]] || { echo "build heliosdb-cdc first: $BIN not found" >&2; exit 2; }
 command -v kcat >/dev/null || { echo "kcat not found (scripts/install-deps.sh)" >&2; exit 2; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kafka-bench.XXXXXX")"
 DAEMON= GEN=
-trap 'kill $DAEMON $GEN 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ID="$(date +%s)-$$"
+# Each run writes ~0.5 GB per topic into the broker: delete this run's topics
+# at exit (not in between: the broker removes the files in the background,
+# which would disturb the next measurement).
+trap 'kill $DAEMON $GEN 2>/dev/null || true; rm -rf "$WORK";
+      "$KAFKA" delete-topic "bench-.*-$ID" >/dev/null 2>&1 || true' EXIT
 
 "$KAFKA" start >&2
 now() { date +%s.%N; }
@@ -87,7 +92,7 @@ wal_path = "$WORK/wal"
 database = "bench"
 checkpoint_dir = "$WORK/ckpt-file"
 enable_metrics = false
-batch_size = $CDC_BATCH
+batch_size = 1000
 [sink]
 type = "file"
 [sink.file]
@@ -104,20 +109,32 @@ with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
 EOF
 N=$(wc -l <"$WORK/kcat.txt")
 
-# One throughput pair: heliosdb-cdc (WAL -> Kafka) and kcat (file -> Kafka),
-# each to its own fresh topic, wall time and CPU time (user+sys) of the process.
-# The machine may be shared: CPU seconds per event is the steadier figure.
-run_pair() {  # label headers(true|false)
+# One throughput set, each run to its own fresh topic, wall time and CPU time
+# (user+sys) of the process; the machine may be shared, so CPU seconds per
+# event is the steadier figure:
+#   heliosdb-cdc  WAL -> Kafka with the daemon's defaults ([cdc] batch_size
+#                 100, buffer_size 10000, checkpoint_interval 1000) unless
+#                 CDC_SETTINGS adds [cdc] lines;
+#   kcat          file -> Kafka, the same messages and every librdkafka
+#                 property the daemon sets (compression, idempotence, batch
+#                 size, linger, queue bytes, partitioner): the target's
+#                 baseline;
+#   kcat bounded  the same plus queue.buffering.max.messages=10000, i.e. no
+#                 more messages in flight than the daemon's buffer_size
+#                 allows it (librdkafka's default is 100,000; a short queue
+#                 keeps the messages in the CPU caches and makes both
+#                 faster).
+run_set() {  # label headers(true|false)
   local label="$1" headers="$2" tc="bench-cdc-$1-$ID" tk="bench-kcat-$1-$ID"
-  "$KAFKA" create-topic "$tc" "$PARTITIONS" retention.ms=3600000 >&2
-  "$KAFKA" create-topic "$tk" "$PARTITIONS" retention.ms=3600000 >&2
+  local tb="bench-kcatb-$1-$ID"
+  for t in "$tc" "$tk" "$tb"; do
+    "$KAFKA" create-topic "$t" "$PARTITIONS" retention.ms=3600000 >&2
+  done
   write_config "$WORK/cdc-$label.toml" "$WORK/wal" "$WORK/ckpt-$label" "$tc" \
-    "batch_size = $CDC_BATCH
-buffer_size = 100000
-checkpoint_interval = 100000"
+    "${CDC_SETTINGS:-}"
   echo "headers = $headers" >>"$WORK/cdc-$label.toml"
   echo "== [$label] heliosdb-cdc: WAL -> Kafka ($N events)" >&2
-  local t0 t1 t2 t3
+  local t0 t1 t2 t3 t4 t5
   t0=$(now)
   /usr/bin/time -f "%U %S" -o "$WORK/cpu-cdc-$label" \
     "$BIN" run --config "$WORK/cdc-$label.toml" --once 2>"$WORK/cdc-$label.log" \
@@ -130,34 +147,48 @@ checkpoint_interval = 100000"
     hdr=(-H operation=UPDATE -H database=bench -H table=payments -H sequence=1234567
          -H event_id=evt_bench_1234567)
   fi
+  local kcat_args=(-P -b "$BROKERS" -K $'\t' "${hdr[@]}" -z snappy
+    -X enable.idempotence=true -X batch.size=1048576 -X linger.ms=5
+    -X queue.buffering.max.kbytes=262144 -X partitioner=murmur2_random)
   echo "== [$label] kcat: the same $N pre-serialized messages" >&2
   t2=$(now)
   /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcat-$label" \
-    kcat -P -b "$BROKERS" -t "$tk" -K $'\t' "${hdr[@]}" -z snappy \
-    -X enable.idempotence=true -X batch.size=1048576 -X linger.ms=5 \
-    -X queue.buffering.max.kbytes=262144 -X partitioner=murmur2_random -l "$WORK/kcat.txt"
+    kcat "${kcat_args[@]}" -t "$tk" -l "$WORK/kcat.txt"
   t3=$(now)
-  local c_cdc c_kcat
+  echo "== [$label] kcat bounded: the same, at most 10000 messages queued" >&2
+  t4=$(now)
+  /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcatb-$label" \
+    kcat "${kcat_args[@]}" -X queue.buffering.max.messages=10000 -t "$tb" -l "$WORK/kcat.txt"
+  t5=$(now)
+  local c_cdc c_kcat c_kcatb
   c_cdc=$(kcat -b "$BROKERS" -C -t "$tc" -e -q -f 'x\n' | wc -l)
   c_kcat=$(kcat -b "$BROKERS" -C -t "$tk" -e -q -f 'x\n' | wc -l)
-  python3 - "$label" "$N" "$t0" "$t1" "$t2" "$t3" "$c_cdc" "$c_kcat" \
-    "$(cat "$WORK/cpu-cdc-$label")" "$(cat "$WORK/cpu-kcat-$label")" <<'PY'
+  c_kcatb=$(kcat -b "$BROKERS" -C -t "$tb" -e -q -f 'x\n' | wc -l)
+  python3 - "$label" "$N" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$c_cdc" "$c_kcat" "$c_kcatb" \
+    "$(cat "$WORK/cpu-cdc-$label")" "$(cat "$WORK/cpu-kcat-$label")" \
+    "$(cat "$WORK/cpu-kcatb-$label")" <<'PY'
 import sys
 label, n = sys.argv[1], int(sys.argv[2])
-t0, t1, t2, t3 = map(float, sys.argv[3:7])
-c_cdc, c_kcat = int(sys.argv[7]), int(sys.argv[8])
-cpu_cdc = sum(map(float, sys.argv[9].split())); cpu_kcat = sum(map(float, sys.argv[10].split()))
-cdc = n / (t1 - t0); kcat = n / (t3 - t2)
-print(f"[{label}] throughput: heliosdb-cdc {cdc:,.0f} events/s ({t1-t0:.2f} s wall, "
-      f"{cpu_cdc:.2f} s CPU = {cpu_cdc/n*1e6:.2f} us/event), kcat {kcat:,.0f} events/s "
-      f"({t3-t2:.2f} s wall, {cpu_kcat:.2f} s CPU = {cpu_kcat/n*1e6:.2f} us/event); "
-      f"ratio {cdc/kcat:.2f}x kcat (wall), {cpu_kcat/cpu_cdc:.2f}x (CPU efficiency)")
-print(f"[{label}] messages in topics: heliosdb-cdc {c_cdc}, kcat {c_kcat} (expected {n})")
+t = list(map(float, sys.argv[3:9]))
+counts = list(map(int, sys.argv[9:12]))
+cpu = [sum(map(float, a.split())) for a in sys.argv[12:15]]
+wall = [t[1] - t[0], t[3] - t[2], t[5] - t[4]]
+rate = [n / w for w in wall]
+names = ["heliosdb-cdc", "kcat", "kcat bounded"]
+print(f"[{label}] throughput: " + ", ".join(
+    f"{nm} {r:,.0f} events/s ({w:.2f} s wall, {c:.2f} s CPU = {c / n * 1e6:.2f} us/event)"
+    for nm, r, w, c in zip(names, rate, wall, cpu)))
+print(f"[{label}] ratio: {rate[0] / rate[1]:.2f}x kcat, {rate[0] / rate[2]:.2f}x kcat bounded "
+      f"(wall); CPU efficiency {cpu[1] / cpu[0]:.2f}x, {cpu[2] / cpu[0]:.2f}x")
+print(f"[{label}] messages in topics: " +
+      ", ".join(f"{nm} {c}" for nm, c in zip(names, counts)) + f" (expected {n})")
 PY
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run_pair headers true
-run_pair noheaders false
+for ((round = 1; round <= ${ROUNDS:-1}; round++)); do
+  run_set "headers-$round" true
+  run_set "noheaders-$round" false
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== latency at $LAT_RATE events/s for $LAT_SECONDS s" >&2

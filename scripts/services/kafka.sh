@@ -16,6 +16,7 @@
 #   scripts/services/kafka.sh reset     stop and delete all topic data
 #   scripts/services/kafka.sh create-topic NAME [PARTITIONS [KEY=VALUE...]]
 #                                       (topic configs, e.g. retention.ms=60000)
+#   scripts/services/kafka.sh delete-topic NAME...   (benchmarks clean up)
 #
 # Every command is idempotent: `start` on a running broker returns at once,
 # `stop` on a stopped one does nothing. Listeners (fixed for the test suite):
@@ -240,6 +241,15 @@ create_topic() {
     "${configs[@]}"
 }
 
+delete_topics() {
+  (($#)) || return 0
+  local name
+  for name in "$@"; do
+    java_cmd org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      --delete --if-exists --topic "$name"
+  done
+}
+
 LEASES="$KAFKA_HOME/leases"
 
 with_lease_lock() {
@@ -282,6 +292,7 @@ case "${1:-}" in
     if broker_pid >/dev/null && answering; then echo "running"; else echo "stopped"; exit 1; fi ;;
   reset) stop TERM; rm -rf "$DATA"; log "data deleted" ;;
   create-topic) shift; create_topic "$@" ;;
+  delete-topic) shift; delete_topics "$@" ;;
   *)
     sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;

@@ -125,11 +125,18 @@ TEST_F(KafkaSinkIT, DeliversEveryEventOnceWithKeyValueHeadersAndPerKeyOrder) {
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(3000, 1, {"orders"});
   RecordingAcks acks;
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before_ms = wall_ms();
   for (size_t i = 0; i < events.size(); i += 250) {
     EventBatch b{std::span<const CdcEvent>(events.data() + i, 250), i};
     ASSERT_TRUE((*k)->send_batch(b, acks).is_ok());
     ASSERT_TRUE((*k)->poll(0ms).is_ok());
   }
+  const int64_t after_ms = wall_ms();
   ASSERT_TRUE((*k)->drain(30s).is_ok());
   EXPECT_EQ(acks.acked_count(), events.size());
   EXPECT_TRUE(acks.failed().empty());
@@ -137,7 +144,13 @@ TEST_F(KafkaSinkIT, DeliversEveryEventOnceWithKeyValueHeadersAndPerKeyOrder) {
   ASSERT_EQ(msgs.size(), events.size());
   expect_exactly(events, msgs);
   std::set<int32_t> partitions;
-  for (const auto& m : msgs) partitions.insert(m.partition);
+  for (const auto& m : msgs) {
+    partitions.insert(m.partition);
+    // CreateTime is when the event was produced (stamped once per batch).
+    EXPECT_EQ(m.timestamp_type, RD_KAFKA_TIMESTAMP_CREATE_TIME);
+    EXPECT_GE(m.timestamp_ms, before_ms);
+    EXPECT_LE(m.timestamp_ms, after_ms);
+  }
   EXPECT_EQ(partitions.size(), 3u) << "17 keys should spread over the 3 partitions";
   EXPECT_TRUE((*k)->close().is_ok());
 }

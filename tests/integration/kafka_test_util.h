@@ -114,6 +114,8 @@ struct Message {
   std::string key;
   std::string value;
   std::map<std::string, std::string> headers;
+  int64_t timestamp_ms = -1;  // the record's timestamp
+  rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
 };
 
 // Reads `topic` from the beginning of every partition with a plain librdkafka
@@ -161,6 +163,7 @@ inline std::vector<Message> consume_all(
       msg.topic = rd_kafka_topic_name(m->rkt);
       msg.partition = m->partition;
       msg.offset = m->offset;
+      msg.timestamp_ms = rd_kafka_message_timestamp(m, &msg.timestamp_type);
       msg.has_key = m->key != nullptr;
       if (m->key) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
       if (m->payload) msg.value.assign(static_cast<const char*>(m->payload), m->len);
