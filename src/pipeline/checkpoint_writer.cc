@@ -4,8 +4,9 @@
 
 namespace heliosdb::cdc {
 
-CheckpointWriter::CheckpointWriter(CheckpointStore* store, PipelineStats* stats)
-    : store_(store), stats_(stats) {
+CheckpointWriter::CheckpointWriter(CheckpointStore* store, PipelineStats* stats,
+                                   std::chrono::milliseconds min_spacing)
+    : store_(store), stats_(stats), min_spacing_(min_spacing) {
   thread_ = std::thread([this] {
     name_this_thread("cdc-checkpoint");
     loop();
@@ -29,7 +30,10 @@ void CheckpointWriter::request(const DeliveryPosition& position) {
 
 Status CheckpointWriter::flush() {
   std::unique_lock lock(mu_);
+  ++flushing_;
+  cv_.notify_all();
   cv_.wait(lock, [&] { return (!pending_ && !writing_) || !error_.is_ok(); });
+  --flushing_;
   return error_;
 }
 
@@ -40,12 +44,18 @@ Status CheckpointWriter::error() const {
 
 void CheckpointWriter::loop() {
   std::unique_lock lock(mu_);
+  std::optional<std::chrono::steady_clock::time_point> last_start;
   while (true) {
     cv_.wait(lock, [&] { return stop_ || pending_.has_value(); });
     if (!pending_) return;  // stopping with nothing left to write
+    if (last_start) {
+      // Newer requests arriving meanwhile replace this one (coalescing).
+      cv_.wait_until(lock, *last_start + min_spacing_, [&] { return stop_ || flushing_ > 0; });
+    }
     const DeliveryPosition position = *pending_;
     pending_.reset();
     writing_ = true;
+    last_start = std::chrono::steady_clock::now();
     lock.unlock();
     Status st = store_->save(position);
     if (st.is_ok() && stats_) {

@@ -5,10 +5,16 @@
 //
 // Requests coalesce: while one checkpoint is being written, a newer request
 // replaces any older one still waiting, so the file always moves to the
-// newest position asked for and the disk sets the pace. A position is
-// reported (stats, last_written()) only once it is durable.
+// newest position asked for. Writes start at least `min_spacing` apart
+// (10 ms by default, i.e. at most 100 checkpoints a second): at a few
+// hundred thousand events a second, checkpoint_interval = 1000 asks for
+// hundreds a second, and writing each one as soon as the last was durable
+// cost ~4 % of the daemon's CPU in fsyncs while the position moved on by a
+// few milliseconds. flush() and destruction do not wait for the spacing. A
+// position is reported (stats) only once it is durable.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -21,8 +27,11 @@ namespace heliosdb::cdc {
 
 class CheckpointWriter {
  public:
+  static constexpr std::chrono::milliseconds kDefaultMinSpacing{10};
+
   // `store` and `stats` (may be null) must outlive the writer.
-  CheckpointWriter(CheckpointStore* store, PipelineStats* stats);
+  CheckpointWriter(CheckpointStore* store, PipelineStats* stats,
+                   std::chrono::milliseconds min_spacing = kDefaultMinSpacing);
   ~CheckpointWriter();  // writes what was requested, then stops
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
@@ -40,11 +49,13 @@ class CheckpointWriter {
 
   CheckpointStore* const store_;
   PipelineStats* const stats_;
+  const std::chrono::milliseconds min_spacing_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<DeliveryPosition> pending_;
   bool writing_ = false;
   bool stop_ = false;
+  int flushing_ = 0;  // flush() callers waiting: skip the spacing
   Status error_;
   std::thread thread_;
 };

@@ -2,6 +2,9 @@
 // is durable, and surface a write failure.
 #include "pipeline/checkpoint_writer.h"
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "testing/test_util.h"
@@ -43,6 +46,42 @@ TEST(CheckpointWriter, AWriteFailureIsReportedAndNothingIsCountedAsWritten) {
   EXPECT_FALSE(writer.error().is_ok());
   EXPECT_EQ(stats.checkpoint_sequence.load(), 0u);
   EXPECT_EQ(stats.checkpoints_written.load(), 0u);
+}
+
+TEST(CheckpointWriter, WritesStartAtLeastTheSpacingApartButFlushDoesNotWait) {
+  TempDir dir;
+  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  PipelineStats stats;
+  CheckpointWriter writer(&store, &stats, std::chrono::hours(1));
+  writer.request(at(1));
+  ASSERT_TRUE(writer.flush().is_ok());  // the first write does not wait
+  EXPECT_EQ(stats.checkpoints_written.load(), 1u);
+  writer.request(at(2));
+  writer.request(at(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(stats.checkpoints_written.load(), 1u) << "written before the spacing passed";
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->position, at(1));
+  ASSERT_TRUE(writer.flush().is_ok());  // does not wait an hour
+  EXPECT_EQ(stats.checkpoints_written.load(), 2u) << "2 and 3 coalesce into one write";
+  loaded = store.load();
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->position, at(3));
+}
+
+TEST(CheckpointWriter, DestructionWritesWhatWasRequestedWithoutWaitingForTheSpacing) {
+  TempDir dir;
+  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  {
+    CheckpointWriter writer(&store, nullptr, std::chrono::hours(1));
+    writer.request(at(41));
+    ASSERT_TRUE(writer.flush().is_ok());
+    writer.request(at(42));
+  }
+  auto loaded = store.load();
+  ASSERT_TRUE(loaded && loaded->has_value());
+  EXPECT_EQ((*loaded)->position, at(42));
 }
 
 TEST(CheckpointWriter, DestructionWritesWhatWasRequested) {
