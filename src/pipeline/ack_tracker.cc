@@ -1,5 +1,6 @@
 #include "pipeline/ack_tracker.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace heliosdb::cdc {
@@ -11,9 +12,14 @@ std::optional<uint64_t> AckTracker::register_batch(std::span<const PendingEvent>
                                                    const std::function<bool()>& stop) {
   std::unique_lock lock(mu_);
   while (!entries_.empty() && entries_.size() + events.size() > capacity_) {
-    if (stop()) return std::nullopt;
+    if (stop()) {
+      wake_at_free_ = 0;
+      return std::nullopt;
+    }
+    wake_at_free_ = std::min(capacity_, std::max(events.size(), capacity_ / 4));
     space_cv_.wait_for(lock, std::chrono::milliseconds(20));
   }
+  wake_at_free_ = 0;
   const uint64_t first = base_ticket_ + entries_.size();
   for (const PendingEvent& e : events) {
     Entry entry;
@@ -90,7 +96,10 @@ void AckTracker::pop_done_locked() {
   }
   outstanding_.store(entries_.size(), std::memory_order_relaxed);
   if (popped) {
-    space_cv_.notify_all();
+    if (wake_at_free_ > 0 &&
+        (entries_.empty() || capacity_ - std::min(capacity_, entries_.size()) >= wake_at_free_)) {
+      space_cv_.notify_all();
+    }
     if (entries_.empty()) drained_cv_.notify_all();
   }
 }

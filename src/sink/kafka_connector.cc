@@ -28,6 +28,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The reader thread filled the batch on another core, so every event's
+// fields and value buffers are cache misses here, each paid in turn as the
+// serializer reaches it. Asking for the next events' memory early overlaps
+// those misses with the work on this one.
+void prefetch_ahead(std::span<const CdcEvent> events, size_t i) {
+  if (i + 2 < events.size()) {
+    const char* p = reinterpret_cast<const char*>(&events[i + 2]);
+    for (size_t off = 0; off < sizeof(CdcEvent); off += 64) __builtin_prefetch(p + off);
+  }
+  if (i + 1 < events.size()) {
+    const CdcEvent& next = events[i + 1];
+    __builtin_prefetch(next.event_id.data());
+    __builtin_prefetch(next.key.data());
+    for (const auto* v : {&next.value, &next.old_value}) {
+      if (!*v) continue;
+      const char* d = (*v)->data();
+      for (size_t off = 0; off < (*v)->size(); off += 64) __builtin_prefetch(d + off);
+    }
+  }
+}
+
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -416,6 +437,7 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
   // batch is produced within a millisecond or so.
   int64_t create_time_ms = wall_clock_ms();
   for (size_t i = 0; i < batch.events.size(); ++i) {
+    prefetch_ahead(batch.events, i);
     const CdcEvent& ev = batch.events[i];
     const uint64_t ticket = batch.first_ticket + i;
     std::string_view topic_name;
