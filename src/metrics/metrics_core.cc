@@ -1,4 +1,5 @@
 #include "metrics/metrics_core.h"
+#include "common/wall_clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -16,12 +17,6 @@ struct ThreadShardCache {
   void* shard = nullptr;
 };
 thread_local ThreadShardCache tls_cache;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 size_t bucket_of(double seconds) {
   // First bucket whose upper bound is >= seconds (le semantics).
@@ -124,7 +119,7 @@ void MetricsCore::on_acknowledged(const AckedEvent& event) {
   s.by_table[tables_.index_of(event.table)].add(1);
   s.acknowledged.add(1);
   s.bytes.add(event.bytes);
-  int64_t acked_at = event.acked_at_ms != 0 ? event.acked_at_ms : now_ms();
+  int64_t acked_at = event.acked_at_ms != 0 ? event.acked_at_ms : wall_clock_ms();
   s.event_latency.observe_ms(std::max<int64_t>(0, acked_at - event.wal_timestamp_ms));
 }
 
@@ -169,7 +164,7 @@ void MetricsCore::on_acknowledged_batch(std::span<const AckedEvent> events) {
       table_run = 0;
     }
     ++table_run;
-    if (e.acked_at_ms == 0 && fallback_now == 0) fallback_now = now_ms();
+    if (e.acked_at_ms == 0 && fallback_now == 0) fallback_now = wall_clock_ms();
     const int64_t acked_at = e.acked_at_ms != 0 ? e.acked_at_ms : fallback_now;
     const int64_t ms = std::max<int64_t>(0, acked_at - e.wal_timestamp_ms);
     if (ms != run_ms) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/wall_clock.h"
 #include "metrics/process_metrics.h"
 
 namespace heliosdb::cdc::metrics {
@@ -12,12 +13,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 MetricFamily family(std::string name, std::string help, MetricType type) {
   MetricFamily f;
@@ -75,7 +70,7 @@ double lag_seconds(const PipelineStats* stats) {
   if (!stats) return 0;
   int64_t oldest = stats->oldest_unacked_ms.load(std::memory_order_relaxed);
   if (oldest <= 0) return 0;
-  int64_t age = now_ms() - oldest;
+  int64_t age = wall_clock_ms() - oldest;
   return age > 0 ? static_cast<double>(age) / 1000.0 : 0.0;
 }
 

@@ -1,4 +1,5 @@
 #include "pipeline/ack_tracker.h"
+#include "common/wall_clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -96,8 +97,8 @@ void AckTracker::pop_done_locked() {
   }
   outstanding_.store(entries_.size(), std::memory_order_relaxed);
   if (popped) {
-    if (wake_at_free_ > 0 &&
-        (entries_.empty() || capacity_ - std::min(capacity_, entries_.size()) >= wake_at_free_)) {
+    // (A batch larger than the window is admitted alone: size may exceed it.)
+    if (wake_at_free_ > 0 && capacity_ - std::min(capacity_, entries_.size()) >= wake_at_free_) {
       space_cv_.notify_all();
     }
     if (entries_.empty()) drained_cv_.notify_all();
@@ -134,9 +135,7 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
     pop_done_locked();
   }
   if (acked.empty()) return;
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = wall_clock_ms();
   for (AckedEvent& a : acked) a.acked_at_ms = now_ms;
   observer_->on_acknowledged_batch(acked);
 }

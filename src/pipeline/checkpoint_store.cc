@@ -1,4 +1,5 @@
 #include "pipeline/checkpoint_store.h"
+#include "common/wall_clock.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -188,9 +189,7 @@ Status CheckpointStore::save(const DeliveryPosition& position) {
   Checkpoint c;
   c.database = database_;
   c.position = position;
-  c.updated_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  c.updated_at_ms = wall_clock_ms();
   return write_file_durably(dir_, path_, format_checkpoint(c));
 }
 

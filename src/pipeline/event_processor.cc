@@ -19,8 +19,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/event_prefetch.h"
 #include "common/stop_signals.h"
 #include "common/thread_name.h"
+#include "common/wall_clock.h"
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/ack_tracker.h"
 #include "pipeline/batch_queue.h"
@@ -93,27 +95,6 @@ void assign_keeping_buffer(std::optional<std::string>& slot, std::string& spare,
     spare = std::move(*slot);
     slot.reset();
   }
-}
-
-// A batch slot was last read by the sink thread on the other core, so
-// overwriting its fields and buffers waits for each cache line in turn;
-// asking for the next slot's lines (for writing) while this one is filled
-// overlaps those waits (the sink prefetches the same way when reading).
-void prefetch_for_write(const CdcEvent& slot) {
-  const char* p = reinterpret_cast<const char*>(&slot);
-  for (size_t off = 0; off < sizeof(CdcEvent); off += 64) __builtin_prefetch(p + off, 1);
-  __builtin_prefetch(slot.event_id.data(), 1);
-  for (const auto* v : {&slot.value, &slot.old_value}) {
-    if (!*v) continue;
-    const char* d = (*v)->data();
-    for (size_t off = 0; off < (*v)->capacity(); off += 64) __builtin_prefetch(d + off, 1);
-  }
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -318,7 +299,10 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     if (!current) return Status(ErrorCode::kCancelled, "stopping");
   }
   if (current->size + 1 < current->events.size()) {
-    prefetch_for_write(current->events[current->size + 1]);
+    // The next slot was last read by the sink thread on the other core.
+    const CdcEvent& next = current->events[current->size + 1];
+    prefetch_event_fields<PrefetchFor::kWrite>(next);
+    prefetch_event_buffers<PrefetchFor::kWrite>(next);
   }
   CdcEvent& ev = current->events[current->size];
   assign_event_id(ev.event_id, config.database, c.sequence);
@@ -568,7 +552,8 @@ void EventProcessor::Impl::log_status(bool final) {
   uint64_t acked = tracker->acknowledged_count();
   double rate = secs > 0 ? static_cast<double>(acked - acked_at_last_status) / secs : 0;
   int64_t oldest = tracker->oldest_unacked_ms();
-  double lag = oldest ? std::max<double>(0, static_cast<double>(now_ms() - oldest) / 1000.0) : 0;
+  double lag =
+      oldest ? std::max<double>(0, static_cast<double>(wall_clock_ms() - oldest) / 1000.0) : 0;
   if (final) {
     const double run_secs = std::chrono::duration<double>(now - run_started).count();
     spdlog::info(

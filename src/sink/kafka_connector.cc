@@ -17,6 +17,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/event_prefetch.h"
+#include "common/wall_clock.h"
 #include "serde/serializer_factory.h"
 #include "sink/kafka_config.h"
 #include "sink/kafka_errors.h"
@@ -28,31 +30,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The reader thread filled the batch on another core, so every event's
-// fields and value buffers are cache misses here, each paid in turn as the
-// serializer reaches it. Asking for the next events' memory early overlaps
-// those misses with the work on this one.
+// The reader thread filled the batch on another core: ask for the fields
+// two events ahead and the buffers of the next one (whose fields came in
+// last time) while serializing this one.
 void prefetch_ahead(std::span<const CdcEvent> events, size_t i) {
-  if (i + 2 < events.size()) {
-    const char* p = reinterpret_cast<const char*>(&events[i + 2]);
-    for (size_t off = 0; off < sizeof(CdcEvent); off += 64) __builtin_prefetch(p + off);
-  }
-  if (i + 1 < events.size()) {
-    const CdcEvent& next = events[i + 1];
-    __builtin_prefetch(next.event_id.data());
-    __builtin_prefetch(next.key.data());
-    for (const auto* v : {&next.value, &next.old_value}) {
-      if (!*v) continue;
-      const char* d = (*v)->data();
-      for (size_t off = 0; off < (*v)->size(); off += 64) __builtin_prefetch(d + off);
-    }
-  }
-}
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  if (i + 2 < events.size()) prefetch_event_fields<PrefetchFor::kRead>(events[i + 2]);
+  if (i + 1 < events.size()) prefetch_event_buffers<PrefetchFor::kRead>(events[i + 1]);
 }
 
 std::string_view header_value(rd_kafka_headers_t* hdrs, const char* name) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/wall_clock.h"
 #include "wal/wal_files.h"
 
 namespace heliosdb::cdc::wal {
@@ -144,7 +145,8 @@ class Workload {
 
  private:
   int64_t timestamp() {
-    return o_.start_time_ms ? *o_.start_time_ms + static_cast<int64_t>(sum_->entries) : now_ms();
+    return o_.start_time_ms ? *o_.start_time_ms + static_cast<int64_t>(sum_->entries)
+                            : wall_clock_ms();
   }
 
   Status append(WalEntry& e) {

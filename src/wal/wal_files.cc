@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "common/wall_clock.h"
 #include "wal/wal_format.h"
 
 namespace heliosdb::cdc::wal {
@@ -67,12 +68,6 @@ long long pread_full(int fd, char* buf, size_t n, uint64_t offset) {
     got += static_cast<size_t>(r);
   }
   return static_cast<long long>(got);
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Fd::~Fd() { reset(); }

@@ -24,8 +24,6 @@ int fsync_dir(const std::string& dir);
 // pread of up to n bytes at `offset`, retrying short reads; returns bytes read or -errno.
 long long pread_full(int fd, char* buf, size_t n, uint64_t offset);
 
-int64_t now_ms();
-
 // RAII file descriptor.
 class Fd {
  public:

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/thread_name.h"
+#include "common/wall_clock.h"
 #include "heliosdb/cdc/wal.h"
 #include "wal/segment_reader.h"
 #include "wal/wal_files.h"
@@ -216,7 +217,7 @@ Status WalWriter::Impl::create_segment(uint64_t first) {
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return errno_status("create " + tmp, errno);
   char hdr[wal::kSegmentHeaderSize];
-  wal::encode_segment_header(first, wal::now_ms(), hdr);
+  wal::encode_segment_header(first, wall_clock_ms(), hdr);
   if (int err = wal::write_all(fd.get(), hdr, sizeof hdr)) return errno_status("write " + tmp, err);
   if (syncs() && ::fdatasync(fd.get()) != 0) return errno_status("fsync " + tmp, errno);
   if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
