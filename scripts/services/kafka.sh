@@ -11,7 +11,10 @@
 #   scripts/services/kafka.sh acquire   `start`, and count one more user (ctest
 #                                       fixtures: several build dirs may run
 #                                       suites against the one broker)
-#   scripts/services/kafka.sh release   count one user less; `stop` at zero
+#   scripts/services/kafka.sh release   count one user less; `stop` at zero,
+#                                       unless the broker was already running
+#                                       (started by hand, e.g. for a benchmark)
+#                                       when the first user acquired it
 #   scripts/services/kafka.sh status    exit 0 if running and answering
 #   scripts/services/kafka.sh reset     stop and delete all topic data
 #   scripts/services/kafka.sh create-topic NAME [PARTITIONS [KEY=VALUE...]]
@@ -258,11 +261,18 @@ with_lease_lock() {
   flock 9
 }
 
+# Set when the first user found the broker already running: whoever started
+# it stops it, not the last test suite.
+STARTED_ELSEWHERE="$KAFKA_HOME/leases.started-elsewhere"
+
 acquire() {
   with_lease_lock
-  start
   local n
   n="$(cat "$LEASES" 2>/dev/null || echo 0)"
+  if ((n == 0)); then
+    if broker_pid >/dev/null; then touch "$STARTED_ELSEWHERE"; else rm -f "$STARTED_ELSEWHERE"; fi
+  fi
+  start
   echo $((n + 1)) >"$LEASES"
   log "users of the broker: $((n + 1))"
 }
@@ -273,7 +283,10 @@ release() {
   n="$(cat "$LEASES" 2>/dev/null || echo 0)"
   n=$((n > 0 ? n - 1 : 0))
   echo "$n" >"$LEASES"
-  if ((n == 0)); then
+  if ((n == 0)) && [[ -e "$STARTED_ELSEWHERE" ]]; then
+    rm -f "$STARTED_ELSEWHERE"
+    log "no suite uses the broker now; it was running before they started, so it keeps running"
+  elif ((n == 0)); then
     stop TERM
   else
     log "still used by $n other suite(s); leaving it running"

@@ -8,7 +8,8 @@
 set(HELIOSDB_KAFKA_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/services/kafka.sh)
 
 # acquire/release count users, so one suite's cleanup does not stop the broker
-# under a suite of another build dir running at the same time.
+# under a suite of another build dir running at the same time, nor a broker
+# that was running before the first suite acquired it.
 add_test(NAME kafka_broker_start COMMAND ${HELIOSDB_KAFKA_SCRIPT} acquire)
 set_tests_properties(kafka_broker_start PROPERTIES
   FIXTURES_SETUP kafka_broker LABELS "integration;kafka" TIMEOUT 600
