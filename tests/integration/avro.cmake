@@ -42,6 +42,13 @@ foreach(src ${HELIOSDB_REGISTRY_IT_SOURCES})
     set(_labels "integration;avro;kafka")
     set(_fixtures "apicurio;kafka_broker")
     set(_locks "apicurio_process;kafka_broker_process")
+  elseif(name MATCHES "kinesis")
+    # Kinesis end to end with Avro: also needs kinesis-mock of tests/integration/kinesis.cmake
+    # (its fault proxy is global state, hence the lock) and the AWS signer's crypto.
+    target_link_libraries(${name} PRIVATE OpenSSL::Crypto)
+    set(_labels "integration;avro;kinesis")
+    set(_fixtures "apicurio;kinesis_service")
+    set(_locks "apicurio_process;kinesis_service_process")
   else()
     set(_labels "integration;avro")
     set(_fixtures "apicurio")
