@@ -37,17 +37,13 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   s.finish();
 }
 
-}  // namespace
-
-Result<DaemonConfig> load_daemon_config(const std::string& file) {
-  auto parsed = config::parse_toml_file(file);
-  if (!parsed) return parsed.status();
+Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::string& file) {
   auto report = std::make_shared<config::ConfigReport>();
   report->file = file;
   DaemonConfig out;
   out.file = file;
   out.report = report;
-  config::ConfigSection root(&*parsed, "", report);
+  config::ConfigSection root(&parsed, "", report);
 
   config::ConfigSection cdc = root.section("cdc");
   read_cdc_section(cdc, out.cdc);
@@ -85,6 +81,20 @@ Result<DaemonConfig> load_daemon_config(const std::string& file) {
   root.finish();
   if (!report->ok()) return report->to_status();
   return out;
+}
+
+}  // namespace
+
+Result<DaemonConfig> load_daemon_config(const std::string& file) {
+  auto parsed = config::parse_toml_file(file);
+  if (!parsed) return parsed.status();
+  return read_daemon_config(*parsed, file);
+}
+
+Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::string& file) {
+  auto parsed = config::parse_toml_string(text, file);
+  if (!parsed) return parsed.status();
+  return read_daemon_config(*parsed, file);
 }
 
 }  // namespace heliosdb::cdc

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/config_section.h"
 #include "heliosdb/cdc/config.h"
@@ -28,5 +29,9 @@ struct DaemonConfig {
 // Reads and validates `file`. On any error returns kConfig with every error
 // found, one per line ("file:line: key: message").
 Result<DaemonConfig> load_daemon_config(const std::string& file);
+
+// The same from the text of a config file; `file` only names it in messages.
+// Never throws: TOML syntax errors come back as kConfig too.
+Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::string& file);
 
 }  // namespace heliosdb::cdc

@@ -1,5 +1,8 @@
 #include "sink/kinesis_client.h"
 
+#include <limits>
+#include <optional>
+
 #include "common/json_reader.h"
 #include "common/json_text.h"
 #include "sink/aws/crypto.h"
@@ -14,6 +17,15 @@ bool is_one_of(std::string_view s, std::initializer_list<std::string_view> list)
     if (s == x) return true;
   }
   return false;
+}
+
+// A JSON number converted (truncated) to the signed integer type T, or nullopt
+// if T cannot hold it: converting such a double is undefined behaviour.
+template <typename T>
+std::optional<T> to_integer(double v) {
+  constexpr double lowest = static_cast<double>(std::numeric_limits<T>::min());  // -2^(bits-1)
+  if (!(v >= lowest && v < -lowest)) return std::nullopt;
+  return static_cast<T>(v);
 }
 
 }  // namespace
@@ -98,13 +110,22 @@ Result<StreamSummary> KinesisClient::describe_stream_summary(const std::string& 
   body += "}";
   auto resp = call("DescribeStreamSummary", body);
   if (!resp.is_ok()) return resp.status();
-  auto json = parse_json(*resp);
+  return parse_stream_summary_answer(*resp);
+}
+
+Result<StreamSummary> parse_stream_summary_answer(std::string_view body) {
+  auto json = parse_json(body);
   if (!json.is_ok()) return json.status().with_context("Kinesis DescribeStreamSummary answer");
   const JsonValue* d = json->get("StreamDescriptionSummary");
   if (!d) return Status(ErrorCode::kCorruption, "Kinesis DescribeStreamSummary: no summary");
   StreamSummary s;
   s.status = d->get_string("StreamStatus").value_or("");
-  s.open_shard_count = static_cast<int>(d->get_number("OpenShardCount").value_or(0));
+  auto shards = to_integer<int>(d->get_number("OpenShardCount").value_or(0));
+  if (!shards) {
+    return Status(ErrorCode::kCorruption,
+                  "Kinesis DescribeStreamSummary: OpenShardCount out of range");
+  }
+  s.open_shard_count = *shards;
   return s;
 }
 
@@ -138,18 +159,23 @@ Result<std::vector<PutRecordResult>> KinesisClient::put_records(
   build_put_records_body(stream, entries, body_);
   auto resp = call("PutRecords", body_);
   if (!resp.is_ok()) return resp.status();
-  auto json = parse_json(*resp);
+  return parse_put_records_answer(*resp, entries.size());
+}
+
+Result<std::vector<PutRecordResult>> parse_put_records_answer(std::string_view body,
+                                                              size_t entries) {
+  auto json = parse_json(body);
   if (!json.is_ok()) return json.status().with_context("Kinesis PutRecords answer");
   const JsonValue* records = json->get("Records");
-  if (!records || !records->is_array() || records->array().size() != entries.size()) {
+  if (!records || !records->is_array() || records->array().size() != entries) {
     // Without one result per entry nothing can be acknowledged: retry all.
     return Status(ErrorCode::kUnavailable,
                   "Kinesis PutRecords answer has " +
                       std::to_string(records && records->is_array() ? records->array().size() : 0) +
-                      " results for " + std::to_string(entries.size()) + " records");
+                      " results for " + std::to_string(entries) + " records");
   }
-  std::vector<PutRecordResult> out(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
+  std::vector<PutRecordResult> out(entries);
+  for (size_t i = 0; i < entries; ++i) {
     const JsonValue& r = records->array()[i];
     PutRecordResult& o = out[i];
     o.error_code = r.get_string("ErrorCode").value_or("");
@@ -215,12 +241,17 @@ Result<GetRecordsResult> KinesisClient::get_records(const std::string& shard_ite
   body += ",\"Limit\":" + std::to_string(limit) + "}";
   auto resp = call("GetRecords", body);
   if (!resp.is_ok()) return resp.status();
-  auto json = parse_json(*resp);
+  return parse_get_records_answer(*resp);
+}
+
+Result<GetRecordsResult> parse_get_records_answer(std::string_view body) {
+  auto json = parse_json(body);
   if (!json.is_ok()) return json.status();
   GetRecordsResult out;
   out.next_shard_iterator = json->get_string("NextShardIterator").value_or("");
-  out.millis_behind_latest =
-      static_cast<int64_t>(json->get_number("MillisBehindLatest").value_or(0));
+  auto behind = to_integer<int64_t>(json->get_number("MillisBehindLatest").value_or(0));
+  if (!behind) return Status(ErrorCode::kCorruption, "GetRecords: MillisBehindLatest out of range");
+  out.millis_behind_latest = *behind;
   if (const auto* arr = json->get("Records"); arr && arr->is_array()) {
     for (const auto& r : arr->array()) {
       GetRecordsRecord rec;

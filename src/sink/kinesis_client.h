@@ -80,6 +80,16 @@ std::string default_endpoint(std::string_view region);
 // Turns a non-200 answer into a Status (see KinesisApi).
 Status classify_error(std::string_view operation, long http_status, std::string_view body);
 
+// Reading the bodies of HTTP 200 answers: pure functions of untrusted bytes
+// (also run by tests/fuzz/json_answers_fuzz.cc). A body that is not JSON is
+// kCorruption.
+Result<StreamSummary> parse_stream_summary_answer(std::string_view body);
+// One result per entry, in request order; kUnavailable (retry all) if the
+// answer does not hold exactly `entries` results.
+Result<std::vector<PutRecordResult>> parse_put_records_answer(std::string_view body,
+                                                              size_t entries);
+Result<GetRecordsResult> parse_get_records_answer(std::string_view body);
+
 // The real client: one kept-alive connection. Not thread-safe.
 class KinesisClient : public KinesisApi {
  public:

@@ -87,6 +87,53 @@ TEST(KinesisRequestTest, DefaultEndpointsAndEndpointParsing) {
   }
 }
 
+TEST(KinesisAnswerTest, PutRecordsAnswerGivesOneResultPerEntry) {
+  auto r = parse_put_records_answer(
+      R"({"FailedRecordCount":2,"Records":[{"SequenceNumber":"4959","ShardId":"shardId-0"},)"
+      R"({"ErrorCode":"InternalFailure","ErrorMessage":"try again"},{"ShardId":"shardId-1"}]})",
+      3);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_TRUE((*r)[0].ok);
+  EXPECT_EQ((*r)[0].sequence_number, "4959");
+  EXPECT_EQ((*r)[0].shard_id, "shardId-0");
+  EXPECT_FALSE((*r)[1].ok);
+  EXPECT_EQ((*r)[1].error_code, "InternalFailure");
+  EXPECT_EQ((*r)[1].error_message, "try again");
+  EXPECT_FALSE((*r)[2].ok);
+  EXPECT_EQ((*r)[2].error_code, "MissingSequenceNumber");
+
+  // Fewer or more results than entries: nothing can be acknowledged, retry all.
+  auto short_answer = parse_put_records_answer(R"({"Records":[{"SequenceNumber":"1"}]})", 2);
+  EXPECT_EQ(short_answer.status().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(parse_put_records_answer(R"({"Records":{}})", 1).status().code(),
+            ErrorCode::kUnavailable);
+  EXPECT_EQ(parse_put_records_answer("<html>", 1).status().code(), ErrorCode::kCorruption);
+}
+
+// A number no int/int64 holds was converted with static_cast: undefined
+// behaviour (UBSan's float-cast-overflow in tests/fuzz/json_answers_fuzz.cc).
+TEST(KinesisAnswerTest, OutOfRangeNumbersAreCorruptionNotUndefinedBehaviour) {
+  auto summary = parse_stream_summary_answer(
+      R"({"StreamDescriptionSummary":{"StreamStatus":"ACTIVE","OpenShardCount":2}})");
+  ASSERT_TRUE(summary.is_ok()) << summary.status().to_string();
+  EXPECT_EQ(summary->status, "ACTIVE");
+  EXPECT_EQ(summary->open_shard_count, 2);
+  for (const char* count : {"1e10", "2147483648", "-2147483649", "1e999", "-1e999"}) {
+    auto bad = parse_stream_summary_answer(
+        std::string(R"({"StreamDescriptionSummary":{"OpenShardCount":)") + count + "}}");
+    EXPECT_EQ(bad.status().code(), ErrorCode::kCorruption) << count;
+  }
+
+  auto records = parse_get_records_answer(R"({"MillisBehindLatest":1500,"Records":[]})");
+  ASSERT_TRUE(records.is_ok()) << records.status().to_string();
+  EXPECT_EQ(records->millis_behind_latest, 1500);
+  for (const char* behind : {"1e300", "9223372036854775808", "-1e19"}) {
+    auto bad = parse_get_records_answer(std::string(R"({"MillisBehindLatest":)") + behind + "}");
+    EXPECT_EQ(bad.status().code(), ErrorCode::kCorruption) << behind;
+  }
+}
+
 TEST(JsonReaderTest, ParsesKinesisAnswers) {
   auto j = parse_json(
       R"({"FailedRecordCount":1,"Records":[{"SequenceNumber":"4959","ShardId":"shardId-000000000000"},)"
