@@ -5,6 +5,9 @@
 // are served by rd_kafka_poll()/rd_kafka_flush() on the caller's thread
 // (send_batch, poll, drain); the successful tickets of one poll are sorted and
 // passed on as one acknowledge(first, count) per run of consecutive tickets.
+// send_batch() may run on one thread while poll() runs on another (the
+// processor sends from its WAL reader thread): the state they share is
+// atomic or under run_mu / flush_mu / err_mu.
 #include "heliosdb/cdc/kafka.h"
 
 #include <algorithm>

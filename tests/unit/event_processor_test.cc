@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <csignal>
 
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "heliosdb/cdc/processor.h"
@@ -76,7 +78,9 @@ class RecordingSink : public EventSink {
 // acknowledged, nothing after it.
 class FailingSink : public EventSink {
  public:
-  explicit FailingSink(uint64_t fail_at) : fail_at_(fail_at) {}
+  explicit FailingSink(uint64_t fail_at, bool concurrent = false)
+      : fail_at_(fail_at), concurrent_(concurrent) {}
+  bool supports_concurrent_poll() const override { return concurrent_; }
   Status send(const CdcEvent&) override { return Status::ok(); }
   Status flush() override { return Status::ok(); }
   Status close() override { return Status::ok(); }
@@ -95,12 +99,15 @@ class FailingSink : public EventSink {
 
  private:
   uint64_t fail_at_;
+  bool concurrent_;
   bool failed_ = false;
 };
 
 // Holds every event unacknowledged until uncorked (a stalled destination).
 class CorkedSink : public EventSink {
  public:
+  explicit CorkedSink(bool concurrent = false) : concurrent_(concurrent) {}
+  bool supports_concurrent_poll() const override { return concurrent_; }
   Status send(const CdcEvent&) override { return Status::ok(); }
   Status flush() override { return Status::ok(); }
   Status close() override { return Status::ok(); }
@@ -129,8 +136,87 @@ class CorkedSink : public EventSink {
     held.clear();
     return Status::ok();
   }
+  bool concurrent_;
   AckReceiver* acks_ = nullptr;
   std::vector<std::pair<uint64_t, uint64_t>> held;
+};
+
+// An asynchronous sink that allows poll() during send_batch(): it keeps what
+// it is sent and acknowledges it from poll(), and notes which threads call
+// what.
+class ConcurrentPollSink : public EventSink {
+ public:
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "concurrent"; }
+  bool supports_concurrent_poll() const override { return true; }
+  Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
+    std::lock_guard lock(mu);
+    acks_ = &acks;
+    send_threads.insert(std::this_thread::get_id());
+    for (const auto& e : batch.events) events.push_back(e);
+    held.push_back({batch.first_ticket, batch.events.size()});
+    return Status::ok();
+  }
+  Status poll(std::chrono::milliseconds timeout) override {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(1)));
+    std::lock_guard lock(mu);
+    poll_threads.insert(std::this_thread::get_id());
+    for (auto [first, count] : held) acks_->acknowledge(first, count);
+    held.clear();
+    return Status::ok();
+  }
+  Status drain(std::chrono::milliseconds timeout) override { return poll(timeout); }
+  std::mutex mu;
+  std::vector<CdcEvent> events;
+  std::set<std::thread::id> send_threads, poll_threads;
+
+ private:
+  AckReceiver* acks_ = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> held;
+};
+
+// Allows concurrent poll(); its first send_batch() blocks (a destination
+// whose queue never drains) until interrupt(), then reports kCancelled.
+// poll() fails with `poll_error` once set.
+class StuckSink : public EventSink {
+ public:
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "stuck"; }
+  bool supports_concurrent_poll() const override { return true; }
+  Status send_batch(const EventBatch&, AckReceiver&) override {
+    std::unique_lock lock(mu_);
+    blocked = true;
+    cv_.wait(lock, [&] { return interrupted_; });
+    return Status(ErrorCode::kCancelled, "stuck: interrupted");
+  }
+  Status poll(std::chrono::milliseconds timeout) override {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(2)));
+    std::lock_guard lock(mu_);
+    return poll_error;
+  }
+  Status drain(std::chrono::milliseconds) override { return Status::ok(); }
+  void interrupt() override {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+    interrupted_at = std::chrono::steady_clock::now();
+    cv_.notify_all();
+  }
+  std::atomic<bool> blocked{false};
+  Status poll_error;  // guarded by mu_; set through set_poll_error()
+  std::chrono::steady_clock::time_point interrupted_at;
+  void set_poll_error(Status st) {
+    std::lock_guard lock(mu_);
+    poll_error = std::move(st);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
 };
 
 CdcConfig make_config(const TempDir& dir) {
@@ -304,22 +390,27 @@ TEST(EventProcessor, FailedEventStopsTheRunAndTheCheckpointNeverPassesIt) {
     }
     wal.close();
   }
-  CdcConfig config = make_config(dir);
-  // Sequence 18 is the second change of transaction 5 (entries 17..20).
-  EventProcessor p(config, std::make_unique<FailingSink>(19));
-  p.handle_signals(false);
-  Status st = p.run_once();
-  ASSERT_FALSE(st.is_ok());
-  EXPECT_NE(st.message().find("destination rejected it"), std::string::npos) << st.to_string();
-  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-  ASSERT_TRUE(ckpt && ckpt->has_value());
-  EXPECT_TRUE((*ckpt)->position.covers(20, 18));
-  EXPECT_FALSE((*ckpt)->position.covers(20, 19));
-  // The next run starts exactly at the failed event: nothing lost, nothing repeated.
-  auto rest = run_once(config);
-  ASSERT_FALSE(rest.empty());
-  EXPECT_EQ(rest.front().sequence, 19u);
-  EXPECT_EQ(rest.size(), 20u - 9u);
+  for (bool concurrent : {false, true}) {
+    SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
+    TempDir ckpt_dir;
+    CdcConfig config = make_config(dir);
+    config.checkpoint_dir = ckpt_dir.file("ckpt");
+    // Sequence 18 is the second change of transaction 5 (entries 17..20).
+    EventProcessor p(config, std::make_unique<FailingSink>(19, concurrent));
+    p.handle_signals(false);
+    Status st = p.run_once();
+    ASSERT_FALSE(st.is_ok());
+    EXPECT_NE(st.message().find("destination rejected it"), std::string::npos) << st.to_string();
+    auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+    ASSERT_TRUE(ckpt && ckpt->has_value());
+    EXPECT_TRUE((*ckpt)->position.covers(20, 18));
+    EXPECT_FALSE((*ckpt)->position.covers(20, 19));
+    // The next run starts exactly at the failed event: nothing lost, nothing repeated.
+    auto rest = run_once(config);
+    ASSERT_FALSE(rest.empty());
+    EXPECT_EQ(rest.front().sequence, 19u);
+    EXPECT_EQ(rest.size(), 20u - 9u);
+  }
 }
 
 TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
@@ -333,21 +424,26 @@ TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
     }
     wal.close();
   }
-  CdcConfig config = make_config(dir);  // buffer_size 16
-  auto sink = std::make_unique<CorkedSink>();
-  CorkedSink* corked = sink.get();
-  EventProcessor p(config, std::move(sink));
-  p.handle_signals(false);
-  Status st;
-  std::thread runner([&] { st = p.run_once(); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_LE(corked->received.load(), 16u);
-  EXPECT_LE(p.stats().events_emitted.load() - p.stats().events_acknowledged.load(), 16u);
-  corked->corked = false;
-  runner.join();
-  ASSERT_TRUE(st.is_ok()) << st.to_string();
-  EXPECT_EQ(corked->received.load(), 500u);
-  EXPECT_EQ(p.stats().events_acknowledged.load(), 500u);
+  for (bool concurrent : {false, true}) {
+    SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
+    TempDir ckpt_dir;
+    CdcConfig config = make_config(dir);  // buffer_size 16
+    config.checkpoint_dir = ckpt_dir.file("ckpt");
+    auto sink = std::make_unique<CorkedSink>(concurrent);
+    CorkedSink* corked = sink.get();
+    EventProcessor p(config, std::move(sink));
+    p.handle_signals(false);
+    Status st;
+    std::thread runner([&] { st = p.run_once(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_LE(corked->received.load(), 16u);
+    EXPECT_LE(p.stats().events_emitted.load() - p.stats().events_acknowledged.load(), 16u);
+    corked->corked = false;
+    runner.join();
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_EQ(corked->received.load(), 500u);
+    EXPECT_EQ(p.stats().events_acknowledged.load(), 500u);
+  }
 }
 
 TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
@@ -361,23 +457,131 @@ TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
     }
     wal.close();
   }
-  CdcConfig config = make_config(dir);  // buffer_size 16: the reader blocks at once
-  auto sink = std::make_unique<CorkedSink>();
+  for (bool concurrent : {false, true}) {
+    SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
+    TempDir ckpt_dir;
+    CdcConfig config = make_config(dir);  // buffer_size 16: the reader blocks at once
+    config.checkpoint_dir = ckpt_dir.file("ckpt");
+    auto sink = std::make_unique<CorkedSink>(concurrent);
+    EventProcessor p(config, std::move(sink));
+    p.handle_signals(false);
+    Status st = internal_error("not run");
+    std::thread runner([&] { st = p.start(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto asked = std::chrono::steady_clock::now();
+    p.stop();
+    runner.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    // Nothing was acknowledged, so nothing is checkpointed: all 300 come again.
+    auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+    ASSERT_TRUE(ckpt);
+    EXPECT_FALSE(ckpt->has_value());
+    EXPECT_EQ(run_once(config).size(), 300u);
+  }
+}
+
+TEST(EventProcessor, SinkThatAllowsConcurrentPollIsSentFromTheReaderThread) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 200; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k" + std::to_string(t), "v");
+      wal.add(WalEntryKind::Update, t, "orders", "o", "new", "old");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  auto sink = std::make_unique<ConcurrentPollSink>();
+  ConcurrentPollSink* s = sink.get();
+  EventProcessor p(config, std::move(sink));
+  p.handle_signals(false);
+  Status st = p.run_once();
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  // Every committed change once, in commit order.
+  std::vector<uint64_t> expected;
+  for (uint64_t t = 0; t < 200; ++t) {
+    expected.push_back(4 * t + 2);
+    expected.push_back(4 * t + 3);
+  }
+  EXPECT_EQ(sequences(s->events), expected);
+  EXPECT_EQ(p.stats().events_acknowledged.load(), 400u);
+  // Sent from one thread (the reader), never polled from it; polled from the
+  // caller's thread, which runs the sink loop.
+  ASSERT_EQ(s->send_threads.size(), 1u);
+  EXPECT_NE(*s->send_threads.begin(), std::this_thread::get_id());
+  EXPECT_TRUE(s->poll_threads.count(std::this_thread::get_id()));
+  EXPECT_FALSE(s->poll_threads.count(*s->send_threads.begin()));
+  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt && ckpt->has_value());
+  EXPECT_TRUE((*ckpt)->position.covers(800, 800));
+  EXPECT_TRUE(run_once(config).empty());
+}
+
+TEST(EventProcessor, StopWhileTheReaderIsStuckInSendBatchInterruptsItAfterTenSeconds) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 50; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  auto sink = std::make_unique<StuckSink>();
+  StuckSink* stuck = sink.get();
   EventProcessor p(config, std::move(sink));
   p.handle_signals(false);
   Status st = internal_error("not run");
   std::thread runner([&] { st = p.start(); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 500 && !stuck->blocked; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(stuck->blocked);
   auto asked = std::chrono::steady_clock::now();
   p.stop();
   runner.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+  auto took = std::chrono::steady_clock::now() - asked;
+  EXPECT_GE(stuck->interrupted_at - asked, std::chrono::seconds(10));
+  EXPECT_LT(took, std::chrono::seconds(15));
   ASSERT_TRUE(st.is_ok()) << st.to_string();
-  // Nothing was acknowledged, so nothing is checkpointed: all 300 come again.
   auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
   ASSERT_TRUE(ckpt);
-  EXPECT_FALSE(ckpt->has_value());
-  EXPECT_EQ(run_once(config).size(), 300u);
+  EXPECT_FALSE(ckpt->has_value());  // nothing was acknowledged
+}
+
+TEST(EventProcessor, SinkErrorWhileTheReaderIsStuckInSendBatchStopsAtOnce) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    for (uint64_t t = 1; t <= 50; ++t) {
+      wal.add(WalEntryKind::Begin, t);
+      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
+      wal.add(WalEntryKind::Commit, t);
+    }
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  auto sink = std::make_unique<StuckSink>();
+  StuckSink* stuck = sink.get();
+  EventProcessor p(config, std::move(sink));
+  p.handle_signals(false);
+  Status st;
+  std::thread runner([&] { st = p.start(); });
+  for (int i = 0; i < 500 && !stuck->blocked; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(stuck->blocked);
+  auto failed_at = std::chrono::steady_clock::now();
+  stuck->set_poll_error(Status(ErrorCode::kPermissionDenied, "stuck: credentials revoked"));
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - failed_at, std::chrono::seconds(5));
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("credentials revoked"), std::string::npos) << st.to_string();
 }
 
 TEST(EventProcessor, LargeTransactionIsStreamedFromTheWalWithBoundedMemory) {

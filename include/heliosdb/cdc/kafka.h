@@ -123,6 +123,8 @@ class KafkaConnector : public EventSink {
   // Makes a send_batch() that is waiting for queue room return kCancelled
   // (used on SIGTERM while the broker is unreachable). Thread-safe.
   void interrupt() override;
+  // True: librdkafka serves delivery reports on whichever thread polls.
+  bool supports_concurrent_poll() const override { return true; }
 
   KafkaStats stats() const;
   const KafkaOptions& options() const;

@@ -81,6 +81,14 @@ class EventSink {
   // early with kCancelled. Called from another thread when the processor is
   // stopping and the sink has not returned for a while. Default: nothing.
   virtual void interrupt() {}
+
+  // True if poll() may run on one thread while send_batch() runs on another
+  // (and interrupt() on a third). The processor then calls send_batch() on
+  // the thread that reads the WAL, right after it fills each batch, while
+  // the events are still in that core's cache, and serves poll() from its
+  // other thread; otherwise batches cross to a sink thread that does both.
+  // Default: false.
+  virtual bool supports_concurrent_poll() const { return false; }
 };
 
 }  // namespace heliosdb::cdc
