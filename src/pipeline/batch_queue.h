@@ -83,9 +83,14 @@ class BatchQueue {
     full_.pop_front();
     return b;
   }
+  // Reader or sink side: `b` is free again. Last released, first reused:
+  // when the reader sends its batches itself it takes the same few back
+  // while their lines are still in its cache (in FIFO order it cycled
+  // through the whole pool, ~buffer_size events, and every slot it wrote was
+  // a miss).
   void release(EventBatchBuffer* b) {
     std::lock_guard lock(mu_);
-    free_.push_back(b);
+    free_.push_front(b);
     free_cv_.notify_one();
   }
   // Waits until a full batch is available (without taking it) or `timeout`.
