@@ -11,7 +11,8 @@
 #   PARTITIONS [3]        partitions of each benchmark topic
 #   LAT_RATE [50000]      events/s for the latency run
 #   LAT_SECONDS [20]      length of the latency run
-#   ROUNDS [1]            throughput sets (with and without headers) to run
+#   ROUNDS [1]            throughput sets (with and without headers) to run; the
+#                         order of the three contenders rotates from round to round
 #   CDC_SETTINGS []       extra [cdc] lines for the throughput runs, e.g.
 #                         $'batch_size = 1000\nbuffer_size = 100000'
 #   LAT_SYNC [0]          1: flush the page cache (sync) before the latency run
@@ -124,8 +125,8 @@ N=$(wc -l <"$WORK/kcat.txt")
 #                 allows it (librdkafka's default is 100,000; a short queue
 #                 keeps the messages in the CPU caches and makes both
 #                 faster).
-run_set() {  # label headers(true|false)
-  local label="$1" headers="$2" tc="bench-cdc-$1-$ID" tk="bench-kcat-$1-$ID"
+run_set() {  # label headers(true|false) order(0|1|2)
+  local label="$1" headers="$2" order="$3" tc="bench-cdc-$1-$ID" tk="bench-kcat-$1-$ID"
   local tb="bench-kcatb-$1-$ID"
   for t in "$tc" "$tk" "$tb"; do
     "$KAFKA" create-topic "$t" "$PARTITIONS" retention.ms=3600000 >&2
@@ -133,13 +134,6 @@ run_set() {  # label headers(true|false)
   write_config "$WORK/cdc-$label.toml" "$WORK/wal" "$WORK/ckpt-$label" "$tc" \
     "${CDC_SETTINGS:-}"
   echo "headers = $headers" >>"$WORK/cdc-$label.toml"
-  echo "== [$label] heliosdb-cdc: WAL -> Kafka ($N events)" >&2
-  local t0 t1 t2 t3 t4 t5
-  t0=$(now)
-  /usr/bin/time -f "%U %S" -o "$WORK/cpu-cdc-$label" \
-    "$BIN" run --config "$WORK/cdc-$label.toml" --once 2>"$WORK/cdc-$label.log" \
-    || { cat "$WORK/cdc-$label.log" >&2; exit 1; }
-  t1=$(now)
   # kcat: the same keys and values; with headers, five headers of the same
   # names and sizes (kcat can only repeat one value per header).
   local hdr=()
@@ -150,16 +144,39 @@ run_set() {  # label headers(true|false)
   local kcat_args=(-P -b "$BROKERS" -K $'\t' "${hdr[@]}" -z snappy
     -X enable.idempotence=true -X batch.size=1048576 -X linger.ms=5
     -X queue.buffering.max.kbytes=262144 -X partitioner=murmur2_random)
-  echo "== [$label] kcat: the same $N pre-serialized messages" >&2
-  t2=$(now)
-  /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcat-$label" \
-    kcat "${kcat_args[@]}" -t "$tk" -l "$WORK/kcat.txt"
-  t3=$(now)
-  echo "== [$label] kcat bounded: the same, at most 10000 messages queued" >&2
-  t4=$(now)
-  /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcatb-$label" \
-    kcat "${kcat_args[@]}" -X queue.buffering.max.messages=10000 -t "$tb" -l "$WORK/kcat.txt"
-  t5=$(now)
+  local t0 t1 t2 t3 t4 t5
+  run_cdc() {
+    echo "== [$label] heliosdb-cdc: WAL -> Kafka ($N events)" >&2
+    t0=$(now)
+    /usr/bin/time -f "%U %S" -o "$WORK/cpu-cdc-$label" \
+      "$BIN" run --config "$WORK/cdc-$label.toml" --once 2>"$WORK/cdc-$label.log" \
+      || { cat "$WORK/cdc-$label.log" >&2; exit 1; }
+    t1=$(now)
+  }
+  run_kcat() {
+    echo "== [$label] kcat: the same $N pre-serialized messages" >&2
+    t2=$(now)
+    /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcat-$label" \
+      kcat "${kcat_args[@]}" -t "$tk" -l "$WORK/kcat.txt"
+    t3=$(now)
+  }
+  run_kcatb() {
+    echo "== [$label] kcat bounded: the same, at most 10000 messages queued" >&2
+    t4=$(now)
+    /usr/bin/time -f "%U %S" -o "$WORK/cpu-kcatb-$label" \
+      kcat "${kcat_args[@]}" -X queue.buffering.max.messages=10000 -t "$tb" -l "$WORK/kcat.txt"
+    t5=$(now)
+  }
+  # Each run starts from the same state: the previous runs' dirty pages
+  # written back (sync) and the new topics' leaders settled. The order
+  # rotates from set to set, so that no contender always runs first (right
+  # after the topics were created and the previous set was read back).
+  local runs=(run_cdc run_kcat run_kcatb) i
+  for ((i = 0; i < 3; i++)); do
+    sync
+    sleep 1
+    "${runs[$(((i + order) % 3))]}"
+  done
   local c_cdc c_kcat c_kcatb
   c_cdc=$(kcat -b "$BROKERS" -C -t "$tc" -e -q -f 'x\n' | wc -l)
   c_kcat=$(kcat -b "$BROKERS" -C -t "$tk" -e -q -f 'x\n' | wc -l)
@@ -186,8 +203,8 @@ PY
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((round = 1; round <= ${ROUNDS:-1}; round++)); do
-  run_set "headers-$round" true
-  run_set "noheaders-$round" false
+  run_set "headers-$round" true $(((round - 1) % 3))
+  run_set "noheaders-$round" false $(((round - 1) % 3))
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -93,6 +93,12 @@ class AckTracker final : public AckReceiver {
   uint64_t acknowledged_count() const { return acknowledged_.load(std::memory_order_relaxed); }
   // Lock-free: the reader thread asks once per event.
   uint64_t outstanding() const;
+  // Lock-free: whether register_batch() of `events` events would return
+  // without waiting.
+  bool has_room_for(size_t events) const {
+    const size_t now = outstanding_.load(std::memory_order_relaxed);
+    return now == 0 || now + events <= capacity_;
+  }
   // WAL timestamp of the oldest unacknowledged event, 0 if none.
   int64_t oldest_unacked_ms() const;
   // The first failure reported, if any.

@@ -294,6 +294,18 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 
 Status EventProcessor::Impl::push_batch(bool wake_sink) {
   if (!current || current->size == 0) return Status::ok();
+  if (send_on_reader) {
+    // While the window is full, serve the sink's acknowledgements here, as a
+    // producer's own loop does, and go on as soon as this batch fits.
+    // Sleeping in register_batch() instead waits until a quarter of the
+    // window is free (fewer wake-ups of a reader that another thread
+    // unblocks), so the window ran ~1/8 emptier: -8 % events/s with Kafka.
+    while (!tracker->has_room_for(current->size)) {
+      if (stop_fn()) return Status(ErrorCode::kCancelled, "stopping");
+      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(1))
+                                   .with_context("sink " + std::string(sink->name())));
+    }
+  }
   // Registration waits while the tracker is full (backpressure): the sink
   // holds every registered event, so it can acknowledge and make room.
   auto first = tracker->register_batch(

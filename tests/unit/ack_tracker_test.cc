@@ -103,6 +103,21 @@ std::vector<AckTracker::PendingEvent> pending(uint64_t commit, uint64_t first, u
   return out;
 }
 
+TEST(AckTracker, HasRoomForSaysWhetherRegisteringWouldWait) {
+  auto never = [] { return false; };
+  AckTracker t(5, {});
+  EXPECT_TRUE(t.has_room_for(5));
+  EXPECT_TRUE(t.has_room_for(8));  // larger than the window: fits once nothing is outstanding
+  ASSERT_TRUE(t.register_batch(pending(1, 1, 3), never));
+  EXPECT_TRUE(t.has_room_for(2));
+  EXPECT_FALSE(t.has_room_for(3));
+  EXPECT_FALSE(t.has_room_for(8));
+  t.acknowledge(0, 1);
+  EXPECT_TRUE(t.has_room_for(3));
+  t.acknowledge(1, 2);
+  EXPECT_TRUE(t.has_room_for(8));
+}
+
 TEST(AckTracker, BatchesGetConsecutiveTicketsAndWaitUntilTheyFit) {
   std::atomic<bool> stop_flag{false};
   auto stop = [&] { return stop_flag.load(); };
