@@ -14,6 +14,7 @@
 #include <atomic>
 #include <charconv>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -316,6 +317,11 @@ Status KafkaConnector::Impl::check_topic_exists(rd_kafka_topic_t* rkt, std::stri
                                                 Clock::time_point deadline,
                                                 bool brokers_must_answer) {
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // A topic created moments ago (by the same script that starts us) can be
+  // unknown to the broker that answers until its metadata catches up: ask
+  // again for up to kUnknownTopicGrace before calling it missing.
+  constexpr auto kUnknownTopicGrace = std::chrono::seconds(2);
+  std::optional<Clock::time_point> unknown_since;
   for (;;) {
     HELIOSDB_RETURN_IF_ERROR(fatal_status());
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -336,6 +342,11 @@ Status KafkaConnector::Impl::check_topic_exists(rd_kafka_topic_t* rkt, std::stri
     if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && partitions > 0) return Status::ok();
     if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
         terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+      if (!unknown_since) unknown_since = Clock::now();
+      if (Clock::now() - *unknown_since < kUnknownTopicGrace && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
       kafka::MessageContext ctx;
       ctx.topic = name;
       return kafka::delivery_failure(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, ctx, options.brokers);

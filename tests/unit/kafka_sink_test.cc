@@ -535,10 +535,31 @@ TEST(KafkaSinkMock, OpenFailsClearlyWhenFixedTopicIsMissing) {
   rd_kafka_mock_topic_set_error(mock.get(), "missing-topic",
                                 RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   auto k = connect(mock_options(mock, "missing-topic"));
+  auto t0 = std::chrono::steady_clock::now();
   Status st = k->open();
+  auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(st.code(), ErrorCode::kNotFound) << st.to_string();
   EXPECT_NE(st.message().find("Kafka topic 'missing-topic' does not exist"), std::string::npos)
       << st.message();
+  // Asked again for 2 s (a topic being created), not for the whole startup_timeout.
+  EXPECT_GE(took, 2s);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(KafkaSinkMock, OpenFindsATopicCreatedWhileItWaits) {
+  MockCluster mock;
+  mock.create_topic("events", 1);
+  rd_kafka_mock_topic_set_error(mock.get(), "late-topic", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  auto k = connect(mock_options(mock, "late-topic"));
+  std::thread creator([&] {
+    std::this_thread::sleep_for(500ms);
+    // The mock holds the topic since set_error(); answering without the
+    // error is "created" as far as the client can tell.
+    rd_kafka_mock_topic_set_error(mock.get(), "late-topic", RD_KAFKA_RESP_ERR_NO_ERROR);
+  });
+  Status st = k->open();
+  creator.join();
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
 }
 
 TEST(KafkaSinkMock, OpenFailsClearlyWhenBrokersAreUnreachable) {
