@@ -1,9 +1,10 @@
 // Prefetching a CdcEvent that another thread wrote (or will overwrite) on
-// another core. Batches cross from the WAL reader thread to the sink thread,
-// so each event's fields and value buffers are cache misses on the side that
-// touches them next; asking for the next events' lines while working on the
-// current one overlaps those misses (~3 % CPU in the Kafka pipeline,
-// docs/performance.md). Hints only: nothing is read or written.
+// another core. With sinks that take batches on the sink thread (file,
+// Kinesis), a batch slot the reader fills was last read there, so its lines
+// are misses for the reader; asking for the next slot's lines while filling
+// one overlaps them (~3 % CPU when the Kafka sink still worked this way,
+// docs/performance.md; Kafka batches no longer cross threads). Hints only:
+// nothing is read or written.
 #pragma once
 
 #include <string>

@@ -141,6 +141,20 @@ struct EventProcessor::Impl {
   Status send_batch(EventBatchBuffer* b);
   // The sink thread's loop when the reader sends: serve acknowledgements.
   Status poll_loop();
+  // What ends either loop: OK once another thread failed the run (its
+  // status is the one reported), the tracker's first failure, or nullopt.
+  std::optional<Status> loop_end();
+  // Either loop's bookkeeping after serving the sink: stats, checkpoint,
+  // status line.
+  Status after_poll();
+  std::chrono::milliseconds idle_wait() const {
+    return std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
+  }
+  void interrupt_busy_sink() {
+    spdlog::warn("sink {} is still busy 10 s after the stop request; interrupting it",
+                 sink->name());
+    sink->interrupt();
+  }
   void maybe_checkpoint(bool force);
   void log_status(bool final);
   void set_fatal(Status st) {
@@ -150,6 +164,7 @@ struct EventProcessor::Impl {
 
   // Run state (valid during run()).
   bool send_on_reader = false;  // sink->supports_concurrent_poll()
+  std::string sink_context;     // "sink <name>", for the sink's errors
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
   std::unique_ptr<CheckpointStore> store;
@@ -228,8 +243,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   HELIOSDB_RETURN_IF_ERROR(store->prepare());
   checkpointer = std::make_unique<CheckpointWriter>(store.get(), &stats);
 
-  HELIOSDB_RETURN_IF_ERROR(
-      sink->open().with_context(std::string("sink ") + std::string(sink->name())));
+  sink_context = "sink " + std::string(sink->name());
+  HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(sink_context));
 
   tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
   tracker->set_observer(observer);
@@ -256,11 +271,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
       for (int i = 0; i < 500 && !sink_done.load(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      if (!sink_done.load()) {
-        spdlog::warn("sink {} is still busy 10 s after the stop request; interrupting it",
-                     sink->name());
-        sink->interrupt();
-      }
+      if (!sink_done.load()) interrupt_busy_sink();
     }
   });
   Status sink_status = send_on_reader ? poll_loop() : sink_loop();
@@ -302,8 +313,7 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
     // unblocks), so the window ran ~1/8 emptier: +4 % events/s this way.
     while (!tracker->has_room_for(current->size)) {
       if (stop_fn()) return Status(ErrorCode::kCancelled, "stopping");
-      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(1))
-                                   .with_context("sink " + std::string(sink->name())));
+      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(1)).with_context(sink_context));
     }
   }
   // Registration waits while the tracker is full (backpressure): the sink
@@ -331,7 +341,7 @@ Status EventProcessor::Impl::send_batch(EventBatchBuffer* b) {
   }
   queue->release(b);
   if (st.code() == ErrorCode::kCancelled && should_stop()) return st;  // a stop, not an error
-  return st.with_context("sink " + std::string(sink->name()));
+  return st.with_context(sink_context);
 }
 
 Status EventProcessor::Impl::emit_change(const CommitInfo& info, const CommittedChange& c) {
@@ -523,15 +533,28 @@ Status EventProcessor::Impl::read_loop(bool once) {
   return Status::ok();
 }
 
+std::optional<Status> EventProcessor::Impl::loop_end() {
+  {
+    std::lock_guard lock(fatal_mu);
+    if (!fatal.is_ok()) return Status::ok();
+  }
+  return tracker->failure();
+}
+
+Status EventProcessor::Impl::after_poll() {
+  stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
+  stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
+  stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
+  HELIOSDB_RETURN_IF_ERROR(checkpointer->error());
+  maybe_checkpoint(false);
+  if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
+  return Status::ok();
+}
+
 Status EventProcessor::Impl::sink_loop() {
-  const auto idle_wait = std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
-  const std::string sink_context = "sink " + std::string(sink->name());
+  const auto idle_wait = this->idle_wait();
   while (true) {
-    {
-      std::lock_guard lock(fatal_mu);
-      if (!fatal.is_ok()) return Status::ok();
-    }
-    if (auto failure = tracker->failure()) return *failure;
+    if (auto end = loop_end()) return *end;
     EventBatchBuffer* b = queue->pop_full(std::chrono::milliseconds(0));
     if (b) {
       Status st = send_batch(b);
@@ -555,43 +578,25 @@ Status EventProcessor::Impl::sink_loop() {
         queue->wait_for_full(waiting && !outstanding ? idle_wait : std::chrono::milliseconds(1));
       }
     }
-    stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
-    stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
-    stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
-    if (Status st = checkpointer->error(); !st.is_ok()) return st;
-    maybe_checkpoint(false);
-    if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
+    HELIOSDB_RETURN_IF_ERROR(after_poll());
   }
 }
 
 Status EventProcessor::Impl::poll_loop() {
-  const auto idle_wait = std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
-  const std::string sink_context = "sink " + std::string(sink->name());
   std::optional<Clock::time_point> stop_seen;
   bool interrupted = false;
   while (!reader_done.load()) {
-    {
-      std::lock_guard lock(fatal_mu);
-      if (!fatal.is_ok()) return Status::ok();
-    }
-    if (auto failure = tracker->failure()) return *failure;
+    if (auto end = loop_end()) return *end;
     // Returns as soon as the sink has acknowledgements to report.
-    HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait).with_context(sink_context));
-    stats.events_acknowledged.store(tracker->acknowledged_count(), std::memory_order_relaxed);
-    stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
-    stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
-    if (Status st = checkpointer->error(); !st.is_ok()) return st;
-    maybe_checkpoint(false);
-    if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
+    HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait()).with_context(sink_context));
+    HELIOSDB_RETURN_IF_ERROR(after_poll());
     // The reader may be blocked in send_batch() (destination down, its
     // queue full): 10 s after a stop request, interrupt it. What it had not
     // delivered is not acknowledged, so it is sent again next time.
     if (should_stop() && !interrupted) {
       if (!stop_seen) stop_seen = Clock::now();
       if (Clock::now() - *stop_seen >= std::chrono::seconds(10)) {
-        spdlog::warn("sink {} is still busy 10 s after the stop request; interrupting it",
-                     sink->name());
-        sink->interrupt();
+        interrupt_busy_sink();
         interrupted = true;
       }
     }

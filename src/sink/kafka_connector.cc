@@ -21,7 +21,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/event_prefetch.h"
 #include "common/wall_clock.h"
 #include "serde/serializer_factory.h"
 #include "sink/kafka_config.h"
@@ -34,13 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The reader thread filled the batch on another core: ask for the fields
-// two events ahead and the buffers of the next one (whose fields came in
-// last time) while serializing this one.
-void prefetch_ahead(std::span<const CdcEvent> events, size_t i) {
-  if (i + 2 < events.size()) prefetch_event_fields<PrefetchFor::kRead>(events[i + 2]);
-  if (i + 1 < events.size()) prefetch_event_buffers<PrefetchFor::kRead>(events[i + 1]);
-}
 
 std::string_view header_value(rd_kafka_headers_t* hdrs, const char* name) {
   const void* v = nullptr;
@@ -434,7 +426,6 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
   // batch is produced within a millisecond or so.
   int64_t create_time_ms = wall_clock_ms();
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    prefetch_ahead(batch.events, i);
     const CdcEvent& ev = batch.events[i];
     const uint64_t ticket = batch.first_ticket + i;
     std::string_view topic_name;

@@ -56,6 +56,17 @@ class WalBuilder {
   std::unique_ptr<WalWriter> writer_;
 };
 
+// `transactions` committed transactions of one INSERT each (users/k = v).
+void write_one_insert_transactions(const std::string& dir, uint64_t transactions) {
+  WalBuilder wal(dir);
+  for (uint64_t t = 1; t <= transactions; ++t) {
+    wal.add(WalEntryKind::Begin, t);
+    wal.add(WalEntryKind::Insert, t, "users", "k", "v");
+    wal.add(WalEntryKind::Commit, t);
+  }
+  wal.close();
+}
+
 // Records events; acknowledges synchronously (the seed's simple sink form).
 class RecordingSink : public EventSink {
  public:
@@ -210,6 +221,13 @@ class StuckSink : public EventSink {
     cv_.notify_all();
   }
   std::atomic<bool> blocked{false};
+  // Waits up to 5 s for the first send_batch() to block.
+  bool wait_until_blocked() const {
+    for (int i = 0; i < 500 && !blocked; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return blocked;
+  }
   Status poll_error;  // guarded by mu_; set through set_poll_error()
   std::chrono::steady_clock::time_point interrupted_at;
   void set_poll_error(Status st) {
@@ -419,15 +437,7 @@ TEST(EventProcessor, FailedEventStopsTheRunAndTheCheckpointNeverPassesIt) {
 
 TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
   TempDir dir;
-  {
-    WalBuilder wal(dir.file("wal"));
-    for (uint64_t t = 1; t <= 500; ++t) {
-      wal.add(WalEntryKind::Begin, t);
-      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
-      wal.add(WalEntryKind::Commit, t);
-    }
-    wal.close();
-  }
+  write_one_insert_transactions(dir.file("wal"), 500);
   for (bool concurrent : {false, true}) {
     SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
     TempDir ckpt_dir;
@@ -452,15 +462,7 @@ TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
 
 TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
   TempDir dir;
-  {
-    WalBuilder wal(dir.file("wal"));
-    for (uint64_t t = 1; t <= 300; ++t) {
-      wal.add(WalEntryKind::Begin, t);
-      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
-      wal.add(WalEntryKind::Commit, t);
-    }
-    wal.close();
-  }
+  write_one_insert_transactions(dir.file("wal"), 300);
   for (bool concurrent : {false, true}) {
     SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
     TempDir ckpt_dir;
@@ -528,15 +530,7 @@ TEST(EventProcessor, SinkThatAllowsConcurrentPollIsSentFromTheReaderThread) {
 
 TEST(EventProcessor, StopWhileTheReaderIsStuckInSendBatchInterruptsItAfterTenSeconds) {
   TempDir dir;
-  {
-    WalBuilder wal(dir.file("wal"));
-    for (uint64_t t = 1; t <= 50; ++t) {
-      wal.add(WalEntryKind::Begin, t);
-      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
-      wal.add(WalEntryKind::Commit, t);
-    }
-    wal.close();
-  }
+  write_one_insert_transactions(dir.file("wal"), 50);
   CdcConfig config = make_config(dir);
   auto sink = std::make_unique<StuckSink>();
   StuckSink* stuck = sink.get();
@@ -544,10 +538,7 @@ TEST(EventProcessor, StopWhileTheReaderIsStuckInSendBatchInterruptsItAfterTenSec
   p.handle_signals(false);
   Status st = internal_error("not run");
   std::thread runner([&] { st = p.start(); });
-  for (int i = 0; i < 500 && !stuck->blocked; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(stuck->blocked);
+  ASSERT_TRUE(stuck->wait_until_blocked());
   auto asked = std::chrono::steady_clock::now();
   p.stop();
   runner.join();
@@ -562,15 +553,7 @@ TEST(EventProcessor, StopWhileTheReaderIsStuckInSendBatchInterruptsItAfterTenSec
 
 TEST(EventProcessor, SinkErrorWhileTheReaderIsStuckInSendBatchStopsAtOnce) {
   TempDir dir;
-  {
-    WalBuilder wal(dir.file("wal"));
-    for (uint64_t t = 1; t <= 50; ++t) {
-      wal.add(WalEntryKind::Begin, t);
-      wal.add(WalEntryKind::Insert, t, "users", "k", "v");
-      wal.add(WalEntryKind::Commit, t);
-    }
-    wal.close();
-  }
+  write_one_insert_transactions(dir.file("wal"), 50);
   CdcConfig config = make_config(dir);
   auto sink = std::make_unique<StuckSink>();
   StuckSink* stuck = sink.get();
@@ -578,10 +561,7 @@ TEST(EventProcessor, SinkErrorWhileTheReaderIsStuckInSendBatchStopsAtOnce) {
   p.handle_signals(false);
   Status st;
   std::thread runner([&] { st = p.start(); });
-  for (int i = 0; i < 500 && !stuck->blocked; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(stuck->blocked);
+  ASSERT_TRUE(stuck->wait_until_blocked());
   auto failed_at = std::chrono::steady_clock::now();
   stuck->set_poll_error(Status(ErrorCode::kPermissionDenied, "stuck: credentials revoked"));
   runner.join();
