@@ -10,7 +10,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libjemalloc-dev
   clang-14 libclang-rt-14-dev
   kcat python3 python3-pip python3-avro prometheus openssl
-  curl procps
+  curl procps gnuplot-nox
 )
 # Toolchains that may already come from elsewhere on the machine.
 command -v mvn >/dev/null || PACKAGES+=(maven)

@@ -28,6 +28,9 @@
 #   SASL_PLAINTEXT   127.0.0.1:${KAFKA_SASL_PORT:-19094}  (mechanism PLAIN,
 #                    user "heliosdb" password "heliosdb-secret"; for the
 #                    bad-credentials tests)
+# KAFKA_ADVERTISED_PORT (default KAFKA_PORT) is the PLAINTEXT port the broker
+# tells clients to use: bench/soak.sh puts a TCP proxy there that can stall
+# the path, and runs its own broker (KAFKA_HOME and ports of its own).
 # Topics are not auto-created (auto.create.topics.enable=false), like most
 # production clusters; tests create their topics.
 #
@@ -41,6 +44,7 @@ KAFKA_HOME="${KAFKA_HOME:-$ROOT/.cache/kafka}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-19094}"
+KAFKA_ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx768m}"
 START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-90}"
 
@@ -107,7 +111,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_ADVERTISED_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
@@ -307,6 +311,6 @@ case "${1:-}" in
   create-topic) shift; create_topic "$@" ;;
   delete-topic) shift; delete_topics "$@" ;;
   *)
-    sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac
