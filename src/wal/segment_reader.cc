@@ -90,6 +90,26 @@ bool SegmentRecordReader::all_zero_to_eof(uint64_t off) {
   return io_errno_ == 0;
 }
 
+uint64_t SegmentRecordReader::lost_pages_from(uint64_t off, uint64_t frag_end) {
+  // Where the zeros at the end of the fragment begin, rounded up to a page
+  // boundary. It must lie inside the fragment: if the fragment's own bytes
+  // are all before the zeros, the zeros do not explain its bad checksum.
+  const char* frag = data_ + (off - buf_off_);
+  uint64_t zeros = frag_end;
+  while (zeros > off && frag[zeros - 1 - off] == 0) --zeros;
+  uint64_t page = (zeros + kCrashPageSize - 1) / kCrashPageSize * kCrashPageSize;
+  if (page <= off || page >= frag_end) return 0;
+  return all_zero_to_eof(frag_end) ? page : 0;
+}
+
+SegmentRecordReader::Outcome SegmentRecordReader::torn(std::string reason) {
+  uint64_t end = buf_off_ + buf_len_;
+  tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
+  torn_reason_ = std::move(reason);
+  invalidate();  // re-read from the file next time: it may grow or be truncated
+  return Outcome::kTorn;
+}
+
 SegmentRecordReader::Outcome SegmentRecordReader::corrupt(uint64_t off, uint64_t bytes,
                                                           uint64_t resume, std::string reason) {
   damage_.offset = off;
@@ -112,24 +132,25 @@ SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload
     if (!ensure(off, kFragmentHeaderSize)) {
       if (io_errno_ != 0) return Outcome::kIoError;
       uint64_t end = buf_off_ + buf_len_;
-      tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
-      invalidate();  // re-read from the file next time: it may grow or be truncated
       if (!in_record && end <= off) {
         // Nothing after the last record except, at most, a block trailer.
+        tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
+        invalidate();  // re-read from the file next time: it may grow
         return Outcome::kEnd;
       }
-      return Outcome::kTorn;  // short fragment header, or a record missing its LAST
+      if (in_record) {
+        return torn("the record at byte " + std::to_string(rec_start) +
+                    " has no LAST fragment before the end of the file");
+      }
+      return torn("the file ends inside the fragment header at byte " + std::to_string(off));
     }
     const char* h = data_ + (off - buf_off_);
     uint32_t stored = get_u32(h);
     size_t len = get_u16(h + 4);
     uint8_t type = static_cast<uint8_t>(h[6]);
     if (type == kZeroType && len == 0 && stored == 0) {
-      if (all_zero_to_eof(off)) {
-        uint64_t end = buf_off_ + buf_len_;
-        tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
-        invalidate();
-        return Outcome::kTorn;  // a crash left zeros after the last write
+      if (all_zero_to_eof(off)) {  // a crash left zeros after the last write
+        return torn("zero bytes from byte " + std::to_string(off) + " to the end of the file");
       }
       if (io_errno_ != 0) return Outcome::kIoError;
       return corrupt(off, left, off + left, "zero bytes where a fragment header was expected");
@@ -142,15 +163,19 @@ SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload
     if (off + kFragmentHeaderSize + len > buf_off_ + buf_len_) {
       if (!ensure(off, kFragmentHeaderSize + len)) {
         if (io_errno_ != 0) return Outcome::kIoError;
-        uint64_t end = buf_off_ + buf_len_;
-        tail_bytes_ = end > boundary_ ? end - boundary_ : 0;
-        invalidate();
-        return Outcome::kTorn;  // the fragment runs past the end of the file
+        return torn("the fragment at byte " + std::to_string(off) +
+                    " runs past the end of the file");
       }
       continue;  // refilled: parse the header again from the fresh bytes
     }
     uint64_t frag_end = off + kFragmentHeaderSize + len;
     if (crc32c::unmask(stored) != crc32c::value(h + 6, 1 + len)) {
+      if (uint64_t page = lost_pages_from(off, frag_end)) {
+        return torn("checksum mismatch at byte " + std::to_string(off) +
+                    ", zero bytes from the page boundary at byte " + std::to_string(page) +
+                    " to the end of the file");
+      }
+      if (io_errno_ != 0) return Outcome::kIoError;
       return corrupt(off, kFragmentHeaderSize + len, frag_end, "checksum mismatch");
     }
     const char* data = h + kFragmentHeaderSize;

@@ -19,7 +19,9 @@ class SegmentRecordReader {
     kRecord,   // `payload` holds one complete record
     kEnd,      // clean end: the file ends at a record boundary (or in a block trailer)
     kTorn,     // the file ends inside a record: short header, length past the end,
-               // multi-fragment record without its LAST fragment, or zeros to the end
+               // multi-fragment record without its LAST fragment, zeros to the end,
+               // or a fragment failing its checksum with zeros from a 4 KiB page
+               // boundary inside it to the end (a power loss); see torn_reason()
     kCorrupt,  // damaged bytes; see damage()
     kIoError,  // pread failed; see io_errno()
   };
@@ -64,12 +66,20 @@ class SegmentRecordReader {
   int io_errno() const { return io_errno_; }
   // For kTorn/kEnd: bytes after boundary() that exist in the file.
   uint64_t tail_bytes() const { return tail_bytes_; }
+  // For kTorn: how the record is torn, with byte offsets (for error messages).
+  const std::string& torn_reason() const { return torn_reason_; }
 
  private:
   // Makes [off, off+n) available in the buffer. False if the file is shorter.
   bool ensure(uint64_t off, size_t n);
   uint64_t file_end_known() const { return buf_off_ + buf_len_; }
   bool all_zero_to_eof(uint64_t off);
+  // For a fragment at `off`, buffered up to `frag_end`, whose checksum fails:
+  // the 4 KiB page boundary inside it from which every byte to the end of the
+  // file is zero, if there is one (a power loss lost the pages from there),
+  // else 0. On a read error returns 0 with io_errno() set.
+  uint64_t lost_pages_from(uint64_t off, uint64_t frag_end);
+  Outcome torn(std::string reason);
   Outcome corrupt(uint64_t off, uint64_t bytes, uint64_t resume, std::string reason);
 
   void unmap();
@@ -89,6 +99,7 @@ class SegmentRecordReader {
   Damage damage_;
   int io_errno_ = 0;
   uint64_t tail_bytes_ = 0;
+  std::string torn_reason_;
 };
 
 }  // namespace heliosdb::cdc::wal

@@ -16,6 +16,11 @@ namespace heliosdb::cdc::wal {
 
 inline constexpr size_t kBlockSize = 32 * 1024;
 inline constexpr size_t kFragmentHeaderSize = 7;  // crc u32, length u16, type u8
+// Granularity at which a power loss loses written data: on many file systems
+// a file keeps its new size while its last pages, from a boundary of this
+// size on, read back as zeros. Zeros from such a boundary inside the last
+// record to the end of the active segment are a torn tail (docs 6.2).
+inline constexpr size_t kCrashPageSize = 4 * 1024;
 inline constexpr size_t kSegmentHeaderSize = 36;
 inline constexpr char kMagic[8] = {'H', 'E', 'L', 'I', 'O', 'W', 'A', 'L'};
 inline constexpr uint16_t kFormatVersion = 1;

@@ -244,8 +244,9 @@ Result<WalReadStatus> WalReader::next(WalEntry& entry) {
           continue;
         }
         if (oc == Outcome::kTorn) {
-          WalCorruption c{s.path, s.rr.boundary(), s.rr.tail_bytes(),
-                          "incomplete record at the end of a sealed segment"};
+          WalCorruption c{
+              s.path, s.rr.boundary(), s.rr.tail_bytes(),
+              "incomplete record at the end of a sealed segment (" + s.rr.torn_reason() + ")"};
           Status st = s.report(c);
           if (!s.skipping()) return st;
         }

@@ -162,7 +162,7 @@ Status WalWriter::Impl::recover() {
           break;
         }
         case wal::SegmentRecordReader::Outcome::kEnd:
-        case wal::SegmentRecordReader::Outcome::kTorn:
+        case wal::SegmentRecordReader::Outcome::kTorn:  // incl. zeros left by a power loss
           done = true;
           break;
         case wal::SegmentRecordReader::Outcome::kCorrupt: {

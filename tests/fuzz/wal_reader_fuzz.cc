@@ -8,6 +8,9 @@
 // Invariants checked: no crash or sanitizer report, next() terminates,
 // sequences strictly increase, and in structured mode every entry returned is
 // byte-for-byte an entry that was written (damage is never passed through).
+// Structured mode may instead apply a power loss (zeros from a 4 KiB page
+// boundary to the end of the newest segment): that must read without error
+// as a prefix of what was written, and the writer must reopen and go on.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -73,9 +76,11 @@ struct Input {
   uint32_t u16() { return byte() | (uint32_t{byte()} << 8); }
 };
 
-// Reads everything under `policy`; checks invariants; returns entries by sequence.
+// Reads everything under `policy`; checks invariants; returns entries by
+// sequence. `clean`, if given, is set to whether reading ended without error.
 std::map<uint64_t, OwnedWalEntry> read_all(const std::string& dir, uint64_t start,
-                                           WalCorruptionPolicy policy) {
+                                           WalCorruptionPolicy policy, bool* clean = nullptr) {
+  if (clean) *clean = false;
   std::map<uint64_t, OwnedWalEntry> out;
   WalReaderOptions o;
   o.dir = dir;
@@ -94,7 +99,10 @@ std::map<uint64_t, OwnedWalEntry> read_all(const std::string& dir, uint64_t star
       if (st.status().message().empty()) __builtin_trap();
       return out;
     }
-    if (*st == WalReadStatus::kEndOfLog) return out;
+    if (*st == WalReadStatus::kEndOfLog) {
+      if (clean) *clean = true;
+      return out;
+    }
     if (e.sequence <= last && last != 0) __builtin_trap();  // must strictly increase
     if (e.sequence < start) __builtin_trap();
     last = e.sequence;
@@ -127,6 +135,41 @@ void raw_mode(Input in) {
   }
 }
 
+// Zeros from the `page`-th 4 KiB boundary of the newest segment `seg` to its
+// end: a torn tail. Reading stops cleanly after an unbroken prefix of
+// `written`, and the writer reopens, cuts the tail and appends after it.
+void power_loss(const std::string& dir, const WalWriterOptions& wo, const WalSegmentInfo& seg,
+                uint32_t page, const std::map<uint64_t, OwnedWalEntry>& written) {
+  uint64_t pages = seg.size_bytes / 4096;
+  if (pages == 0) return;
+  uint64_t from = (1 + page % pages) * 4096;
+  if (from >= seg.size_bytes) return;
+  int fd = open(seg.path.c_str(), O_WRONLY);
+  if (fd < 0) abort();
+  std::string zeros(seg.size_bytes - from, '\0');
+  if (pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(from)) !=
+      static_cast<ssize_t>(zeros.size()))
+    abort();
+  close(fd);
+  bool clean = false;
+  auto got = read_all(dir, 0, WalCorruptionPolicy::kStop, &clean);
+  if (!clean) __builtin_trap();  // a power-loss tail was called corruption
+  uint64_t next = wo.first_sequence;
+  for (const auto& [seq, e] : got) {
+    auto it = written.find(seq);
+    if (seq != next++ || it == written.end() || !(it->second == e)) __builtin_trap();
+  }
+  auto w = WalWriter::open(wo);
+  if (!w) __builtin_trap();  // the writer refused to cut the torn tail
+  if ((*w)->next_sequence() != next) __builtin_trap();
+  WalEntry e;
+  e.kind = WalEntryKind::Commit;
+  if (!(*w)->append(e)) __builtin_trap();
+  if (!(*w)->close().is_ok()) __builtin_trap();
+  if (read_all(dir, 0, WalCorruptionPolicy::kStop, &clean).size() != got.size() + 1 || !clean)
+    __builtin_trap();
+}
+
 void structured_mode(Input in) {
   const std::string& dir = work_dir();
   WalWriterOptions wo;
@@ -157,10 +200,15 @@ void structured_mode(Input in) {
       written[*seq] = e;
     }
   }
-  // Damage: flips and an optional truncation of one segment.
   auto segs = list_wal_segments(dir);
   if (!segs || segs->empty()) return;
-  size_t damages = in.byte() % 4;
+  uint8_t mode = in.byte();
+  if (mode % 8 == 7) {
+    power_loss(dir, wo, segs->back(), in.u16(), written);
+    return;
+  }
+  // Damage: flips and an optional truncation of one segment.
+  size_t damages = mode % 4;
   for (size_t i = 0; i < damages; ++i) {
     const auto& s = (*segs)[in.byte() % segs->size()];
     if (s.size_bytes == 0) continue;

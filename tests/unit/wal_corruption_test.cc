@@ -190,5 +190,61 @@ TEST(WalCorruption, WriterRefusesToContinueAfterMidSegmentDamage) {
   EXPECT_EQ(testing::file_size(d.path), d.offs.back());  // nothing was truncated
 }
 
+// The reader and the restarting writer both call the last record of `wal`
+// a checksum mismatch at its offset, and the writer truncates nothing.
+void expect_checksum_mismatch_at_last_record(const testing::WalEndingInRecordAt& wal) {
+  const uint64_t size = testing::file_size(wal.path);
+  auto r = testing::read_wal(wal.dir);
+  EXPECT_EQ(r.entries, wal.before_last());
+  expect_error_at(r, wal.path, wal.last_start, "checksum mismatch");
+  auto w = WalWriter::open(testing::writer_options(wal.dir));
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_EQ(w.status().code(), ErrorCode::kCorruption);
+  EXPECT_NE(w.status().message().find(wal.path + " at byte " + std::to_string(wal.last_start) +
+                                      ": checksum mismatch"),
+            std::string::npos)
+      << w.status().message();
+  EXPECT_EQ(testing::file_size(wal.path), size);
+}
+
+// Zeros to the end of the file are a torn tail only if they start at a 4 KiB
+// page boundary inside the failed record (what a power loss leaves); else the
+// record was damaged where it was written.
+TEST(WalCorruption, ZerosFromAnUnalignedOffsetInTheLastRecordAreCorruption) {
+  TempDir dir;
+  testing::WalEndingInRecordAt wal(dir.path(), 4000, 3000);  // ends before 8192
+  testing::zero_from(wal.path, 4097, 4096);
+  expect_checksum_mismatch_at_last_record(wal);
+}
+
+TEST(WalCorruption, PageOfZerosFollowedByNonZeroBytesIsCorruption) {
+  TempDir dir;
+  testing::WalEndingInRecordAt wal(dir.path(), 4000, 3000);
+  testing::zero_from(wal.path, 4096, 8192);
+  testing::flip_byte(wal.path, wal.end + 8000, 0x01);
+  expect_checksum_mismatch_at_last_record(wal);
+}
+
+// Zero pages after a bad record start after it: they do not explain its checksum.
+TEST(WalCorruption, BadRecordFollowedByZeroPagesIsCorruption) {
+  TempDir dir;
+  testing::WalEndingInRecordAt wal(dir.path(), 1000, 2000);  // ends before 4096
+  testing::flip_byte(wal.path, wal.last_start + 100);
+  testing::zero_from(wal.path, wal.end, 8192);
+  expect_checksum_mismatch_at_last_record(wal);
+}
+
+TEST(WalCorruption, PageLossTailInASealedSegmentIsCorruption) {
+  TempDir dir;
+  testing::WalEndingInRecordAt wal(dir.path(), 4000, 3000, /*sealed=*/true);
+  testing::zero_from(wal.path, 4096, 4096);
+  auto r = testing::read_wal(dir.path());
+  EXPECT_EQ(r.entries, wal.before_last());
+  expect_error_at(r, wal.path, wal.last_start,
+                  "incomplete record at the end of a sealed segment (checksum mismatch at byte " +
+                      std::to_string(wal.last_start) +
+                      ", zero bytes from the page boundary at byte 4096 to the end of the file)");
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc

@@ -76,5 +76,53 @@ TEST(WalCrash, WriterKilledWithSigkillLosesNothingAcknowledgedAndContinues) {
   EXPECT_GT(list_wal_segments(dir.path())->size(), 3u);
 }
 
+// A power loss can lose every page of the active segment from any 4 KiB
+// boundary on, leaving zeros (the file size already on disk). Whatever the
+// boundary, the reader delivers exactly the entries whose records end before
+// it, reports nothing, and the restarting writer continues after them.
+TEST(WalCrash, PowerLossZeroingThePagesFromAnyBoundaryLosesOnlyTheRecordsFromThere) {
+  TempDir src;
+  std::vector<OwnedWalEntry> in;
+  {
+    auto w = WalWriter::open(testing::writer_options(src.path()));
+    ASSERT_TRUE(w.is_ok());
+    // Sizes from a few bytes to 3 blocks, so boundaries fall inside headers,
+    // data, FIRST/MIDDLE/LAST fragments and between records.
+    const size_t sizes[] = {10, 700, 3000, 5000, 90, 9000, 40000, 1, 4100, 70000, 300, 2500};
+    for (int i = 0; i < 36; ++i) {
+      auto e = testing::make_entry((*w)->next_sequence(), sizes[i % 12]);
+      ASSERT_TRUE((*w)->append(e.view()).is_ok());
+      in.push_back(e);
+    }
+    ASSERT_TRUE((*w)->close().is_ok());
+  }
+  const std::string full = testing::read_file(testing::seg(src.path(), 1));
+  const auto offs = testing::record_offsets(in);
+  ASSERT_EQ(offs.back(), full.size());
+  TempDir dir;
+  const std::string path = testing::seg(dir.path(), 1);
+  for (uint64_t page = 4096; page < full.size(); page += 4096) {
+    testing::write_file(path, full.substr(0, page) + std::string(full.size() - page, '\0'));
+    size_t intact = 0;
+    while (offs[intact + 1] <= page) ++intact;  // entries whose record ends by `page`
+    std::vector<OwnedWalEntry> want(in.begin(), in.begin() + intact);
+    auto r = testing::read_wal(dir.path());
+    ASSERT_TRUE(r.error.is_ok()) << "zeros from " << page << ": " << r.error.to_string();
+    ASSERT_TRUE(r.reports.empty());
+    ASSERT_EQ(r.entries, want) << "zeros from " << page;
+    auto w = WalWriter::open(testing::writer_options(dir.path()));
+    ASSERT_TRUE(w.is_ok()) << "zeros from " << page << ": " << w.status().to_string();
+    EXPECT_EQ((*w)->next_sequence(), intact + 1);
+    EXPECT_EQ((*w)->recovery_info().truncated_bytes, full.size() - testing::file_size(path));
+    auto more = testing::append_entries(**w, 1);
+    ASSERT_TRUE((*w)->close().is_ok());
+    auto again = testing::read_wal(dir.path());
+    ASSERT_TRUE(again.error.is_ok()) << again.error.to_string();
+    want.push_back(more[0]);
+    ASSERT_EQ(again.entries, want) << "zeros from " << page;
+    if (intact > 0) ASSERT_EQ(::unlink(testing::seg(dir.path(), intact + 1).c_str()), 0);
+  }
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,74 @@ inline void append_bytes(const std::string& path, const std::string& bytes) {
   ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   ::close(fd);
 }
+
+// What a power loss leaves behind on many file systems: the file keeps its
+// new size (here grown by `grow_by` more bytes, as if its size reached the
+// disk ahead of the data) but its pages from `from` on read back as zeros.
+inline void zero_from(const std::string& path, uint64_t from, uint64_t grow_by = 0) {
+  uint64_t size = file_size(path);
+  ASSERT_LE(from, size);
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string zeros(size + grow_by - from, '\0');
+  ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(from)),
+            static_cast<ssize_t>(zeros.size()));
+  ::close(fd);
+}
+
+// An INSERT of sequence `seq` whose value is `value_bytes` bytes.
+inline OwnedWalEntry make_insert(uint64_t seq, size_t value_bytes) {
+  OwnedWalEntry e = make_entry(seq);
+  e.kind = WalEntryKind::Insert;
+  e.value = std::string(value_bytes, static_cast<char>('a' + seq % 26));
+  e.old_value.reset();
+  return e;
+}
+
+// A single-segment WAL (plus, if `sealed`, a second segment that seals it)
+// whose first segment ends in an INSERT record of `value_bytes` that begins
+// at byte `last_start`: the record a crash tears in the tests.
+struct WalEndingInRecordAt {
+  std::string dir;
+  std::string path;               // the segment holding the record
+  std::vector<OwnedWalEntry> in;  // entries of that segment; the last one is the record
+  uint64_t last_start = 0;
+  uint64_t end = 0;  // size of the segment: the end of the record
+
+  WalEndingInRecordAt(std::string wal_dir, uint64_t start, size_t value_bytes, bool sealed = false)
+      : dir(std::move(wal_dir)), path(wal::segment_path(dir, 1)), last_start(start) {
+    auto w = WalWriter::open(writer_options(dir));
+    EXPECT_TRUE(w.is_ok()) << w.status().to_string();
+    // Fill up to a little before `start`, then one INSERT sized to end exactly there.
+    while (file_size(path) + 1200 < start) {
+      in.push_back(make_insert((*w)->next_sequence(), 500));
+      EXPECT_TRUE((*w)->append(in.back().view()).is_ok());
+    }
+    uint64_t at = std::max<uint64_t>(file_size(path), wal::kSegmentHeaderSize);
+    EXPECT_EQ(at / wal::kBlockSize, start / wal::kBlockSize) << "filler would cross a block";
+    EXPECT_GE(start, at + 64);
+    OwnedWalEntry pad = make_insert((*w)->next_sequence(), start - at - 64);
+    for (;;) {  // the value length's varint may change the size: converge
+      uint64_t frame = wal::kFragmentHeaderSize + wal::encoded_entry_size(pad.view());
+      if (at + frame == start) break;
+      pad.value->resize(pad.value->size() + start - (at + frame));
+    }
+    in.push_back(pad);
+    EXPECT_TRUE((*w)->append(pad.view()).is_ok());
+    EXPECT_EQ(file_size(path), start);
+    in.push_back(make_insert((*w)->next_sequence(), value_bytes));
+    EXPECT_TRUE((*w)->append(in.back().view()).is_ok());
+    end = file_size(path);
+    EXPECT_TRUE((*w)->close().is_ok());
+    if (sealed) {
+      auto w2 = WalWriter::open(writer_options(dir));
+      EXPECT_TRUE(w2.is_ok()) << w2.status().to_string();
+      append_entries(**w2, 2);  // a newer segment: the first one is sealed
+      EXPECT_TRUE((*w2)->close().is_ok());
+    }
+  }
+  std::vector<OwnedWalEntry> before_last() const { return {in.begin(), in.end() - 1}; }
+};
 
 // Offsets of each entry's record in a single-segment WAL written by write_wal
 // (computed from the format, so tests can aim at exact bytes).

@@ -179,8 +179,8 @@ class WalReader {
   // Reads the next entry into `entry`. The views in `entry` stay valid until
   // the next call to next() or until the reader is destroyed.
   //
-  // Errors: kCorruption (bad checksum, bad framing, undecodable entry, in a
-  // sealed segment or before the tail of the active one), kNotFound (a segment
+  // Errors: kCorruption (bad checksum, bad framing, undecodable entry, unless a torn tail
+  // at the end of the active segment, e.g. power-loss zeros: docs 6.2), kNotFound (a segment
   // is missing: sequence gap between files, or start_sequence no longer in the
   // WAL), kFailedPrecondition (a segment of an unsupported format version),
   // kIo. The message names the file and byte offset. Under kStop the same
