@@ -36,6 +36,7 @@
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/checkpoint_writer.h"
+#include "pipeline/database_match.h"
 #include "pipeline/txn_assembler.h"
 #include "source/source.h"
 
@@ -478,6 +479,10 @@ Status EventProcessor::Impl::read_loop(bool once) {
   }
   ChangeSource& reader = **opened;
   TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
+  DatabaseMatchCounter databases(config.database, reader.description(), Clock::now());
+  auto warn_if_unmatched = [](const std::optional<std::string>& warning) {
+    if (warning) spdlog::warn("{}", *warning);
+  };
   auto on_change = [this](const CommitInfo& info, const CommittedChange& c) {
     return emit_change(info, c);
   };
@@ -521,6 +526,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
       stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
       if (once) break;
+      warn_if_unmatched(databases.periodic_warning(Clock::now()));
       ++idle_polls;
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;
@@ -542,7 +548,12 @@ Status EventProcessor::Impl::read_loop(bool once) {
       reader_idle.store(false, std::memory_order_relaxed);
     }
     stats.wal_sequence.store(entry.sequence, std::memory_order_relaxed);
-    if (entry.database != config.database) continue;
+    if (!databases.count(entry.database)) {
+      if (databases.entries() % 4096 == 0) {
+        warn_if_unmatched(databases.periodic_warning(Clock::now()));
+      }
+      continue;
+    }
     Status st = assembler.add(entry, on_change, on_commit);
     if (st.code() == ErrorCode::kCancelled) break;
     HELIOSDB_RETURN_IF_ERROR(st);
@@ -553,6 +564,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
   if (pushed.code() != ErrorCode::kCancelled) HELIOSDB_RETURN_IF_ERROR(pushed);
   stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
   stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
+  if (once) warn_if_unmatched(databases.warning());
   return Status::ok();
 }
 

@@ -1,5 +1,6 @@
 // Checkpoints through the heliosdb-cdc binary: a second daemon on the same
-// checkpoint, a replaced WAL and a full checkpoint directory.
+// checkpoint, a replaced WAL, a `database` that matches nothing, and a full
+// checkpoint directory.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -92,6 +93,23 @@ TEST(CheckpointCli, AReplacedWalExitsOneNamingBothIdentitiesAndTheCheckpoint) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(testing::count_complete_lines(dir.file("out.jsonl")), delivered);
+}
+
+TEST(CheckpointCli, AOnceRunWithADatabaseThatMatchesNothingWarnsNamingIt) {
+  TempDir dir;
+  generate(dir.file("wal"), "shop", 50);
+  auto r = run_cli({"run", "--once", "--config", write_config(dir, "shpo")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" entries read from WAL " + dir.file("wal") +
+                       " is of database \"shpo\" (databases seen: \"shop\"); nothing is "
+                       "delivered: check [cdc] database"),
+            std::string::npos)
+      << r.err;
+  // The right database: no such warning.
+  auto ok = run_cli({"run", "--once", "--config", write_config(dir, "shop", dir.file("ckpt2"))});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("nothing is delivered"), std::string::npos) << ok.err;
 }
 
 // A tmpfs of 64 KiB mounted on `path` for the test's lifetime.
