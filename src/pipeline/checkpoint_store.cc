@@ -23,11 +23,13 @@ namespace {
 constexpr std::string_view kHeaderV1 = "heliosdb-cdc checkpoint v1";
 constexpr std::string_view kHeaderV2 = "heliosdb-cdc checkpoint v2";
 
-// Database names become file names: keep [A-Za-z0-9._-], %-encode the rest.
-std::string file_stem_for(const std::string& database) {
+// Copies `in`, writing every byte that `keep(byte, bytes_written_so_far)`
+// rejects as %XX.
+template <class Keep>
+std::string percent_escape(std::string_view in, Keep keep) {
   std::string out;
-  for (unsigned char c : database) {
-    if (std::isalnum(c) || c == '_' || c == '-' || (c == '.' && !out.empty())) {
+  for (unsigned char c : in) {
+    if (keep(c, out.size())) {
       out.push_back(static_cast<char>(c));
     } else {
       char buf[4];
@@ -36,6 +38,13 @@ std::string file_stem_for(const std::string& database) {
     }
   }
   return out;
+}
+
+// Database names become file names: keep [A-Za-z0-9._-] (no leading '.').
+std::string file_stem_for(const std::string& database) {
+  return percent_escape(database, [](unsigned char c, size_t at) {
+    return std::isalnum(c) || c == '_' || c == '-' || (c == '.' && at > 0);
+  });
 }
 
 uint32_t crc_of(std::string_view bytes) {
@@ -43,20 +52,11 @@ uint32_t crc_of(std::string_view bytes) {
       crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
-// Values keep printable ASCII except '%'; every other byte is %XX, so any
-// bytes (a source's binary position, a name with a newline) fit on one line.
+// Values keep printable ASCII except '%', so any bytes (a source's binary
+// position, a name with a newline) fit on one line.
 std::string escape_value(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (c >= 0x20 && c < 0x7f && c != '%') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
+  return percent_escape(value,
+                        [](unsigned char c, size_t) { return c >= 0x20 && c < 0x7f && c != '%'; });
 }
 
 std::optional<std::string> unescape_value(std::string_view text) {
