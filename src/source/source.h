@@ -52,8 +52,8 @@ class SourcePositionCodec {
   // For messages: "the WAL in /var/lib/heliosdb/wal".
   virtual std::string description() const = 0;
   virtual std::string encode(const DeliveryPosition& position) const = 0;
-  // kCorruption (with `why`-style text, no file name) if `bytes` are not an
-  // encoding of this source.
+  // kCorruption saying why (the caller names the file) if `bytes` are not
+  // an encoding of this source.
   virtual Result<DeliveryPosition> decode(std::string_view bytes) const = 0;
 
   SourcePosition to_checkpoint(const DeliveryPosition& position) const {
