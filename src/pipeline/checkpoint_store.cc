@@ -7,22 +7,29 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
+
+#include "source/source.h"
 
 namespace heliosdb::cdc {
 namespace {
 
-constexpr std::string_view kHeader = "heliosdb-cdc checkpoint v1";
+constexpr std::string_view kHeaderV1 = "heliosdb-cdc checkpoint v1";
+constexpr std::string_view kHeaderV2 = "heliosdb-cdc checkpoint v2";
 
-// Database names become file names: keep [A-Za-z0-9._-], %-encode the rest.
-std::string file_name_for(const std::string& database) {
+// Copies `in`, writing every byte that `keep(byte, bytes_written_so_far)`
+// rejects as %XX.
+template <class Keep>
+std::string percent_escape(std::string_view in, Keep keep) {
   std::string out;
-  for (unsigned char c : database) {
-    if (std::isalnum(c) || c == '_' || c == '-' || (c == '.' && !out.empty())) {
+  for (unsigned char c : in) {
+    if (keep(c, out.size())) {
       out.push_back(static_cast<char>(c));
     } else {
       char buf[4];
@@ -30,7 +37,14 @@ std::string file_name_for(const std::string& database) {
       out += buf;
     }
   }
-  return out + ".checkpoint";
+  return out;
+}
+
+// Database names become file names: keep [A-Za-z0-9._-] (no leading '.').
+std::string file_stem_for(const std::string& database) {
+  return percent_escape(database, [](unsigned char c, size_t at) {
+    return std::isalnum(c) || c == '_' || c == '-' || (c == '.' && at > 0);
+  });
 }
 
 uint32_t crc_of(std::string_view bytes) {
@@ -38,32 +52,78 @@ uint32_t crc_of(std::string_view bytes) {
       crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
-Status write_file_durably(const std::string& dir, const std::string& path,
-                          const std::string& content) {
-  std::string tmp = path + ".tmp";
+// Values keep printable ASCII except '%', so any bytes (a source's binary
+// position, a name with a newline) fit on one line.
+std::string escape_value(std::string_view value) {
+  return percent_escape(value,
+                        [](unsigned char c, size_t) { return c >= 0x20 && c < 0x7f && c != '%'; });
+}
+
+std::optional<std::string> unescape_value(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= text.size()) return std::nullopt;
+    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != text.data() + i + 3) return std::nullopt;
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+  uint64_t v = 0;
+  if (text.empty() || text[0] < '0' || text[0] > '9') return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// Writes `content` to `tmp` and fsyncs it; on any failure removes `tmp`
+// again, so a full disk never leaves an empty temp file behind.
+Status write_temp_file(const std::string& tmp, const std::string& content) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status("checkpoint: open " + tmp, errno);
+  if (fd < 0) return errno_status("checkpoint: create " + tmp, errno);
   const char* p = content.data();
   size_t left = content.size();
+  std::string failed;
+  int err = 0;
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return errno_status("checkpoint: write " + tmp, e);
+      err = errno;
+      failed = "write ";
+      break;
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    return errno_status("checkpoint: fsync " + tmp, e);
+  if (err == 0 && ::fsync(fd) != 0) {
+    err = errno;
+    failed = "fsync ";
   }
   ::close(fd);
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return errno_status("checkpoint: " + failed + tmp, err);
+  }
+  return Status::ok();
+}
+
+Status write_file_durably(const std::string& dir, const std::string& path,
+                          const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  HELIOSDB_RETURN_IF_ERROR(write_temp_file(tmp, content));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return errno_status("checkpoint: rename " + tmp + " to " + path, errno);
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errno_status("checkpoint: rename " + tmp + " to " + path, err);
   }
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return errno_status("checkpoint: open directory " + dir, errno);
@@ -74,15 +134,86 @@ Status write_file_durably(const std::string& dir, const std::string& path,
   return Status::ok();
 }
 
+using Bad = std::function<Status(const std::string&)>;
+
+// Format v1: the WAL triple under its own field names, in any order.
+Result<Checkpoint> parse_v1(std::istringstream& in, const Bad& bad) {
+  Checkpoint c;
+  c.format_version = 1;
+  DeliveryPosition position;
+  std::string line;
+  int fields = 0;
+  while (std::getline(in, line)) {
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return bad("malformed line \"" + line + "\"");
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    std::optional<uint64_t> number;
+    if (key == "database") {
+      c.pipeline = value;
+      ++fields;
+      continue;
+    }
+    number = parse_decimal(value);
+    if (!number) return bad("bad number in \"" + line + "\"");
+    if (key == "restart_sequence") {
+      position.restart_sequence = *number;
+    } else if (key == "commit_sequence") {
+      position.commit_sequence = *number;
+    } else if (key == "event_sequence") {
+      position.event_sequence = *number;
+    } else if (key == "updated_at_ms") {
+      c.updated_at_ms = static_cast<int64_t>(*number);
+    } else {
+      return bad("unknown field \"" + key + "\"");
+    }
+    ++fields;
+  }
+  if (fields != 5) return bad("missing fields");
+  c.source = {std::string(kWalSourceType), "", encode_wal_position(position)};
+  return c;
+}
+
+// Format v2: exactly these fields, in this order.
+Result<Checkpoint> parse_v2(std::istringstream& in, const Bad& bad) {
+  Checkpoint c;
+  c.format_version = 2;
+  std::string* const text_fields[] = {&c.pipeline, &c.source.source_type, &c.source.source_id,
+                                      &c.source.position};
+  constexpr std::string_view kKeys[] = {"pipeline", "source", "source_id", "position",
+                                        "updated_at_ms"};
+  std::string line;
+  for (size_t i = 0; i < std::size(kKeys); ++i) {
+    if (!std::getline(in, line)) return bad("missing field \"" + std::string(kKeys[i]) + "\"");
+    const std::string prefix = std::string(kKeys[i]) + "=";
+    if (!line.starts_with(prefix)) {
+      return bad("expected field \"" + std::string(kKeys[i]) + "\", found \"" +
+                 escape_value(line.substr(0, 40)) + "\"");
+    }
+    std::string_view value = std::string_view(line).substr(prefix.size());
+    if (i < std::size(text_fields)) {
+      auto unescaped = unescape_value(value);
+      if (!unescaped) return bad("bad %-escape in field \"" + std::string(kKeys[i]) + "\"");
+      *text_fields[i] = std::move(*unescaped);
+    } else {
+      auto number = parse_decimal(value);
+      if (!number) return bad("bad number in \"" + line + "\"");
+      c.updated_at_ms = static_cast<int64_t>(*number);
+    }
+  }
+  if (std::getline(in, line))
+    return bad("unexpected line \"" + escape_value(line.substr(0, 40)) + "\"");
+  return c;
+}
+
 }  // namespace
 
 std::string format_checkpoint(const Checkpoint& c) {
   std::string body;
-  body += kHeader;
-  body += "\ndatabase=" + c.database;
-  body += "\nrestart_sequence=" + std::to_string(c.position.restart_sequence);
-  body += "\ncommit_sequence=" + std::to_string(c.position.commit_sequence);
-  body += "\nevent_sequence=" + std::to_string(c.position.event_sequence);
+  body += kHeaderV2;
+  body += "\npipeline=" + escape_value(c.pipeline);
+  body += "\nsource=" + escape_value(c.source.source_type);
+  body += "\nsource_id=" + escape_value(c.source.source_id);
+  body += "\nposition=" + escape_value(c.source.position);
   body += "\nupdated_at_ms=" + std::to_string(c.updated_at_ms);
   body += "\n";
   char crc[16];
@@ -94,7 +225,7 @@ std::string format_checkpoint(const Checkpoint& c) {
 }
 
 Result<Checkpoint> parse_checkpoint(const std::string& text, const std::string& source) {
-  auto bad = [&](const std::string& why) {
+  const Bad bad = [&](const std::string& why) {
     return Status(ErrorCode::kCorruption, "checkpoint file " + source + " is damaged: " + why +
                                               " (delete it to start from the oldest WAL entry)");
   };
@@ -112,48 +243,17 @@ Result<Checkpoint> parse_checkpoint(const std::string& text, const std::string& 
   std::istringstream in(text.substr(0, crc_pos));
   std::string line;
   std::getline(in, line);
-  if (line != kHeader) return bad("unknown header \"" + line + "\"");
-  Checkpoint c;
-  int fields = 0;
-  while (std::getline(in, line)) {
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return bad("malformed line \"" + line + "\"");
-    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    auto number = [&](auto& out) -> bool {
-      try {
-        size_t used = 0;
-        unsigned long long v = std::stoull(value, &used);
-        if (used != value.size()) return false;
-        out = static_cast<std::remove_reference_t<decltype(out)>>(v);
-        return true;
-      } catch (...) {
-        return false;
-      }
-    };
-    bool ok = true;
-    if (key == "database") {
-      c.database = value;
-    } else if (key == "restart_sequence") {
-      ok = number(c.position.restart_sequence);
-    } else if (key == "commit_sequence") {
-      ok = number(c.position.commit_sequence);
-    } else if (key == "event_sequence") {
-      ok = number(c.position.event_sequence);
-    } else if (key == "updated_at_ms") {
-      ok = number(c.updated_at_ms);
-    } else {
-      return bad("unknown field \"" + key + "\"");
-    }
-    if (!ok) return bad("bad number in \"" + line + "\"");
-    ++fields;
-  }
-  if (fields != 5) return bad("missing fields");
-  return c;
+  if (line == kHeaderV2) return parse_v2(in, bad);
+  if (line == kHeaderV1) return parse_v1(in, bad);
+  return bad("unknown header \"" + escape_value(line.substr(0, 60)) +
+             "\" (this version reads checkpoint formats v1 and v2)");
 }
 
-CheckpointStore::CheckpointStore(std::string dir, std::string database)
-    : dir_(std::move(dir)), database_(std::move(database)) {
-  path_ = dir_ + "/" + file_name_for(database_);
+CheckpointStore::CheckpointStore(std::string dir, std::string pipeline)
+    : dir_(std::move(dir)), pipeline_(std::move(pipeline)) {
+  const std::string stem = dir_ + "/" + file_stem_for(pipeline_);
+  path_ = stem + ".checkpoint";
+  lock_path_ = stem + ".lock";
 }
 
 Result<std::optional<Checkpoint>> CheckpointStore::load() const {
@@ -166,29 +266,49 @@ Result<std::optional<Checkpoint>> CheckpointStore::load() const {
   ss << in.rdbuf();
   auto parsed = parse_checkpoint(ss.str(), path_);
   if (!parsed) return parsed.status();
-  if (parsed->database != database_) {
-    return Status(ErrorCode::kFailedPrecondition, "checkpoint file " + path_ +
-                                                      " belongs to database \"" + parsed->database +
-                                                      "\", not \"" + database_ + "\"");
+  if (parsed->pipeline != pipeline_) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "checkpoint file " + path_ + " belongs to database \"" +
+                      escape_value(parsed->pipeline) + "\", not \"" + pipeline_ + "\"");
   }
   return std::optional<Checkpoint>(std::move(*parsed));
 }
 
-Status CheckpointStore::prepare() const {
+namespace {
+
+Status create_directory(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) return io_error("checkpoint: create directory " + dir_ + ": " + ec.message());
-  if (::access(dir_.c_str(), W_OK | X_OK) != 0) {
-    return errno_status("checkpoint: directory " + dir_ + " is not writable", errno);
-  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return io_error("checkpoint: create directory " + dir + ": " + ec.message());
   return Status::ok();
 }
 
-Status CheckpointStore::save(const DeliveryPosition& position) {
-  HELIOSDB_RETURN_IF_ERROR(prepare());
+}  // namespace
+
+Result<std::unique_ptr<PipelineLock>> CheckpointStore::lock() const {
+  HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
+  return PipelineLock::acquire(lock_path_);
+}
+
+Status CheckpointStore::prepare(const SourcePosition& probe) const {
+  HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
+  // access() passes on a full disk: only writing a checkpoint proves one fits.
+  const std::string tmp = path_ + ".tmp";
+  Status written = write_temp_file(
+      tmp, format_checkpoint({kCheckpointFormatVersion, pipeline_, probe, wall_clock_ms()}));
+  if (!written.is_ok()) {
+    return Status(written.code(), "checkpoint directory " + dir_ +
+                                      " cannot hold a checkpoint: " + written.message());
+  }
+  if (::unlink(tmp.c_str()) != 0) return errno_status("checkpoint: remove " + tmp, errno);
+  return Status::ok();
+}
+
+Status CheckpointStore::save(const SourcePosition& position) {
+  HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
   Checkpoint c;
-  c.database = database_;
-  c.position = position;
+  c.pipeline = pipeline_;
+  c.source = position;
   c.updated_at_ms = wall_clock_ms();
   return write_file_durably(dir_, path_, format_checkpoint(c));
 }

@@ -1,55 +1,76 @@
-// Durable checkpoints: one small text file per database.
+// Durable checkpoints: one small text file per pipeline (named after its
+// database), format v2 (docs/checkpoint-format.md has the byte layout):
 //
-//   heliosdb-cdc checkpoint v1
-//   database=mydb
-//   restart_sequence=1201
-//   commit_sequence=1250
-//   event_sequence=1250
+//   heliosdb-cdc checkpoint v2
+//   pipeline=mydb
+//   source=heliosdb-wal
+//   source_id=4f1c0e3a9b7d42c6a1e5f0d2c3b4a596
+//   position=restart 1201 commit 1250 event 1250
 //   updated_at_ms=1764081600000
-//   crc32=1c291ca3
+//   crc32=........
 //
-// The crc32 line is zlib's CRC-32 (hex) of every byte before it. Writes are
-// atomic: temp file, fsync, rename over the old file, fsync the directory.
+// The source fields are a SourcePosition: chosen and encoded by the source,
+// kept here as they are. Values are %-escaped (bytes outside printable
+// ASCII, and '%', as %XX). The crc32 line is zlib's CRC-32 (hex) of every
+// byte before it. Format v1 files (the WAL triple, no identity) still load,
+// as a "heliosdb-wal" position with no source_id; save() always writes v2.
+// Writes are atomic: temp file, fsync, rename over the old file, fsync the
+// directory; a failed write removes its temp file.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "heliosdb/cdc/status.h"
+#include "pipeline/pipeline_lock.h"
 #include "pipeline/position.h"
 
 namespace heliosdb::cdc {
 
+inline constexpr int kCheckpointFormatVersion = 2;
+
 struct Checkpoint {
-  std::string database;
-  DeliveryPosition position;
+  int format_version = kCheckpointFormatVersion;  // of the file read
+  std::string pipeline;                           // the database it delivers
+  SourcePosition source;
   int64_t updated_at_ms = 0;
 };
 
 class CheckpointStore {
  public:
   // `dir` is created on first save if missing.
-  CheckpointStore(std::string dir, std::string database);
+  CheckpointStore(std::string dir, std::string pipeline);
 
   // The stored checkpoint, nullopt if none exists yet. A damaged file is a
   // kCorruption error naming the file.
   Result<std::optional<Checkpoint>> load() const;
-  Status save(const DeliveryPosition& position);
-  // Creates the directory if missing and checks that it is writable, so a
-  // bad checkpoint_dir stops the pipeline before it delivers anything.
-  Status prepare() const;
+  Status save(const SourcePosition& position);
+  // Creates the directory if missing and proves a checkpoint can be written
+  // there: writes `probe` (the position the run starts from) to the temp
+  // file, fsyncs and removes it. So a full, read-only or bad checkpoint_dir
+  // stops the pipeline before it delivers anything, with the directory and
+  // the errno in the error.
+  Status prepare(const SourcePosition& probe) const;
+
+  // Creates the directory if missing and takes this pipeline's lock
+  // ("<dir>/<pipeline>.lock"), held until the returned object is destroyed.
+  Result<std::unique_ptr<PipelineLock>> lock() const;
 
   const std::string& path() const { return path_; }
+  const std::string& lock_path() const { return lock_path_; }
 
  private:
   std::string dir_;
-  std::string database_;
+  std::string pipeline_;
   std::string path_;
+  std::string lock_path_;
 };
 
-// Text form of a checkpoint (what save() writes).
+// Text form of a checkpoint (what save() writes: always the newest format).
 std::string format_checkpoint(const Checkpoint& checkpoint);
-// Parses the text form; `source` names the file in errors.
+// Parses the text form of any format version; `source` names the file in
+// errors.
 Result<Checkpoint> parse_checkpoint(const std::string& text, const std::string& source);
 
 }  // namespace heliosdb::cdc

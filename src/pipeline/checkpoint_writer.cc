@@ -4,9 +4,9 @@
 
 namespace heliosdb::cdc {
 
-CheckpointWriter::CheckpointWriter(CheckpointStore* store, PipelineStats* stats,
-                                   std::chrono::milliseconds min_spacing)
-    : store_(store), stats_(stats), min_spacing_(min_spacing) {
+CheckpointWriter::CheckpointWriter(CheckpointStore* store, const SourcePositionCodec* codec,
+                                   PipelineStats* stats, std::chrono::milliseconds min_spacing)
+    : store_(store), codec_(codec), stats_(stats), min_spacing_(min_spacing) {
   thread_ = std::thread([this] {
     name_this_thread("cdc-checkpoint");
     loop();
@@ -57,7 +57,7 @@ void CheckpointWriter::loop() {
     writing_ = true;
     last_start = std::chrono::steady_clock::now();
     lock.unlock();
-    Status st = store_->save(position);
+    Status st = store_->save(codec_->to_checkpoint(position));
     if (st.is_ok() && stats_) {
       stats_->checkpoint_sequence.store(position.commit_sequence, std::memory_order_relaxed);
       stats_->checkpoints_written.fetch_add(1, std::memory_order_relaxed);

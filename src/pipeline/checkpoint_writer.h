@@ -22,6 +22,7 @@
 
 #include "heliosdb/cdc/processor.h"
 #include "pipeline/checkpoint_store.h"
+#include "source/source.h"
 
 namespace heliosdb::cdc {
 
@@ -29,8 +30,9 @@ class CheckpointWriter {
  public:
   static constexpr std::chrono::milliseconds kDefaultMinSpacing{10};
 
-  // `store` and `stats` (may be null) must outlive the writer.
-  CheckpointWriter(CheckpointStore* store, PipelineStats* stats,
+  // `store`, `codec` (encodes positions for the store) and `stats` (may be
+  // null) must outlive the writer.
+  CheckpointWriter(CheckpointStore* store, const SourcePositionCodec* codec, PipelineStats* stats,
                    std::chrono::milliseconds min_spacing = kDefaultMinSpacing);
   ~CheckpointWriter();  // writes what was requested, then stops
   CheckpointWriter(const CheckpointWriter&) = delete;
@@ -48,6 +50,7 @@ class CheckpointWriter {
   void loop();
 
   CheckpointStore* const store_;
+  const SourcePositionCodec* const codec_;
   PipelineStats* const stats_;
   const std::chrono::milliseconds min_spacing_;
   mutable std::mutex mu_;

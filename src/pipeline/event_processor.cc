@@ -36,6 +36,7 @@
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/checkpoint_writer.h"
+#include "pipeline/database_match.h"
 #include "pipeline/txn_assembler.h"
 #include "source/source.h"
 
@@ -119,6 +120,8 @@ struct EventProcessor::Impl {
   // Runs the pipeline; tells the observer when it runs and how it ended.
   Status run(bool once) {
     Status st = run_pipeline(once);
+    checkpointer.reset();   // flushed when the run ended
+    pipeline_lock.reset();  // after the last checkpoint write
     if (observer) observer->on_stopped(st);
     return st;
   }
@@ -168,6 +171,8 @@ struct EventProcessor::Impl {
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
   std::unique_ptr<CheckpointStore> store;
+  std::unique_ptr<PipelineLock> pipeline_lock;          // held while running
+  std::unique_ptr<SourcePositionCodec> position_codec;  // the source's checkpoint encoding
   std::unique_ptr<CheckpointWriter> checkpointer;  // writes `store` in the background
   DeliveryPosition resume;                         // from the checkpoint: already delivered
   DeliveryPosition last_saved;
@@ -225,10 +230,29 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 
   checkpointer.reset();  // a previous run's writer, flushed when that run ended
   store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
+  // A second daemon on this checkpoint stops here, before it delivers anything.
+  auto locked = store->lock();
+  if (!locked) return locked.status();
+  pipeline_lock = std::move(*locked);
+  auto codec = open_wal_position_codec(config.wal_path);
+  if (!codec) return codec.status();
+  position_codec = std::move(*codec);
+  if (position_codec->source_id().empty()) {
+    spdlog::info(
+        "the WAL in {} has no identity file (written by an older version): checkpoints "
+        "cannot tell it from a replaced WAL until a WAL writer opens it",
+        config.wal_path);
+  }
   auto loaded = store->load();
   if (!loaded) return loaded.status();
   if (loaded->has_value()) {
-    resume = (*loaded)->position;
+    auto position = position_codec->resume_position((*loaded)->source, store->path());
+    if (!position) return position.status();
+    resume = *position;
+    if ((*loaded)->source.source_id.empty() && !position_codec->source_id().empty()) {
+      spdlog::info("checkpoint {} records no WAL identity; the next one records {}", store->path(),
+                   position_codec->source_id());
+    }
     spdlog::info(
         "resuming {} from checkpoint {}: delivered through commit {} (event {}), "
         "reading from sequence {}",
@@ -240,8 +264,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   }
   last_saved = resume;
   stats.checkpoint_sequence.store(resume.commit_sequence);
-  HELIOSDB_RETURN_IF_ERROR(store->prepare());
-  checkpointer = std::make_unique<CheckpointWriter>(store.get(), &stats);
+  HELIOSDB_RETURN_IF_ERROR(store->prepare(position_codec->to_checkpoint(resume)));
+  checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
 
   sink_context = "sink " + std::string(sink->name());
   HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(sink_context));
@@ -455,6 +479,10 @@ Status EventProcessor::Impl::read_loop(bool once) {
   }
   ChangeSource& reader = **opened;
   TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
+  DatabaseMatchCounter databases(config.database, reader.description(), Clock::now());
+  auto warn_if_unmatched = [](const std::optional<std::string>& warning) {
+    if (warning) spdlog::warn("{}", *warning);
+  };
   auto on_change = [this](const CommitInfo& info, const CommittedChange& c) {
     return emit_change(info, c);
   };
@@ -498,6 +526,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
       stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
       stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
       if (once) break;
+      warn_if_unmatched(databases.periodic_warning(Clock::now()));
       ++idle_polls;
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;
@@ -519,7 +548,12 @@ Status EventProcessor::Impl::read_loop(bool once) {
       reader_idle.store(false, std::memory_order_relaxed);
     }
     stats.wal_sequence.store(entry.sequence, std::memory_order_relaxed);
-    if (entry.database != config.database) continue;
+    if (!databases.count(entry.database)) {
+      if (databases.entries() % 4096 == 0) {
+        warn_if_unmatched(databases.periodic_warning(Clock::now()));
+      }
+      continue;
+    }
     Status st = assembler.add(entry, on_change, on_commit);
     if (st.code() == ErrorCode::kCancelled) break;
     HELIOSDB_RETURN_IF_ERROR(st);
@@ -530,6 +564,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
   if (pushed.code() != ErrorCode::kCancelled) HELIOSDB_RETURN_IF_ERROR(pushed);
   stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
   stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
+  if (once) warn_if_unmatched(databases.warning());
   return Status::ok();
 }
 

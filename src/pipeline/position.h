@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <tuple>
 
 namespace heliosdb::cdc {
@@ -26,6 +27,17 @@ struct DeliveryPosition {
     return std::tie(commit_seq, event_seq) <= std::tie(commit_sequence, event_sequence);
   }
   bool operator==(const DeliveryPosition&) const = default;
+};
+
+// A position as a checkpoint keeps it: chosen and encoded by the source
+// (SourcePositionCodec in source/source.h), kept as they are by the checkpoint
+// store, which never interprets them. So a new source (PostgreSQL's LSNs,
+// snapshot progress) needs no new checkpoint format.
+struct SourcePosition {
+  std::string source_type;  // which kind of source wrote it: "heliosdb-wal"
+  std::string source_id;    // identity of the log or slot read ("" if none was known)
+  std::string position;     // the source's encoding of where delivery stands
+  bool operator==(const SourcePosition&) const = default;
 };
 
 }  // namespace heliosdb::cdc

@@ -11,9 +11,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "heliosdb/cdc/status.h"
 #include "heliosdb/cdc/wal.h"
+#include "pipeline/position.h"
 
 namespace heliosdb::cdc {
 
@@ -34,6 +36,47 @@ class ChangeSource {
   // For messages: "WAL /var/lib/heliosdb/wal".
   virtual std::string description() const = 0;
 };
+
+// A source's side of checkpoints: its type tag, the identity of the log it
+// reads, and how its positions are encoded (docs/checkpoint-format.md). The
+// checkpoint store keeps the three as opaque strings; only the source reads
+// them back, and refuses a checkpoint of another source or another log.
+class SourcePositionCodec {
+ public:
+  virtual ~SourcePositionCodec() = default;
+
+  // "heliosdb-wal".
+  virtual std::string_view source_type() const = 0;
+  // The identity of the log this source reads; "" if it has none.
+  virtual const std::string& source_id() const = 0;
+  // For messages: "the WAL in /var/lib/heliosdb/wal".
+  virtual std::string description() const = 0;
+  virtual std::string encode(const DeliveryPosition& position) const = 0;
+  // kCorruption saying why (the caller names the file) if `bytes` are not
+  // an encoding of this source.
+  virtual Result<DeliveryPosition> decode(std::string_view bytes) const = 0;
+
+  SourcePosition to_checkpoint(const DeliveryPosition& position) const {
+    return {std::string(source_type()), source_id(), encode(position)};
+  }
+  // Where to resume from `stored`, read from `checkpoint_file`. A checkpoint
+  // of another source type, or recorded for another identity, is
+  // kFailedPrecondition naming both and the file: applying it would skip or
+  // repeat changes. One that recorded no identity (format v1, or a log that
+  // had none then) is accepted: the next checkpoint records this one.
+  Result<DeliveryPosition> resume_position(const SourcePosition& stored,
+                                           const std::string& checkpoint_file) const;
+};
+
+// The HeliosDB WAL source's type tag and position encoding:
+// "restart R commit C event E" in decimal (see docs/checkpoint-format.md).
+inline constexpr std::string_view kWalSourceType = "heliosdb-wal";
+std::string encode_wal_position(const DeliveryPosition& position);
+Result<DeliveryPosition> decode_wal_position(std::string_view bytes);
+
+// The codec for the WAL in `dir`, with the directory's identity (none if it
+// has no identity file yet; see read_wal_identity).
+Result<std::unique_ptr<SourcePositionCodec>> open_wal_position_codec(const std::string& dir);
 
 // A source reading a HeliosDB WAL directory from `start_sequence` (0: the
 // oldest entry present).

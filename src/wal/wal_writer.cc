@@ -19,6 +19,7 @@
 #include "wal/segment_reader.h"
 #include "wal/wal_files.h"
 #include "wal/wal_format.h"
+#include "wal/wal_identity.h"
 
 namespace heliosdb::cdc {
 
@@ -42,6 +43,7 @@ struct WalWriter::Impl {
   std::condition_variable cv;
   std::thread syncer;
   WalRecoveryInfo info;
+  std::string identity;  // of the directory, see wal_identity.h
 
   bool syncs() const { return opt.sync_policy != WalSyncPolicy::kNever; }
   Status lock_dir();
@@ -324,6 +326,10 @@ Result<std::unique_ptr<WalWriter>> WalWriter::open(const WalWriterOptions& optio
   impl->opt = options;
   HELIOSDB_RETURN_IF_ERROR(impl->lock_dir());
   HELIOSDB_RETURN_IF_ERROR(impl->recover());
+  // A directory from a version before identities gets one now.
+  auto identity = wal::ensure_identity(options.dir, impl->syncs());
+  if (!identity) return identity.status();
+  impl->identity = std::move(*identity);
   if (options.sync_policy == WalSyncPolicy::kInterval) {
     Impl* raw = impl.get();
     impl->syncer = std::thread([raw] {
@@ -418,5 +424,7 @@ Status WalWriter::close() {
 uint64_t WalWriter::next_sequence() const { return impl_->next_seq; }
 
 const WalRecoveryInfo& WalWriter::recovery_info() const { return impl_->info; }
+
+const std::string& WalWriter::identity() const { return impl_->identity; }
 
 }  // namespace heliosdb::cdc

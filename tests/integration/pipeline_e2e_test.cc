@@ -18,6 +18,7 @@
 
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/checkpoint_store.h"
+#include "testing/checkpoint_util.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -214,7 +215,9 @@ TEST(PipelineEndToEnd, ConfigCheckPrintsResolvedOptionsWithSecretsRedacted) {
 TEST(PipelineEndToEnd, CheckpointBeyondTheWalExitsOneWithBothSequences) {
   TempDir dir;
   generate(dir, "shop", 200, 5);
-  ASSERT_TRUE(CheckpointStore(dir.file("ckpt"), "shop").save({1, 999999, 999999}).is_ok());
+  ASSERT_TRUE(
+      testing::save_wal_checkpoint(dir.file("ckpt"), "shop", dir.file("wal"), {1, 999999, 999999})
+          .is_ok());
   auto r = testing::run_cli({"run", "--config", write_config(dir), "--once"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("999999"), std::string::npos) << r.err;
@@ -260,10 +263,9 @@ TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
                                    << testing::read_file(dir.file("daemon.log"));
     EXPECT_EQ(WEXITSTATUS(status), 0) << testing::read_file(dir.file("daemon.log"));
     // The final checkpoint covers everything delivered: nothing is resent.
-    auto ckpt = CheckpointStore(dir.file("ckpt"), "shop").load();
-    ASSERT_TRUE(ckpt && ckpt->has_value());
-    EXPECT_TRUE(
-        (*ckpt)->position.covers(expected.back().commit_sequence, expected.back().entry.sequence));
+    auto ckpt = testing::load_wal_checkpoint(dir.file("ckpt"), "shop");
+    ASSERT_TRUE(ckpt);
+    EXPECT_TRUE(ckpt->covers(expected.back().commit_sequence, expected.back().entry.sequence));
     EXPECT_EQ(complete_lines(dir.file("out.jsonl")), expected.size());
   }
 }
@@ -313,10 +315,8 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
     waitpid(daemon, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "daemon exited on its own; log:\n"
                                      << testing::read_file(dir.file("daemon.log"));
-    auto ckpt = CheckpointStore(dir.file("ckpt"), "shop").load();
-    ASSERT_TRUE(ckpt) << ckpt.status().to_string();
-    restarts.push_back({ckpt->has_value() ? (*ckpt)->position : DeliveryPosition{},
-                        complete_lines(dir.file("out.jsonl"))});
+    auto ckpt = testing::load_wal_checkpoint(dir.file("ckpt"), "shop");
+    restarts.push_back({ckpt.value_or(DeliveryPosition{}), complete_lines(dir.file("out.jsonl"))});
   }
   kill(generator, SIGKILL);
   waitpid(generator, nullptr, 0);

@@ -2,6 +2,8 @@
 // other databases, checkpoints and resume, failures, backpressure, stop.
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <unistd.h>
+#include <zlib.h>
 #include <csignal>
 
 #include <condition_variable>
@@ -14,6 +16,7 @@
 #include "heliosdb/cdc/serialization.h"
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/checkpoint_store.h"
+#include "testing/checkpoint_util.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -423,10 +426,10 @@ TEST(EventProcessor, FailedEventStopsTheRunAndTheCheckpointNeverPassesIt) {
     Status st = p.run_once();
     ASSERT_FALSE(st.is_ok());
     EXPECT_NE(st.message().find("destination rejected it"), std::string::npos) << st.to_string();
-    auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-    ASSERT_TRUE(ckpt && ckpt->has_value());
-    EXPECT_TRUE((*ckpt)->position.covers(20, 18));
-    EXPECT_FALSE((*ckpt)->position.covers(20, 19));
+    auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+    ASSERT_TRUE(ckpt);
+    EXPECT_TRUE(ckpt->covers(20, 18));
+    EXPECT_FALSE(ckpt->covers(20, 19));
     // The next run starts exactly at the failed event: nothing lost, nothing repeated.
     auto rest = run_once(config);
     ASSERT_FALSE(rest.empty());
@@ -480,9 +483,8 @@ TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
     EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
     ASSERT_TRUE(st.is_ok()) << st.to_string();
     // Nothing was acknowledged, so nothing is checkpointed: all 300 come again.
-    auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-    ASSERT_TRUE(ckpt);
-    EXPECT_FALSE(ckpt->has_value());
+    auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+    EXPECT_FALSE(ckpt.has_value());
     EXPECT_EQ(run_once(config).size(), 300u);
   }
 }
@@ -522,9 +524,9 @@ TEST(EventProcessor, SinkThatAllowsConcurrentPollIsSentFromTheReaderThread) {
   EXPECT_TRUE(s->poll_threads.count(std::this_thread::get_id()));
   EXPECT_TRUE(s->poll_threads.count(*s->send_threads.begin()));
   EXPECT_LE(s->most_unacknowledged, 16u);
-  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-  ASSERT_TRUE(ckpt && ckpt->has_value());
-  EXPECT_TRUE((*ckpt)->position.covers(800, 800));
+  auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+  ASSERT_TRUE(ckpt);
+  EXPECT_TRUE(ckpt->covers(800, 800));
   EXPECT_TRUE(run_once(config).empty());
 }
 
@@ -546,9 +548,8 @@ TEST(EventProcessor, StopWhileTheReaderIsStuckInSendBatchInterruptsItAfterTenSec
   EXPECT_GE(stuck->interrupted_at - asked, std::chrono::seconds(10));
   EXPECT_LT(took, std::chrono::seconds(15));
   ASSERT_TRUE(st.is_ok()) << st.to_string();
-  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-  ASSERT_TRUE(ckpt);
-  EXPECT_FALSE(ckpt->has_value());  // nothing was acknowledged
+  auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+  EXPECT_FALSE(ckpt.has_value());  // nothing was acknowledged
 }
 
 TEST(EventProcessor, SinkErrorWhileTheReaderIsStuckInSendBatchStopsAtOnce) {
@@ -606,7 +607,9 @@ TEST(EventProcessor, CheckpointBeyondTheWalIsAnErrorNamingBothSequences) {
     wal.close();
   }
   CdcConfig config = make_config(dir);
-  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({3, 5000, 5000}).is_ok());
+  ASSERT_TRUE(
+      testing::save_wal_checkpoint(config.checkpoint_dir, "mydb", config.wal_path, {3, 5000, 5000})
+          .is_ok());
   Status st;
   run_once(config, &st);
   ASSERT_FALSE(st.is_ok());
@@ -627,12 +630,14 @@ TEST(EventProcessor, CaughtUpCheckpointResumesCleanlyButNotOnAShorterWal) {
   }
   CdcConfig config = make_config(dir);
   EXPECT_EQ(run_once(config).size(), 3u);
-  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-  ASSERT_TRUE(ckpt && ckpt->has_value());
-  EXPECT_EQ((*ckpt)->position, (DeliveryPosition{10, 9, 9}));
+  auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+  ASSERT_TRUE(ckpt);
+  EXPECT_EQ(*ckpt, (DeliveryPosition{10, 9, 9}));
   EXPECT_EQ(run_once(config).size(), 0u);  // caught up: nothing, and no error
   // A checkpoint from a longer WAL, with nothing open: restart after commit 20.
-  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({21, 20, 20}).is_ok());
+  ASSERT_TRUE(
+      testing::save_wal_checkpoint(config.checkpoint_dir, "mydb", config.wal_path, {21, 20, 20})
+          .is_ok());
   Status st;
   run_once(config, &st);
   ASSERT_FALSE(st.is_ok());
@@ -653,7 +658,9 @@ TEST(EventProcessor, MissingWalSegmentsForTheCheckpointAreAnError) {
     wal.close();
   }
   CdcConfig config = make_config(dir);
-  ASSERT_TRUE(CheckpointStore(config.checkpoint_dir, "mydb").save({4, 3, 3}).is_ok());
+  ASSERT_TRUE(
+      testing::save_wal_checkpoint(config.checkpoint_dir, "mydb", config.wal_path, {4, 3, 3})
+          .is_ok());
   // Retention removed the oldest segment.
   auto segments = list_wal_segments(config.wal_path);
   ASSERT_TRUE(segments && segments->size() > 2);
@@ -684,9 +691,9 @@ TEST(EventProcessor, StopEndsAFollowingRunWithAFinalCheckpoint) {
   runner.join();
   ASSERT_TRUE(st.is_ok()) << st.to_string();
   EXPECT_EQ(events->size(), 1u);
-  auto ckpt = CheckpointStore(config.checkpoint_dir, "mydb").load();
-  ASSERT_TRUE(ckpt && ckpt->has_value());
-  EXPECT_EQ((*ckpt)->position.commit_sequence, 3u);
+  auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+  ASSERT_TRUE(ckpt);
+  EXPECT_EQ(ckpt->commit_sequence, 3u);
 }
 
 TEST(EventProcessor, FollowsAWalThatGrowsWhileRunning) {
@@ -717,6 +724,110 @@ TEST(EventProcessor, FollowsAWalThatGrowsWhileRunning) {
   }
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[1].key, "second");
+}
+
+// ---- checkpoints: identity, format v1, one pipeline per checkpoint --------
+
+// Moves a WAL of `transactions` one-insert transactions to `dir`, where a
+// WAL was before: the HeliosDB data directory was replaced or re-initialized.
+void replace_wal(const std::string& dir, uint64_t transactions) {
+  std::filesystem::remove_all(dir);
+  write_one_insert_transactions(dir, transactions);
+}
+
+TEST(EventProcessor, AReplacedWalIsRefusedNamingBothIdentitiesAndTheCheckpoint) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);
+  write_one_insert_transactions(config.wal_path, 3);
+  EXPECT_EQ(run_once(config).size(), 3u);
+  const std::string old_id = **read_wal_identity(config.wal_path);
+  // A longer WAL at the same path holds every sequence of the old one, so
+  // only its identity tells it apart: without it, its first three
+  // transactions were silently skipped.
+  replace_wal(config.wal_path, 6);
+  const std::string new_id = **read_wal_identity(config.wal_path);
+  ASSERT_NE(old_id, new_id);
+  Status st;
+  auto events = run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(st.code(), ErrorCode::kFailedPrecondition);
+  const std::string file = CheckpointStore(config.checkpoint_dir, "mydb").path();
+  EXPECT_NE(st.message().find("checkpoint file " + file + " belongs to identity " + old_id +
+                              ", but the WAL in " + config.wal_path + " has identity " + new_id),
+            std::string::npos)
+      << st.message();
+  // Deleting the checkpoint, as the message says, starts the new WAL over.
+  std::filesystem::remove(file);
+  EXPECT_EQ(run_once(config).size(), 6u);
+}
+
+TEST(EventProcessor, ACheckpointWithAnIdentityIsRefusedOnAWalWithout) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);
+  write_one_insert_transactions(config.wal_path, 3);
+  EXPECT_EQ(run_once(config).size(), 3u);
+  std::filesystem::remove(config.wal_path + "/IDENTITY");
+  Status st;
+  run_once(config, &st);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("but the WAL in " + config.wal_path + " has no identity"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST(EventProcessor, AV1CheckpointResumesAndTheNextOneIsV2WithTheWalIdentity) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);
+  write_one_insert_transactions(config.wal_path, 3);  // commits at 3, 6, 9
+  // What the previous version wrote after delivering the first transaction.
+  std::string body =
+      "heliosdb-cdc checkpoint v1\ndatabase=mydb\nrestart_sequence=4\ncommit_sequence=3\n"
+      "event_sequence=3\nupdated_at_ms=1764081600000\n";
+  char crc[16];
+  std::snprintf(crc, sizeof crc, "%08lx",
+                crc32(0L, reinterpret_cast<const Bytef*>(body.data()), body.size()));
+  std::filesystem::create_directories(config.checkpoint_dir);
+  const std::string file = CheckpointStore(config.checkpoint_dir, "mydb").path();
+  testing::write_file(file, body + "crc32=" + crc + "\n");
+  EXPECT_EQ(sequences(run_once(config)), (std::vector<uint64_t>{5, 8}));
+  const std::string id = **read_wal_identity(config.wal_path);
+  EXPECT_EQ(testing::read_file(file).rfind("heliosdb-cdc checkpoint v2\npipeline=mydb\n"
+                                           "source=heliosdb-wal\nsource_id=" +
+                                               id + "\nposition=restart 10 commit 9 event 9\n",
+                                           0),
+            0u)
+      << testing::read_file(file);
+}
+
+TEST(EventProcessor, ASecondPipelineOnTheSameCheckpointFailsAtOnceNamingTheLock) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);
+  write_one_insert_transactions(config.wal_path, 3);
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  EventProcessor first(config, std::make_unique<RecordingSink>(events));
+  first.handle_signals(false);
+  Status first_status = internal_error("not run");
+  std::thread runner([&] { first_status = first.start(); });
+  while (first.stats().events_acknowledged.load() < 3) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Status st;
+  auto second = run_once(config, &st);
+  EXPECT_TRUE(second.empty());
+  EXPECT_EQ(st.code(), ErrorCode::kFailedPrecondition);  // (no ASSERT: `runner` must be joined)
+  EXPECT_NE(st.message().find("checkpoint lock " + config.checkpoint_dir + "/mydb.lock is held"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("(pid " + std::to_string(::getpid()) + ")"), std::string::npos)
+      << st.message();
+  first.stop();
+  runner.join();
+  ASSERT_TRUE(first_status.is_ok()) << first_status.to_string();
+  // Once the first has stopped, the lock is free: the next run resumes.
+  Status after;
+  EXPECT_TRUE(run_once(config, &after).empty());
+  EXPECT_TRUE(after.is_ok()) << after.to_string();
 }
 
 TEST(CdcConfig, BuilderHasTheSeedDefaultsAndNamesTheBadOption) {

@@ -129,11 +129,11 @@ secret_env = "FILTER_CLI_TEST_SECRET"
 condition = { table = "orders" }
 )";
 
-// The position lines of a checkpoint file (everything but the write time and crc).
+// The position line of a checkpoint file (everything but the write time and crc).
 std::string position_of(const std::string& checkpoint_file) {
   std::string out;
   for (const auto& l : read_lines(checkpoint_file)) {
-    if (l.find("_sequence=") != std::string::npos) out += l + "\n";
+    if (l.starts_with("position=")) out += l + "\n";
   }
   return out;
 }

@@ -126,6 +126,9 @@ class WalWriter {
 
   // Sequence the next append will get.
   uint64_t next_sequence() const;
+  // The directory's identity (see read_wal_identity), created by open() if
+  // the directory had none.
+  const std::string& identity() const;
   // What open() found and repaired.
   const WalRecoveryInfo& recovery_info() const;
 
@@ -211,5 +214,13 @@ struct WalSegmentInfo {
   uint64_t size_bytes = 0;
 };
 Result<std::vector<WalSegmentInfo>> list_wal_segments(const std::string& dir);
+
+// The identity of a WAL directory: 32 lowercase hex digits of random bits in
+// <dir>/IDENTITY, written once, when a WalWriter first opens the directory
+// (docs/wal-format.md, 1.1). A checkpoint records it, so a checkpoint is never
+// applied to another WAL put at the same path. nullopt when the directory (or
+// the file) does not exist: a WAL written by a version before identities, and
+// not opened by a writer since. kCorruption naming the file if it is damaged.
+Result<std::optional<std::string>> read_wal_identity(const std::string& dir);
 
 }  // namespace heliosdb::cdc
