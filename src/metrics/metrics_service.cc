@@ -1,16 +1,14 @@
-// MetricsService: prometheus-cpp Exposer (civetweb) serving /metrics from a
-// Registry (build info) and the PipelineCollector, plus /health answered from
-// civetweb's begin_request callback.
+// MetricsService: a civetweb server answering /metrics (a prometheus-cpp
+// Registry with the build info, and the PipelineCollector, written by
+// metrics/text_format) and /health from its begin_request callback.
 #include "heliosdb/cdc/metrics.h"
 
 #include "common/json_text.h"
 
 #include <CivetServer.h>
 #include <civetweb.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,13 +21,14 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <map>
-#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "metrics/metrics_config.h"
 #include "metrics/metrics_core.h"
 #include "metrics/pipeline_collector.h"
+#include "metrics/text_format.h"
 
 #ifndef HELIOSDB_CDC_VERSION
 #define HELIOSDB_CDC_VERSION "unknown"
@@ -59,22 +58,23 @@ std::string json_escape(std::string_view in) {
   return out;
 }
 
-// What /health needs; shared with civetweb's request threads.
-struct HealthSource {
+// What the endpoints answer. Owned by the Impl, it outlives the CivetServer
+// whose user context it is (the server is stopped first).
+struct Endpoints {
   std::shared_ptr<metrics::MetricsCore> core;
   const PipelineStats* stats = nullptr;
   uint32_t max_lag_seconds = 60;
+  std::shared_ptr<prometheus::Registry> registry;
+  std::shared_ptr<metrics::PipelineCollector> collector;
 
   HealthReport report() const {
     HealthReport r;
     const PipelineState state = core->state();
-    const double lag = metrics::lag_seconds(stats);
-    char lag_text[64];
-    std::snprintf(lag_text, sizeof lag_text, "%.3f", lag);
+    const int64_t lag_ms = metrics::lag_milliseconds(stats);
     std::string status;
     if (state != PipelineState::kRunning) {
       status = "unavailable";
-    } else if (lag > max_lag_seconds) {
+    } else if (lag_ms > int64_t{max_lag_seconds} * 1000) {
       status = "lagging";
     } else {
       status = "ok";
@@ -82,33 +82,43 @@ struct HealthSource {
     }
     r.http_status = r.healthy ? 200 : 503;
     r.body = "{\"status\":\"" + status + "\",\"state\":\"" +
-             std::string(pipeline_state_name(state)) + "\",\"lag_seconds\":" + lag_text +
+             std::string(pipeline_state_name(state)) +
+             "\",\"lag_seconds\":" + metrics::format_milliseconds_as_seconds(lag_ms) +
              ",\"max_lag_seconds\":" + std::to_string(max_lag_seconds);
     std::string reason = core->state_reason();
     if (!reason.empty()) r.body += ",\"reason\":\"" + json_escape(reason) + "\"";
     r.body += "}";
     return r;
   }
+
+  std::string scrape() const {
+    std::vector<prometheus::MetricFamily> families = registry->Collect();
+    for (auto& f : collector->Collect()) families.push_back(std::move(f));
+    return metrics::serialize_text_format(families);
+  }
 };
 
-// civetweb gives begin_request no pointer of ours (the Exposer's CivetServer
-// owns the context's user data), so services are found by listening port.
-std::mutex health_mutex;
-std::map<int, std::weak_ptr<HealthSource>>& health_by_port() {
-  static auto* map = new std::map<int, std::weak_ptr<HealthSource>>();
-  return *map;
+void answer(mg_connection* conn, bool head, int status, const char* reason,
+            const char* content_type, const std::string& body) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+            "Content-Length: %zu\r\n\r\n",
+            status, reason, content_type, body.size());
+  if (!head) mg_write(conn, body.data(), body.size());
 }
 
+// civetweb's begin_request callback answers both endpoints; any other path
+// returns 0 and civetweb answers 404. The CivetServer is the context's user
+// data, our Endpoints its user context.
 int begin_request(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
-  if (!info || !info->local_uri || std::strcmp(info->local_uri, "/health") != 0) return 0;
-  std::shared_ptr<HealthSource> source;
-  {
-    std::lock_guard<std::mutex> lock(health_mutex);
-    auto it = health_by_port().find(info->server_port);
-    if (it != health_by_port().end()) source = it->second.lock();
-  }
-  if (!source) return 0;  // not ours (yet): civetweb answers 404
+  if (!info || !info->local_uri || !info->user_data) return 0;
+  const bool health = std::strcmp(info->local_uri, "/health") == 0;
+  const bool metrics = std::strcmp(info->local_uri, "/metrics") == 0;
+  if (!health && !metrics) return 0;
+  const auto* server = static_cast<const CivetServer*>(info->user_data);
+  const auto* endpoints = static_cast<const Endpoints*>(server->getUserContext());
+  if (!endpoints) return 0;
   const bool head = info->request_method && std::strcmp(info->request_method, "HEAD") == 0;
   const bool get = info->request_method && std::strcmp(info->request_method, "GET") == 0;
   if (!get && !head) {
@@ -117,14 +127,37 @@ int begin_request(mg_connection* conn) {
               "Content-Length: 0\r\n\r\n");
     return 405;
   }
-  HealthReport r = source->report();
+  if (metrics) {
+    answer(conn, head, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+           endpoints->scrape());
+    return 200;
+  }
+  HealthReport r = endpoints->report();
   r.body += "\n";
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-            "Content-Length: %zu\r\n\r\n",
-            r.http_status, r.healthy ? "OK" : "Service Unavailable", r.body.size());
-  if (!head) mg_write(conn, r.body.data(), r.body.size());
+  answer(conn, head, r.http_status, r.healthy ? "OK" : "Service Unavailable",
+         "application/json", r.body);
   return r.http_status;
+}
+
+// civetweb serves each connection on one worker thread from accept until the
+// request is answered, and a client that sends nothing (or a byte a second)
+// keeps its worker until request_timeout_ms (civetweb's default: 30 s) has
+// passed since its request began. With 2 workers, 2 idle connections blocked
+// /health and /metrics for 30 s. So: enough workers that a few misbehaving
+// clients connected at once leave most of them free, and a request timeout
+// after which civetweb closes a connection whose request is still incomplete
+// (or whose answer it cannot send), so that even many of them hold workers
+// for a bounded time. Keep-alive stays off: a scraper's idle keep-alive
+// connection would hold a worker too. docs/operations.md ("Misbehaving
+// clients") states these numbers.
+constexpr int kHttpWorkerThreads = 32;
+constexpr int kHttpRequestTimeoutMs = 5000;
+
+std::vector<std::string> civetweb_options(const metrics::ListenAddress& address) {
+  return {"listening_ports",    address.civetweb_spec(),
+          "num_threads",        std::to_string(kHttpWorkerThreads),
+          "request_timeout_ms", std::to_string(kHttpRequestTimeoutMs),
+          "enable_keep_alive",  "no"};
 }
 
 }  // namespace
@@ -133,22 +166,12 @@ class MetricsService::Impl {
  public:
   MetricsSettings settings;
   metrics::ListenAddress address;
-  std::shared_ptr<metrics::MetricsCore> core;
-  std::shared_ptr<HealthSource> health;
-  std::shared_ptr<prometheus::Registry> registry;
-  std::shared_ptr<metrics::PipelineCollector> collector;
+  Endpoints endpoints;
   CivetCallbacks callbacks;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<CivetServer> server;
   int port = 0;
 
   ~Impl() {
-    {
-      std::lock_guard<std::mutex> lock(health_mutex);
-      auto it = health_by_port().find(port);
-      if (it != health_by_port().end() && it->second.lock() == health) {
-        health_by_port().erase(it);
-      }
-    }
     // civetweb's master thread polls its listening socket with a 2 s
     // timeout before it notices the stop flag; connecting to it wakes it up
     // at once, so shutdown takes milliseconds instead of up to 2 s.
@@ -162,7 +185,7 @@ class MetricsService::Impl {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
-    exposer.reset();  // stops civetweb: waits for requests in progress
+    server.reset();  // stops civetweb: waits for requests in progress
     stopped.store(true);
     waker.join();
   }
@@ -210,52 +233,46 @@ Result<std::unique_ptr<MetricsService>> MetricsService::start(const MetricsSetti
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
   impl->address = *address;
-  impl->core = std::make_shared<metrics::MetricsCore>(settings.max_table_labels);
-  impl->health = std::make_shared<HealthSource>();
-  impl->health->core = impl->core;
-  impl->health->stats = stats;
-  impl->health->max_lag_seconds = settings.health_max_lag_seconds;
-  impl->registry = std::make_shared<prometheus::Registry>();
+  Endpoints& e = impl->endpoints;
+  e.core = std::make_shared<metrics::MetricsCore>(settings.max_table_labels);
+  e.stats = stats;
+  e.max_lag_seconds = settings.health_max_lag_seconds;
+  e.registry = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()
       .Name("heliosdb_cdc_build_info")
       .Help("Always 1; labels carry the version of heliosdb-cdc.")
-      .Register(*impl->registry)
+      .Register(*e.registry)
       .Add({{"version", HELIOSDB_CDC_VERSION}})
       .Set(1);
-  impl->collector =
-      std::make_shared<metrics::PipelineCollector>(impl->core, stats, std::string(sink_name));
+  e.collector = std::make_shared<metrics::PipelineCollector>(e.core, stats, std::string(sink_name));
   impl->callbacks.begin_request = &begin_request;
   try {
-    impl->exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", address->civetweb_spec(), "num_threads", "2"},
-        &impl->callbacks);
-  } catch (const std::exception& e) {
+    impl->server = std::make_unique<CivetServer>(civetweb_options(*address), &impl->callbacks,
+                                                 &impl->endpoints);
+  } catch (const std::exception& ex) {
     return Status(ErrorCode::kUnavailable,
                   "cannot listen for metrics on " + address->civetweb_spec() +
-                      " ([metrics] listen): the address is in use or not local (" + e.what() + ")");
+                      " ([metrics] listen): the address is in use or not local (" + ex.what() +
+                      ")");
   }
-  std::vector<int> ports = impl->exposer->GetListeningPorts();
+  std::vector<int> ports = impl->server->getListeningPorts();
   if (ports.empty()) {
     return Status(ErrorCode::kUnavailable,
                   "cannot listen for metrics on " + address->civetweb_spec() + ": no port bound");
   }
   impl->port = ports.front();
-  impl->exposer->RegisterCollectable(impl->registry);
-  impl->exposer->RegisterCollectable(impl->collector);
-  {
-    std::lock_guard<std::mutex> lock(health_mutex);
-    health_by_port()[impl->port] = impl->health;
-  }
   return std::unique_ptr<MetricsService>(new MetricsService(std::move(impl)));
 }
 
 MetricsService::MetricsService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetricsService::~MetricsService() = default;
 
-std::shared_ptr<PipelineObserver> MetricsService::observer() const { return impl_->core; }
+std::shared_ptr<PipelineObserver> MetricsService::observer() const {
+  return impl_->endpoints.core;
+}
 
 void MetricsService::set_state(PipelineState state, std::string reason) {
-  impl_->core->set_state(state, std::move(reason));
+  impl_->endpoints.core->set_state(state, std::move(reason));
 }
 
 uint16_t MetricsService::port() const { return static_cast<uint16_t>(impl_->port); }
@@ -266,12 +283,8 @@ std::string MetricsService::address() const {
   return a.civetweb_spec();
 }
 
-HealthReport MetricsService::health() const { return impl_->health->report(); }
+HealthReport MetricsService::health() const { return impl_->endpoints.report(); }
 
-std::string MetricsService::scrape() const {
-  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  for (auto& f : impl_->collector->Collect()) families.push_back(std::move(f));
-  return prometheus::TextSerializer().Serialize(families);
-}
+std::string MetricsService::scrape() const { return impl_->endpoints.scrape(); }
 
 }  // namespace heliosdb::cdc

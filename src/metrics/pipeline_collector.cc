@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "common/wall_clock.h"
@@ -66,12 +67,19 @@ double load(const std::atomic<uint64_t>& a) {
 
 }  // namespace
 
-double lag_seconds(const PipelineStats* stats) {
+int64_t lag_milliseconds(const PipelineStats* stats) {
   if (!stats) return 0;
   int64_t oldest = stats->oldest_unacked_ms.load(std::memory_order_relaxed);
   if (oldest <= 0) return 0;
   int64_t age = wall_clock_ms() - oldest;
-  return age > 0 ? static_cast<double>(age) / 1000.0 : 0.0;
+  return age > 0 ? age : 0;
+}
+
+std::string format_milliseconds_as_seconds(int64_t ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  return text;
 }
 
 PipelineCollector::PipelineCollector(std::shared_ptr<MetricsCore> core, const PipelineStats* stats,
@@ -101,7 +109,8 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
   out.push_back(single("heliosdb_cdc_lag_seconds",
                        "Age of the oldest change read from the WAL but not yet acknowledged "
                        "(WAL timestamp to now); 0 when caught up.",
-                       MetricType::Gauge, lag_seconds(stats_)));
+                       MetricType::Gauge,
+                       static_cast<double>(lag_milliseconds(stats_)) / 1000.0));
   out.push_back(single("heliosdb_cdc_wal_sequence", "Sequence number of the last WAL entry read.",
                        MetricType::Gauge, stats_ ? load(stats_->wal_sequence) : 0));
   out.push_back(single("heliosdb_cdc_bytes_processed_total",

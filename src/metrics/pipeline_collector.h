@@ -3,6 +3,7 @@
 // (relaxed atomic loads) and the MetricsCore's per-thread counters.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +16,15 @@
 
 namespace heliosdb::cdc::metrics {
 
-// Lag as heliosdb_cdc_lag_seconds reports it: now - oldest_unacked_ms, or 0
-// when nothing is waiting (or stats is null).
-double lag_seconds(const PipelineStats* stats);
+// Lag in whole milliseconds (the WAL's timestamps have that resolution):
+// now - oldest_unacked_ms, or 0 when nothing is waiting (or stats is null).
+// heliosdb_cdc_lag_seconds is this / 1000.0, which the text format prints as
+// at most 3 decimals ("0.009"), and /health prints it with
+// format_milliseconds_as_seconds.
+int64_t lag_milliseconds(const PipelineStats* stats);
+
+// 9 -> "0.009", 75204 -> "75.204" (ms >= 0).
+std::string format_milliseconds_as_seconds(int64_t ms);
 
 class PipelineCollector final : public prometheus::Collectable {
  public:

@@ -8,9 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <map>
+#include <regex>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "heliosdb/cdc/metrics.h"
 
@@ -28,13 +33,13 @@ size_t append_body(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-HttpAnswer http_get(const std::string& url) {
+HttpAnswer http_get(const std::string& url, long timeout_ms = 5000) {
   HttpAnswer a;
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
@@ -185,6 +190,94 @@ TEST_F(MetricsServiceTest, LagIsAgeOfOldestUnacknowledgedChangeAndZeroWhenCaught
   EXPECT_LT(lag, 10.0);
   stats_.oldest_unacked_ms = 0;
   EXPECT_EQ(parse_samples(service_->scrape())["heliosdb_cdc_lag_seconds"], 0);
+}
+
+// The lag is whole milliseconds, printed with at most 3 decimals: never the
+// 16 significant digits of k / 1000.0 (9 ms was "0.008999999999999999").
+TEST_F(MetricsServiceTest, LagIsPrintedToTheMillisecond) {
+  const std::regex line("heliosdb_cdc_lag_seconds ([0-9]+(\\.[0-9]{1,3})?)\n");
+  for (int ms = 1; ms <= 300; ++ms) {
+    stats_.oldest_unacked_ms = now_ms() - ms;
+    std::string text = service_->scrape();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(text, m, line))
+        << text.substr(text.find("heliosdb_cdc_lag_seconds "), 60);
+  }
+  service_->observer()->on_started();
+  stats_.oldest_unacked_ms = now_ms() - 9;
+  EXPECT_TRUE(std::regex_search(http_get(base_ + "/health").body,
+                                std::regex("\"lag_seconds\":0\\.[0-9]{3},")));
+}
+
+// A TCP connection to the service that sends nothing, or the start of a
+// request one byte at a time.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { close(fd_); }
+  bool connected() const { return connected_; }
+  void send_byte(char c) { (void)send(fd_, &c, 1, MSG_NOSIGNAL); }
+  // True when the server closed the connection within `timeout_ms`.
+  bool closed_by_server_within(int timeout_ms) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[256];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// civetweb holds a worker thread per connection until its request is
+// complete; with 2 workers two idle connections blocked /health for 30 s.
+TEST_F(MetricsServiceTest, HealthAnswersWithinASecondWhileIdleAndSlowClientsAreConnected) {
+  service_->observer()->on_started();
+  std::vector<std::unique_ptr<RawClient>> idle, slow;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<RawClient>(service_->port()));
+    slow.push_back(std::make_unique<RawClient>(service_->port()));
+    ASSERT_TRUE(idle.back()->connected() && slow.back()->connected());
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+    for (size_t i = 0; !done.load(); ++i) {
+      for (auto& c : slow) c->send_byte(i < request.size() ? request[i] : 'x');
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all 16 accepted
+
+  for (int round = 0; round < 3; ++round) {
+    auto begin = std::chrono::steady_clock::now();
+    HttpAnswer health = http_get(base_ + "/health", 1000);
+    EXPECT_EQ(health.status, 200) << "round " << round;
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(1));
+    EXPECT_EQ(http_get(base_ + "/metrics", 1000).status, 200) << "round " << round;
+  }
+  done.store(true);
+  trickle.join();
+}
+
+// A connection whose request is not complete within the request timeout
+// (5 s, docs/operations.md) is closed by the server.
+TEST_F(MetricsServiceTest, AnIdleConnectionIsClosedAfterTheRequestTimeout) {
+  RawClient idle(service_->port());
+  ASSERT_TRUE(idle.connected());
+  EXPECT_TRUE(idle.closed_by_server_within(8000));
 }
 
 TEST_F(MetricsServiceTest, HealthIs503UntilThePipelineRuns) {
