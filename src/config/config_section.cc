@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/redact.h"
+
 namespace heliosdb::cdc::config {
 namespace {
 
@@ -35,14 +37,7 @@ std::string type_name(const toml::node& node) {
   }
 }
 
-bool looks_secret(std::string_view key) {
-  std::string lower(key);
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  for (const char* word : {"password", "secret", "key", "token", "credential"}) {
-    if (lower.find(word) != std::string::npos) return true;
-  }
-  return false;
-}
+std::string quoted(std::string_view value) { return "\"" + std::string(value) + "\""; }
 
 }  // namespace
 
@@ -88,13 +83,13 @@ void ConfigSection::error(std::string_view key, std::string_view message) {
   if (table_) node = key.empty() ? nullptr : table_->get(key);
   if (!node) node = table_;
   report_->errors.push_back(line_prefix(report_->file, node) + ": " + full_key(key) + ": " +
-                            std::string(message));
+                            redact_urls_in(message));
 }
 
 void ConfigSection::error_at(const toml::node& node, std::string_view key,
                              std::string_view message) {
   report_->errors.push_back(line_prefix(report_->file, &node) + ": " + std::string(key) + ": " +
-                            std::string(message));
+                            redact_urls_in(message));
 }
 
 std::optional<std::string> ConfigSection::expand_env(std::string_view key, const toml::node& node,
@@ -135,7 +130,17 @@ std::optional<std::string> ConfigSection::get_optional_string(std::string_view k
   }
   auto value = expand_env(full_key(key), *node, str->get());
   if (!value) return std::nullopt;
-  record(key, secret == Secret::kYes ? "\"<redacted>\"" : "\"" + *value + "\"", true);
+  record(key, quoted(secret == Secret::kYes ? kRedactedValue : redact_urls_in(*value)), true);
+  return value;
+}
+
+std::optional<std::string> ConfigSection::get_nonempty_string(std::string_view key,
+                                                               std::string_view hint) {
+  auto value = get_optional_string(key);
+  if (value && value->empty()) {
+    error(key, hint.empty() ? "must not be empty" : "must not be empty: " + std::string(hint));
+    return std::nullopt;
+  }
   return value;
 }
 
@@ -145,9 +150,8 @@ std::string ConfigSection::get_string(std::string_view key, std::string_view def
   if (!node) {
     known_.emplace_back(key);
     record(key,
-           secret == Secret::kYes && !default_value.empty()
-               ? "\"<redacted>\""
-               : "\"" + std::string(default_value) + "\"",
+           quoted(secret == Secret::kYes && !default_value.empty() ? kRedactedValue
+                                                                   : redact_urls_in(default_value)),
            false);
     return std::string(default_value);
   }
@@ -218,7 +222,7 @@ std::vector<std::string> ConfigSection::get_string_list(std::string_view key) {
     }
     auto v = expand_env(full_key(key), item, s->get());
     if (!v) continue;
-    printed += (printed.empty() ? "\"" : ", \"") + *v + "\"";
+    printed += (printed.empty() ? "" : ", ") + quoted(redact_urls_in(*v));
     out.push_back(*v);
   }
   record(key, "[" + printed + "]", true);
@@ -249,8 +253,7 @@ std::map<std::string, std::string> ConfigSection::get_string_map(std::string_vie
       error_at(v, sub, "expected a string, integer or boolean, got " + type_name(v));
       continue;
     }
-    report_->resolved.push_back(
-        {sub, looks_secret(k.str()) ? "\"<redacted>\"" : "\"" + text + "\"", true});
+    report_->resolved.push_back({sub, quoted(printable_setting_value(k.str(), text)), true});
     out.emplace(std::string(k.str()), std::move(text));
   }
   return out;

@@ -27,7 +27,7 @@ struct ConfigReport {
   std::vector<std::string> errors;  // "file:line: key: message"
   struct Resolved {
     std::string key;    // full dotted key, e.g. "sink.kafka.topic"
-    std::string value;  // as printed by config check ("<redacted>" for secrets)
+    std::string value;  // as printed by config check (common/redact.h: no secrets)
     bool from_file = false;
   };
   std::vector<Resolved> resolved;
@@ -53,6 +53,10 @@ class ConfigSection {
   std::string get_string(std::string_view key, std::string_view default_value,
                          Secret secret = Secret::kNo, std::vector<std::string> allowed = {});
   std::optional<std::string> get_optional_string(std::string_view key, Secret secret = Secret::kNo);
+  // As get_optional_string, for options where "" means nothing: an empty
+  // value (after ${VAR} expansion) is an error at its line ("must not be
+  // empty", then `hint` if given) and returns nullopt.
+  std::optional<std::string> get_nonempty_string(std::string_view key, std::string_view hint = {});
   int64_t get_int(std::string_view key, int64_t default_value, int64_t min, int64_t max);
   bool get_bool(std::string_view key, bool default_value);
   std::vector<std::string> get_string_list(std::string_view key);
@@ -62,8 +66,8 @@ class ConfigSection {
   // An array of tables ([[filter.rules]]); each element is a section.
   std::vector<ConfigSection> section_array(std::string_view key);
   // A table of arbitrary string keys to string values (passthrough
-  // properties). Values expand ${VAR}; keys containing "password", "secret"
-  // or "key" print as redacted.
+  // properties). Values expand ${VAR}; values of sensitive keys
+  // (is_sensitive_setting in common/redact.h) print as redacted.
   std::map<std::string, std::string> get_string_map(std::string_view key);
 
   // Raw node access for components with their own grammar (filter rules).

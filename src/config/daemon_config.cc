@@ -13,7 +13,6 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   const CdcConfig defaults;
   c.wal_path = s.get_string("wal_path", defaults.wal_path);
   c.database = s.get_string("database", "");
-  if (c.database.empty()) s.error("database", "is required: the database whose changes to capture");
   c.checkpoint_dir = s.get_string("checkpoint_dir", defaults.checkpoint_dir);
   c.checkpoint_interval = static_cast<uint64_t>(
       s.get_int("checkpoint_interval", static_cast<int64_t>(defaults.checkpoint_interval), 1,
@@ -29,11 +28,9 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   c.max_transaction_memory_bytes = static_cast<uint64_t>(s.get_int(
       "max_transaction_memory_bytes", static_cast<int64_t>(defaults.max_transaction_memory_bytes),
       1024, 2ll * 1024 * 1024 * 1024));
-  if (s.has("buffer_size") || s.has("batch_size")) {
-    if (c.buffer_size < c.batch_size) {
-      s.error("buffer_size", "must be at least batch_size (" + std::to_string(c.batch_size) + ")");
-    }
-  }
+  // The library's own rules (the processor checks the same at start), each
+  // reported at the line of its key, or of [cdc] for a missing key.
+  for (const auto& p : c.problems()) s.error(p.option, p.message);
   s.finish();
 }
 

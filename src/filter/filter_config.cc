@@ -101,18 +101,23 @@ class Parser {
   std::optional<FilterCondition> condition(ConfigSection& sec, size_t before) {
     std::vector<FilterCondition> parts;
     if (sec.has("table")) {
-      if (auto v = sec.get_optional_string("table")) parts.push_back(FilterCondition::table(*v));
+      if (auto v = sec.get_nonempty_string("table", "a change's table is never empty")) {
+        parts.push_back(FilterCondition::table(*v));
+      }
     }
     if (sec.has("tables")) {
       auto names = sec.get_string_list("tables");
       if (names.empty()) {
         sec.error("tables", "must list at least one table");
+      } else if (std::find(names.begin(), names.end(), "") != names.end()) {
+        sec.error("tables", "must not contain an empty name: a change's table is never empty");
       } else {
         parts.push_back(FilterCondition::tables(std::move(names)));
       }
     }
     if (sec.has("table_pattern")) {
-      if (auto v = sec.get_optional_string("table_pattern")) {
+      if (auto v = sec.get_nonempty_string(
+              "table_pattern", "it would match no table; \".*\" matches every table")) {
         auto c = FilterCondition::table_pattern(*v);
         if (c) {
           parts.push_back(*c);
@@ -122,7 +127,7 @@ class Parser {
       }
     }
     if (sec.has("database")) {
-      if (auto v = sec.get_optional_string("database")) {
+      if (auto v = sec.get_nonempty_string("database", "a change's database is never empty")) {
         parts.push_back(FilterCondition::database(*v));
       }
     }
@@ -144,7 +149,8 @@ class Parser {
       if (!ops.empty()) parts.push_back(FilterCondition::operations(ops));
     }
     if (sec.has("key_prefix")) {
-      if (auto v = sec.get_optional_string("key_prefix")) {
+      if (auto v = sec.get_nonempty_string(
+              "key_prefix", "every key starts with \"\", so it would select nothing")) {
         parts.push_back(FilterCondition::key_prefix(*v));
       }
     }

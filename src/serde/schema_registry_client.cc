@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/redact.h"
 #include "serde/schema_registry_json.h"
 
 namespace heliosdb::cdc {
@@ -44,18 +45,6 @@ std::string registry_message(const std::string& body) {
 }
 
 }  // namespace
-
-std::string redact_url(std::string_view url) {
-  size_t scheme = url.find("://");
-  size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  if (end == std::string_view::npos) end = url.size();
-  size_t at = url.substr(start, end - start).rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  std::string out(url.substr(0, start));
-  out.append(url.substr(start + at + 1));
-  return out;
-}
 
 struct SchemaRegistryClient::HttpReply {
   long status = 0;                 // HTTP status; 0 when no answer arrived
@@ -161,7 +150,8 @@ SchemaRegistryClient::HttpReply SchemaRegistryClient::post(const std::string& ur
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    reply.transport_error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    // curl may quote the URL it was given, userinfo included.
+    reply.transport_error = redact_urls_in(errbuf[0] ? errbuf : curl_easy_strerror(rc));
     reply.tls_verify_failed =
         rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE;
     reply.body.clear();

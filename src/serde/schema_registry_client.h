@@ -94,7 +94,4 @@ class SchemaRegistryClient final : public SchemaIdProvider {
   uint64_t requests_ = 0;                            // guarded by mu_
 };
 
-// The URL without a "user:password@" part.
-std::string redact_url(std::string_view url);
-
 }  // namespace heliosdb::cdc

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/redact.h"
 #include "serde/avro_serializer.h"
 #include "serde/schema_registry_client.h"
 

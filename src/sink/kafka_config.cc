@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/redact.h"
 #include "sink/kafka_topic.h"
 #include "serde/serializer_factory.h"
 #include "sink/sink_registry.h"
@@ -32,12 +33,18 @@ Status set(rd_kafka_conf_t* conf, std::string_view key, const std::string& value
   char errstr[512];
   if (rd_kafka_conf_set(conf, std::string(key).c_str(), value.c_str(), errstr, sizeof errstr) !=
       RD_KAFKA_CONF_OK) {
-    return invalid_argument(std::string(option_name) + ": " + errstr);
+    return invalid_argument(std::string(option_name) + ": " + printable_error(key, value, errstr));
   }
   return Status::ok();
 }
 
 }  // namespace
+
+std::string printable_error(std::string_view property, std::string_view value,
+                            std::string_view error) {
+  std::string out = redact_urls_in(error);
+  return is_sensitive_setting(property) ? scrub(out, value) : out;
+}
 
 std::optional<std::string_view> named_option_for(std::string_view property) {
   for (const auto& [prop, name] : kNamedProperties) {
@@ -149,7 +156,7 @@ SinkType kafka_sink_type() {
             char errstr[512];
             if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
                 RD_KAFKA_CONF_OK) {
-              message = std::string("librdkafka rejects it: ") + errstr;
+              message = "librdkafka rejects it: " + kafka::printable_error(key, value, errstr);
             }
           }
           if (message.empty()) continue;

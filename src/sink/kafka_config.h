@@ -35,6 +35,12 @@ inline constexpr std::pair<std::string_view, std::string_view> kDefaultPropertie
 // If `property` duplicates a named option, the name of that option.
 std::optional<std::string_view> named_option_for(std::string_view property);
 
+// librdkafka's error about setting `property` to `value`, fit to print: URLs
+// redacted, and the value itself removed when the property is sensitive
+// (librdkafka quotes rejected values back).
+std::string printable_error(std::string_view property, std::string_view value,
+                            std::string_view error);
+
 // Checks a named option value (compression, batch_size, brokers).
 Status validate_options(const KafkaOptions& options);
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/redact.h"
 #include "common/thread_name.h"
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_records.h"
@@ -322,7 +323,8 @@ class KinesisSink final : public KinesisConnector {
   }
 
   std::string endpoint_text() const {
-    return options_.endpoint.empty() ? default_endpoint(options_.region) : options_.endpoint;
+    return options_.endpoint.empty() ? default_endpoint(options_.region)
+                                     : redact_url(options_.endpoint);
   }
 
   std::chrono::milliseconds backoff(int attempt) {

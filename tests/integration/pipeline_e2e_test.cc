@@ -167,7 +167,7 @@ TEST(PipelineEndToEnd, BadConfigsExitTwoNamingKeyAndLine) {
       {"[cdc]\ndatabase = \"d\"\nbatch_size = \"big\"\n",
        ":3: cdc.batch_size: expected an integer, got a string"},
       {"[cdc]\ndatabase = \"d\"\nbatch_size = 0\n", ":3: cdc.batch_size: value 0 is out of range"},
-      {"[cdc]\nwal_path = \"/x\"\n", ":1: cdc.database: is required"},
+      {"[cdc]\nwal_path = \"/x\"\n", ":1: cdc.database: must be set"},
       {"[cdc]\ndatabase = \"d\"\n[sink]\ntype = \"carrier-pigeon\"\n",
        ":4: sink.type: \"carrier-pigeon\" is not one of"},
       {"[cdc]\ndatabase = \"${HELIOSDB_CDC_TEST_UNSET_VAR}\"\n",

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/redact.h"
 #include "serde/avro_schema.h"
 #include "serde/schema_registry_json.h"
 #include "testing/test_util.h"
@@ -242,7 +243,7 @@ TEST(SchemaRegistryClient, UnreachableRegistryGivesUpWithAClearError) {
   EXPECT_EQ(id.status().code(), ErrorCode::kUnavailable);
   EXPECT_EQ(sleeps.ms, (std::vector<int64_t>{250, 500, 1000, 1000}));
   const std::string& m = id.status().message();
-  EXPECT_NE(m.find("schema registry http://127.0.0.1:1 (subject \"t-value\") is unavailable "
+  EXPECT_NE(m.find("schema registry http://***@127.0.0.1:1 (subject \"t-value\") is unavailable "
                    "after 5 attempts"),
             std::string::npos)
       << m;
@@ -359,7 +360,7 @@ TEST(SchemaRegistryClient, RejectsBadUrlsAndMissingCaFile) {
 }
 
 TEST(SchemaRegistryClient, RedactsUserInfoFromUrls) {
-  EXPECT_EQ(redact_url("https://u:p@reg:8081/x"), "https://reg:8081/x");
+  EXPECT_EQ(redact_url("https://u:p@reg:8081/x"), "https://***@reg:8081/x");
   EXPECT_EQ(redact_url("http://reg:8081/a@b"), "http://reg:8081/a@b");
   EXPECT_EQ(redact_url("http://reg"), "http://reg");
 }

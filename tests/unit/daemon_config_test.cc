@@ -58,5 +58,63 @@ TEST(DaemonConfigTest, NonAsciiTextInStringsAndCommentsIsAccepted) {
   EXPECT_EQ(c->cdc.database, "caf\xc3\xa9");
 }
 
+
+// The messages `config check` and `run` print (both load through here) for
+// options that are empty where "" means nothing.
+TEST(DaemonConfigTest, EmptyStringsWhereMeaninglessAreErrorsAtTheirLine) {
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"[cdc]\ndatabase = \"shop\"\nwal_path = \"\"\n",
+            "cdc.toml:3: cdc.wal_path: must not be empty: the WAL directory to read"},
+           {"[cdc]\ndatabase = \"shop\"\ncheckpoint_dir = \"\"\n",
+            "cdc.toml:3: cdc.checkpoint_dir: must not be empty: the directory the checkpoints "
+            "are written to"},
+           {"[cdc]\ndatabase = \"\"\n",
+            "cdc.toml:2: cdc.database: must be set (changes of other databases are ignored)"},
+           {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"include\"\ntable = \"\"\n",
+            "cdc.toml:5: filter.rules[0].table: must not be empty: a change's table is never "
+            "empty"},
+           {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"include\"\n"
+            "table_pattern = \"\"\n",
+            "cdc.toml:5: filter.rules[0].table_pattern: must not be empty: it would match no "
+            "table; \".*\" matches every table"},
+           {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"exclude\"\n"
+            "key_prefix = \"\"\n",
+            "cdc.toml:5: filter.rules[0].key_prefix: must not be empty: every key starts with "
+            "\"\", so it would select nothing"},
+           {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"include\"\n"
+            "tables = [\"a\", \"\"]\n",
+            "cdc.toml:5: filter.rules[0].tables: must not contain an empty name: a change's "
+            "table is never empty"},
+           {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"include\"\n"
+            "database = \"\"\n",
+            "cdc.toml:5: filter.rules[0].database: must not be empty: a change's database is "
+            "never empty"},
+       }) {
+    auto r = parse_daemon_config(c.text, "cdc.toml");
+    ASSERT_FALSE(r.is_ok()) << c.text;
+    EXPECT_EQ(r.status().code(), ErrorCode::kConfig) << c.text;
+    EXPECT_EQ(r.status().message().substr(0, r.status().message().find(" in rule {")), c.error)
+        << c.text;
+  }
+}
+
+// [cdc] is checked by CdcConfig's own rules, so the file and the library
+// agree: a rule broken by two keys is reported at the line of the one named.
+TEST(DaemonConfigTest, CdcRulesAreTheLibrarysRulesReportedAtTheirLine) {
+  auto c = parse_daemon_config("[cdc]\ndatabase = \"shop\"\nbatch_size = 500\nbuffer_size = 100\n",
+                               "cdc.toml");
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.status().message(), "cdc.toml:4: cdc.buffer_size: must be at least batch_size (500)");
+  CdcConfig lib;
+  lib.database = "shop";
+  lib.batch_size = 500;
+  lib.buffer_size = 100;
+  EXPECT_EQ(lib.validate().message(), "buffer_size: must be at least batch_size (500)");
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc

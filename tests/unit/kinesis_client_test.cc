@@ -6,6 +6,8 @@
 #include <random>
 
 #include "common/json_reader.h"
+#include "common/redact.h"
+#include "heliosdb/cdc/kinesis.h"
 #include "sink/aws/http_client.h"
 #include "sink/kinesis_client.h"
 
@@ -83,8 +85,28 @@ TEST(KinesisRequestTest, DefaultEndpointsAndEndpointParsing) {
                           "https://h:99999", "https://h:x", "https://u@h", "https://h/?q=1"}) {
     auto r = aws::parse_endpoint(bad);
     EXPECT_FALSE(r.is_ok()) << bad;
-    if (!r.is_ok()) EXPECT_NE(r.status().message().find(bad), std::string::npos);
+    if (!r.is_ok()) EXPECT_NE(r.status().message().find(redact_url(bad)), std::string::npos);
   }
+}
+
+// The endpoint is refused for its userinfo, and the refusal, which quotes
+// it, must not print the credentials (it did: "endpoint 'http://AKIA...:...@").
+TEST(KinesisRequestTest, AnEndpointWithCredentialsIsRefusedWithoutPrintingThem) {
+  const std::string url = "http://AKIAEXAMPLE:hunter2-secret@127.0.0.1:1/";
+  auto ep = aws::parse_endpoint(url);
+  ASSERT_FALSE(ep.is_ok());
+  EXPECT_EQ(ep.status().message(),
+            "endpoint 'http://***@127.0.0.1:1/': user info not allowed (expected "
+            "http(s)://host[:port][/path])");
+  auto sink = KinesisConnectorBuilder("us-east-1", "s")
+                  .endpoint(url)
+                  .credentials("AKIAEXAMPLE", "wJalrXUtnFEMI", "")
+                  .build();
+  ASSERT_FALSE(sink.is_ok());
+  for (const char* secret : {"hunter2-secret", "AKIAEXAMPLE", "wJalrXUtnFEMI"}) {
+    EXPECT_EQ(sink.status().to_string().find(secret), std::string::npos) << sink.status().to_string();
+  }
+  EXPECT_NE(sink.status().message().find("http://***@127.0.0.1:1/"), std::string::npos);
 }
 
 TEST(KinesisAnswerTest, PutRecordsAnswerGivesOneResultPerEntry) {

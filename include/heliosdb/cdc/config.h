@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "heliosdb/cdc/status.h"
 
@@ -33,7 +34,17 @@ struct CdcConfig {
   class Builder;
   static Builder builder();
 
-  // Checks every option; the error names the first bad one.
+  // One rule an option breaks: the option's name (its key in [cdc]) and why.
+  struct Problem {
+    std::string option;
+    std::string message;
+  };
+  // Every rule the options break, in declaration order (empty when valid).
+  // The one definition of a valid CdcConfig: validate() and the builder
+  // report the first problem, the daemon's config reader (config check and
+  // run alike) reports each at its file:line.
+  std::vector<Problem> problems() const;
+  // Checks every option; the error ("option: message") names the first bad one.
   Status validate() const;
 };
 

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "common/redact.h"
+
 namespace heliosdb::cdc::aws {
 namespace {
 
@@ -26,7 +28,8 @@ std::string Endpoint::host_header() const {
 
 Result<Endpoint> parse_endpoint(std::string_view url) {
   auto bad = [&](const std::string& why) {
-    return Status(ErrorCode::kInvalidArgument, "endpoint '" + std::string(url) + "': " + why +
+    // The endpoint as given may carry credentials (the reason it is refused).
+    return Status(ErrorCode::kInvalidArgument, "endpoint '" + redact_url(url) + "': " + why +
                                                    " (expected http(s)://host[:port][/path])");
   };
   Endpoint ep;
