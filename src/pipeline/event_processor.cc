@@ -193,6 +193,13 @@ struct EventProcessor::Impl {
     return should_stop() || abort_reader.load(std::memory_order_relaxed);
   };
   uint64_t local_emitted = 0, local_filtered = 0, local_read = 0;
+  static constexpr uint64_t kPublishFilteredEvery = 1024;
+  // Adds the reader's counts of changes read and filtered to `stats`.
+  void publish_read_counts() {
+    stats.events_filtered.fetch_add(local_filtered, std::memory_order_relaxed);
+    stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
+    local_filtered = local_read = 0;
+  }
 };
 
 EventProcessor::EventProcessor(CdcConfig config, std::unique_ptr<EventSink> sink)
@@ -328,7 +335,13 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 }
 
 Status EventProcessor::Impl::push_batch(bool wake_sink) {
-  if (!current || current->size == 0) return Status::ok();
+  if (!current || current->size == 0) {
+    // Changes read and dropped by the filter count even when none is kept:
+    // published here too, not only with a registered batch (an include rule
+    // that matched nothing left events_filtered_total at 0).
+    publish_read_counts();
+    return Status::ok();
+  }
   if (send_on_reader) {
     // While the window is full, serve the sink's acknowledgements here, as a
     // producer's own loop does, and go on as soon as this batch fits.
@@ -347,9 +360,8 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
   if (!first) return Status(ErrorCode::kCancelled, "stopping");
   current->first_ticket = *first;
   stats.events_emitted.fetch_add(local_emitted, std::memory_order_relaxed);
-  stats.events_filtered.fetch_add(local_filtered, std::memory_order_relaxed);
-  stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
-  local_emitted = local_filtered = local_read = 0;
+  local_emitted = 0;
+  publish_read_counts();
   EventBatchBuffer* b = std::exchange(current, nullptr);
   if (send_on_reader) return send_batch(b);
   queue->push_full(b, wake_sink);
@@ -396,7 +408,8 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   assign_transaction_id(*ev.transaction_id, info.transaction_id);
   ev.metadata.clear();
   if (!filter.apply(ev)) {
-    ++local_filtered;
+    // A long run of dropped changes publishes its counts as it goes.
+    if (++local_filtered == kPublishFilteredEvery) publish_read_counts();
     if (observer) observer->on_filtered(ev);
     return Status::ok();
   }
