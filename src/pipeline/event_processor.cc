@@ -492,6 +492,7 @@ Status EventProcessor::Impl::read_loop(bool once) {
   }
   ChangeSource& reader = **opened;
   TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
+  assembler.resume_after_commit(resume.commit_sequence);
   DatabaseMatchCounter databases(config.database, reader.description(), Clock::now());
   auto warn_if_unmatched = [](const std::optional<std::string>& warning) {
     if (warning) spdlog::warn("{}", *warning);

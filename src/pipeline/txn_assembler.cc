@@ -132,9 +132,10 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
     return corruption("unknown WAL entry kind " + std::to_string(static_cast<int>(e.kind)) +
                       " at sequence " + std::to_string(e.sequence));
   }
-  if (!find_txn(e.transaction_id)) {
+  if (!find_txn(e.transaction_id) && e.sequence > resumed_commit_) {
     // A change whose BEGIN we never saw: the WAL before our start position
-    // is gone. Treat this change as the transaction's start.
+    // is gone. Treat this change as the transaction's start. (Before the
+    // resumed checkpoint's commit it is routine: resume_after_commit().)
     spdlog::warn("transaction {} has changes without a BEGIN (first seen at sequence {})",
                  e.transaction_id, e.sequence);
   }

@@ -60,6 +60,18 @@ class TxnAssembler {
   // callbacks when it completes a transaction.
   Status add(const WalEntry& entry, const ChangeFn& on_change, const CommitFn& on_commit);
 
+  // Reading resumes from a checkpoint that delivered every commit up to
+  // `delivered_commit_sequence`. The reader starts at the checkpoint's
+  // restart sequence, the oldest BEGIN still open when it was taken; a
+  // transaction that began before that point and committed (or aborted)
+  // before `delivered_commit_sequence` shows changes without a BEGIN. That
+  // is routine: such changes are not reported. A change without a BEGIN
+  // after `delivered_commit_sequence` still is (its BEGIN must be in the
+  // part of the WAL read).
+  void resume_after_commit(uint64_t delivered_commit_sequence) {
+    resumed_commit_ = delivered_commit_sequence;
+  }
+
   // The lowest BEGIN sequence of the open transactions, or `fallback`.
   uint64_t oldest_open_begin(uint64_t fallback) const;
   size_t open_transactions() const { return open_.size(); }
@@ -103,6 +115,7 @@ class TxnAssembler {
   uint64_t aborted_txns_ = 0;
   uint64_t aborted_changes_ = 0;
   uint64_t spilled_txns_ = 0;
+  uint64_t resumed_commit_ = 0;  // see resume_after_commit()
 };
 
 }  // namespace heliosdb::cdc

@@ -2,6 +2,8 @@
 // other databases, checkpoints and resume, failures, backpressure, stop.
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <csignal>
@@ -405,6 +407,44 @@ TEST(EventProcessor, FilteredChangesAreCountedWhenNoneIsKept) {
     EXPECT_EQ(p.stats().events_filtered.load(), none_kept ? 90u : 0u) << kept_table;
     EXPECT_EQ(p.stats().events_read.load(), 90u) << kept_table;
   }
+}
+
+// A restart resumes at the BEGIN of the oldest transaction open at the
+// checkpoint; transactions that began before it and committed before the
+// checkpoint show changes without their BEGIN. That is routine and must not
+// be reported ("transaction 1 has changes without a BEGIN" on every restart).
+TEST(EventProcessor, RestartInsideInterleavedTransactionsWarnsOfNoMissingBegin) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Begin, 1);                      // 1
+    wal.add(WalEntryKind::Begin, 2);                      // 2: open at the checkpoint
+    wal.add(WalEntryKind::Insert, 1, "users", "a", "v");  // 3
+    wal.add(WalEntryKind::Commit, 1);                     // 4: delivered, restart point 2
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  ASSERT_EQ(run_once(config).size(), 1u);
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Insert, 2, "users", "b", "v");  // 5
+    wal.add(WalEntryKind::Commit, 2);                     // 6
+    wal.add(WalEntryKind::Insert, 9, "users", "c", "v");  // 7: a BEGIN really missing
+    wal.add(WalEntryKind::Commit, 9);                     // 8
+    wal.close();
+  }
+  auto warnings = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  warnings->set_level(spdlog::level::warn);
+  spdlog::default_logger()->sinks().push_back(warnings);
+  auto second = run_once(config);
+  spdlog::default_logger()->sinks().pop_back();
+  std::string logged;
+  for (const auto& line : warnings->last_formatted()) logged += line;
+  ASSERT_EQ(sequences(second), (std::vector<uint64_t>{5, 7}));
+  EXPECT_EQ(logged.find("transaction 1 "), std::string::npos) << logged;
+  EXPECT_NE(logged.find("transaction 9 has changes without a BEGIN (first seen at sequence 7)"),
+            std::string::npos)
+      << logged;
 }
 
 TEST(EventProcessor, SecondRunResendsNothingAndThirdPicksUpNewCommits) {

@@ -4,7 +4,10 @@
 #include "pipeline/txn_assembler.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <string>
 #include <vector>
 
 namespace heliosdb::cdc {
@@ -17,7 +20,10 @@ struct Recorded {
 
 class Feeder {
  public:
-  Feeder() : assembler_(nullptr, "db", 1 << 20) {}
+  // `first_sequence`: the sequence of the first entry fed (a resumed reader
+  // starts in the middle of the WAL).
+  explicit Feeder(uint64_t first_sequence = 1)
+      : assembler_(nullptr, "db", 1 << 20), sequence_(first_sequence - 1) {}
   void add(WalEntryKind kind, uint64_t txn, std::string_view key = "k") {
     WalEntry e;
     e.sequence = ++sequence_;
@@ -96,6 +102,58 @@ TEST(TxnAssembler, RecycledTransactionsStartEmpty) {
   ASSERT_EQ(f.out.commits.size(), 2u);
   EXPECT_EQ(f.out.commits[1].change_count, 2u);
   EXPECT_EQ(f.assembler_.buffered_bytes(), 0u);
+}
+
+// The default logger's warnings while it lives.
+class CapturedWarnings {
+ public:
+  CapturedWarnings() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100)) {
+    sink_->set_level(spdlog::level::warn);
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~CapturedWarnings() { spdlog::default_logger()->sinks().pop_back(); }
+  std::string text() const {
+    std::string out;
+    for (const auto& line : sink_->last_formatted()) out += line;
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+// A checkpoint taken after commit 4 while transaction 2 was open restarts
+// reading at 2, the BEGIN of transaction 2: transaction 1 began before it
+// (BEGIN at 1) and its change at 3 shows up without a BEGIN. Routine, so no
+// warning; a change without a BEGIN after the resumed commit still warns.
+TEST(TxnAssembler, ChangesOfTransactionsBegunBeforeTheRestartPointAreNotReported) {
+  CapturedWarnings warnings;
+  Feeder f(2);
+  f.assembler_.resume_after_commit(4);
+  f.add(WalEntryKind::Begin, 2);   // 2
+  f.add(WalEntryKind::Insert, 1);  // 3: transaction 1's BEGIN (1) is before the restart point
+  f.add(WalEntryKind::Commit, 1);  // 4: delivered before the restart
+  f.add(WalEntryKind::Insert, 2);  // 5
+  f.add(WalEntryKind::Commit, 2);  // 6
+  EXPECT_EQ(warnings.text(), "");
+  EXPECT_EQ(f.out.changes, (std::vector<uint64_t>{3, 5}));  // the processor skips 3 as delivered
+
+  f.add(WalEntryKind::Insert, 7);  // 7: no BEGIN anywhere, after the resumed commit
+  EXPECT_NE(warnings.text().find("transaction 7 has changes without a BEGIN (first seen at "
+                                 "sequence 7)"),
+            std::string::npos)
+      << warnings.text();
+}
+
+// Without a checkpoint every change without a BEGIN is reported.
+TEST(TxnAssembler, ChangesWithoutABeginAreReportedOnAFreshStart) {
+  CapturedWarnings warnings;
+  Feeder f(10);
+  f.add(WalEntryKind::Insert, 3);  // 10
+  EXPECT_NE(warnings.text().find("transaction 3 has changes without a BEGIN (first seen at "
+                                 "sequence 10)"),
+            std::string::npos)
+      << warnings.text();
 }
 
 }  // namespace
