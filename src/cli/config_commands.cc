@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/redact.h"
 #include "config/daemon_config.h"
 
 namespace heliosdb::cdc::cli {
@@ -30,8 +31,10 @@ void register_config_commands(CLI::App& app, CliContext& ctx) {
       std::cout << r.key << " = " << r.value << (r.from_file ? "" : "  # default") << "\n";
     }
     std::cout << "\n# filter and transforms\n";
-    std::cout << loaded->filter_description;
-    if (!loaded->filter_description.empty() && loaded->filter_description.back() != '\n') {
+    // An add_metadata value or a rule may quote a URL: no userinfo shown.
+    const std::string description = redact_urls_in(loaded->filter_description);
+    std::cout << description;
+    if (!description.empty() && description.back() != '\n') {
       std::cout << "\n";
     }
     ctx.exit_code = 0;

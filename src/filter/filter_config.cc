@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/redact.h"
 #include "filter/condition.h"
 
 namespace heliosdb::cdc {
@@ -79,7 +80,7 @@ class Parser {
 
   // Appends " in <what> {...}" to every error recorded since `since`.
   void quote_errors(size_t since, std::string_view what, const toml::table& table) {
-    std::string suffix = " in " + std::string(what) + " " + inline_toml(table);
+    std::string suffix = " in " + std::string(what) + " " + redact_urls_in(inline_toml(table));
     for (size_t i = since; i < report_->errors.size(); ++i) report_->errors[i] += suffix;
   }
 

@@ -63,7 +63,7 @@ TEST_F(ConfigCliTest, CheckAndRunRejectEmptyValuesWithTheSameErrorAndLine) {
   }
 }
 
-constexpr const char* kSecrets[] = {"RegPass123", "OauthSecret456", "KafkaPass789"};
+constexpr const char* kSecrets[] = {"RegPass123", "OauthSecret456", "KafkaPass789", "MetaPw"};
 
 TEST_F(ConfigCliTest, ConfigCheckPrintsNoSecretFromUrlsOrProperties) {
   const std::string file = dir_.file("cdc.toml");
@@ -77,7 +77,9 @@ TEST_F(ConfigCliTest, ConfigCheckPrintsNoSecretFromUrlsOrProperties) {
                  "\"security.protocol\" = \"SASL_PLAINTEXT\"\n"
                  "\"sasl.mechanism\" = \"OAUTHBEARER\"\n"
                  "\"sasl.oauthbearer.config\" = \"principal=alice clientSecret=OauthSecret456\"\n"
-                 "\"sasl.password\" = \"KafkaPass789\"\n");
+                 "\"sasl.password\" = \"KafkaPass789\"\n"
+                 "[[transforms]]\ntype = \"add_metadata\"\nkey = \"origin\"\n"
+                 "value = \"https://meta:MetaPw@origin.example/db\"\n");
   auto check = run_cli({"config", "check", file});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   for (const char* secret : kSecrets) {
@@ -89,6 +91,7 @@ TEST_F(ConfigCliTest, ConfigCheckPrintsNoSecretFromUrlsOrProperties) {
            "sink.kafka.properties.sasl.oauthbearer.config = \"<redacted>\"\n",
            "sink.kafka.properties.sasl.password = \"<redacted>\"\n",
            "sink.kafka.properties.sasl.mechanism = \"OAUTHBEARER\"\n",
+           "transform 1: add_metadata \"origin\" = \"https://***@origin.example/db\"\n",
        }) {
     EXPECT_NE(check.out.find(line), std::string::npos) << line << check.out;
   }
