@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string>
 
 namespace heliosdb::cdc::metrics {
 namespace {
@@ -13,15 +14,20 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily gauge(double value) {
+// A family of one sample.
+MetricFamily family(std::string name, std::string help, MetricType type, ClientMetric m) {
   MetricFamily f;
-  f.name = "heliosdb_cdc_lag_seconds";
-  f.help = "Lag.";
-  f.type = MetricType::Gauge;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+MetricFamily gauge(double value) {
   ClientMetric m;
   m.gauge.value = value;
-  f.metric.push_back(m);
-  return f;
+  return family("heliosdb_cdc_lag_seconds", "Lag.", MetricType::Gauge, m);
 }
 
 TEST(MetricsTextFormat, MillisecondValuesHaveAtMostThreeDecimals) {
@@ -55,32 +61,22 @@ TEST(MetricsTextFormat, IntegralValuesPrintAsIntegers) {
 }
 
 TEST(MetricsTextFormat, CounterWithEscapedLabelsAndHelp) {
-  MetricFamily f;
-  f.name = "c_total";
-  f.help = "a \\ b\nc";
-  f.type = MetricType::Counter;
   ClientMetric m;
   m.label = {{"table", "we\"ird\\\n"}, {"sink", "kafka"}};
   m.counter.value = 5;
-  f.metric.push_back(m);
-  EXPECT_EQ(serialize_text_format({f}),
+  EXPECT_EQ(serialize_text_format({family("c_total", "a \\ b\nc", MetricType::Counter, m)}),
             "# HELP c_total a \\\\ b\\nc\n"
             "# TYPE c_total counter\n"
             "c_total{table=\"we\\\"ird\\\\\\n\",sink=\"kafka\"} 5\n");
 }
 
 TEST(MetricsTextFormat, HistogramBucketsSumAndCount) {
-  MetricFamily f;
-  f.name = "h_seconds";
-  f.help = "H.";
-  f.type = MetricType::Histogram;
   ClientMetric m;
   m.label = {{"sink", "file"}};
   m.histogram.bucket = {{1, 0.0005}, {3, 0.005}, {4, std::numeric_limits<double>::infinity()}};
   m.histogram.sample_count = 4;
   m.histogram.sample_sum = 0.015;
-  f.metric.push_back(m);
-  EXPECT_EQ(serialize_text_format({f}),
+  EXPECT_EQ(serialize_text_format({family("h_seconds", "H.", MetricType::Histogram, m)}),
             "# HELP h_seconds H.\n"
             "# TYPE h_seconds histogram\n"
             "h_seconds_bucket{sink=\"file\",le=\"0.0005\"} 1\n"
@@ -91,16 +87,11 @@ TEST(MetricsTextFormat, HistogramBucketsSumAndCount) {
 }
 
 TEST(MetricsTextFormat, SummaryQuantilesSumAndCount) {
-  MetricFamily f;
-  f.name = "s";
-  f.help = "S.";
-  f.type = MetricType::Summary;
   ClientMetric m;
   m.summary.quantile = {{0.5, 1.25}, {0.99, 2}};
   m.summary.sample_count = 2;
   m.summary.sample_sum = 3.25;
-  f.metric.push_back(m);
-  EXPECT_EQ(serialize_text_format({f}),
+  EXPECT_EQ(serialize_text_format({family("s", "S.", MetricType::Summary, m)}),
             "# HELP s S.\n# TYPE s summary\n"
             "s{quantile=\"0.5\"} 1.25\ns{quantile=\"0.99\"} 2\ns_sum 3.25\ns_count 2\n");
 }
