@@ -14,7 +14,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-constexpr std::array<std::string_view, 6> kSecretWords = {"password", "passwd", "secret",
+constexpr std::array<std::string_view, 6> kSecretWords = {"password", "passwd",     "secret",
                                                           "token",    "credential", "key"};
 
 // Query parameter names whose values are secrets: the words above plus the
@@ -113,7 +113,8 @@ std::string redact_urls_in(std::string_view text) {
     size_t end = text.find_first_of(" \t\r\n\"'<>`", pos);
     if (end == std::string_view::npos) end = text.size();
     // Punctuation ending a sentence is not part of the URL.
-    while (end > pos + 3 && std::string_view(".,;:)").find(text[end - 1]) != std::string_view::npos) {
+    while (end > pos + 3 &&
+           std::string_view(".,;:)").find(text[end - 1]) != std::string_view::npos) {
       --end;
     }
     out.append(text.substr(done, begin - done));

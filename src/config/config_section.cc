@@ -135,7 +135,7 @@ std::optional<std::string> ConfigSection::get_optional_string(std::string_view k
 }
 
 std::optional<std::string> ConfigSection::get_nonempty_string(std::string_view key,
-                                                               std::string_view hint) {
+                                                              std::string_view hint) {
   auto value = get_optional_string(key);
   if (value && value->empty()) {
     error(key, hint.empty() ? "must not be empty" : "must not be empty: " + std::string(hint));

@@ -117,8 +117,8 @@ class Parser {
       }
     }
     if (sec.has("table_pattern")) {
-      if (auto v = sec.get_nonempty_string(
-              "table_pattern", "it would match no table; \".*\" matches every table")) {
+      if (auto v = sec.get_nonempty_string("table_pattern",
+                                           "it would match no table; \".*\" matches every table")) {
         auto c = FilterCondition::table_pattern(*v);
         if (c) {
           parts.push_back(*c);

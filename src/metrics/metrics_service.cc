@@ -128,14 +128,13 @@ int begin_request(mg_connection* conn) {
     return 405;
   }
   if (metrics) {
-    answer(conn, head, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-           endpoints->scrape());
+    answer(conn, head, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", endpoints->scrape());
     return 200;
   }
   HealthReport r = endpoints->report();
   r.body += "\n";
-  answer(conn, head, r.http_status, r.healthy ? "OK" : "Service Unavailable",
-         "application/json", r.body);
+  answer(conn, head, r.http_status, r.healthy ? "OK" : "Service Unavailable", "application/json",
+         r.body);
   return r.http_status;
 }
 
@@ -267,9 +266,7 @@ Result<std::unique_ptr<MetricsService>> MetricsService::start(const MetricsSetti
 MetricsService::MetricsService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetricsService::~MetricsService() = default;
 
-std::shared_ptr<PipelineObserver> MetricsService::observer() const {
-  return impl_->endpoints.core;
-}
+std::shared_ptr<PipelineObserver> MetricsService::observer() const { return impl_->endpoints.core; }
 
 void MetricsService::set_state(PipelineState state, std::string reason) {
   impl_->endpoints.core->set_state(state, std::move(reason));

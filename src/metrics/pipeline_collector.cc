@@ -109,8 +109,7 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
   out.push_back(single("heliosdb_cdc_lag_seconds",
                        "Age of the oldest change read from the WAL but not yet acknowledged "
                        "(WAL timestamp to now); 0 when caught up.",
-                       MetricType::Gauge,
-                       static_cast<double>(lag_milliseconds(stats_)) / 1000.0));
+                       MetricType::Gauge, static_cast<double>(lag_milliseconds(stats_)) / 1000.0));
   out.push_back(single("heliosdb_cdc_wal_sequence", "Sequence number of the last WAL entry read.",
                        MetricType::Gauge, stats_ ? load(stats_->wal_sequence) : 0));
   out.push_back(single("heliosdb_cdc_bytes_processed_total",

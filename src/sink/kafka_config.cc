@@ -4,8 +4,8 @@
 #include <array>
 
 #include "common/redact.h"
-#include "sink/kafka_topic.h"
 #include "serde/serializer_factory.h"
+#include "sink/kafka_topic.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc::kafka {

@@ -58,7 +58,6 @@ TEST(DaemonConfigTest, NonAsciiTextInStringsAndCommentsIsAccepted) {
   EXPECT_EQ(c->cdc.database, "caf\xc3\xa9");
 }
 
-
 // The messages `config check` and `run` print (both load through here) for
 // options that are empty where "" means nothing.
 TEST(DaemonConfigTest, EmptyStringsWhereMeaninglessAreErrorsAtTheirLine) {

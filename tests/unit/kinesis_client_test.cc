@@ -104,7 +104,8 @@ TEST(KinesisRequestTest, AnEndpointWithCredentialsIsRefusedWithoutPrintingThem) 
                   .build();
   ASSERT_FALSE(sink.is_ok());
   for (const char* secret : {"hunter2-secret", "AKIAEXAMPLE", "wJalrXUtnFEMI"}) {
-    EXPECT_EQ(sink.status().to_string().find(secret), std::string::npos) << sink.status().to_string();
+    EXPECT_EQ(sink.status().to_string().find(secret), std::string::npos)
+        << sink.status().to_string();
   }
   EXPECT_NE(sink.status().message().find("http://***@127.0.0.1:1/"), std::string::npos);
 }
