@@ -102,6 +102,7 @@ set datafile separator ","
 set key top right
 set grid
 set xrange [0:$xmax]
+set lmargin 12
 set xlabel "seconds since start"
 $objects
 set multiplot layout 4,1 title "heliosdb-cdc soak: $DURATION s at $RATE changes/s, faults shaded"
