@@ -18,6 +18,9 @@ Status CdcConfig::validate() const {
   if (buffer_size < batch_size) {
     return bad("buffer_size", "must be at least batch_size (" + std::to_string(batch_size) + ")");
   }
+  if (buffer_bytes < kMinBufferBytes) {
+    return bad("buffer_bytes", "must be at least " + std::to_string(kMinBufferBytes) + " (1 MiB)");
+  }
   if (poll_interval_ms == 0) return bad("poll_interval_ms", "must be at least 1");
   if (poll_interval_ms > 60000) return bad("poll_interval_ms", "must be at most 60000");
   if (checkpoint_max_age_ms == 0) return bad("checkpoint_max_age_ms", "must be at least 1");
