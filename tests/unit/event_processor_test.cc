@@ -503,6 +503,16 @@ void write_rows(const std::string& dir, const std::vector<size_t>& sizes) {
   wal.close();
 }
 
+// make_config() with `buffer_bytes` and a buffer_size that admits every row
+// of these tests, so that only the bytes bound.
+CdcConfig byte_bound_config(const TempDir& dir, const TempDir& ckpt_dir, uint64_t buffer_bytes) {
+  CdcConfig config = make_config(dir);
+  config.checkpoint_dir = ckpt_dir.file("ckpt");
+  config.buffer_size = 1000;
+  config.buffer_bytes = buffer_bytes;
+  return config;
+}
+
 TEST(EventProcessor, StalledSinkHoldsNoMoreRowBytesThanBufferBytes) {
   TempDir dir;
   constexpr uint64_t kBudget = 1 << 20;
@@ -511,10 +521,7 @@ TEST(EventProcessor, StalledSinkHoldsNoMoreRowBytesThanBufferBytes) {
   for (bool concurrent : {false, true}) {
     SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
     TempDir ckpt_dir;
-    CdcConfig config = make_config(dir);
-    config.checkpoint_dir = ckpt_dir.file("ckpt");
-    config.buffer_size = 1000;
-    config.buffer_bytes = kBudget;
+    CdcConfig config = byte_bound_config(dir, ckpt_dir, kBudget);
     auto sink = std::make_unique<CorkedSink>(concurrent);
     CorkedSink* corked = sink.get();
     auto observer = std::make_shared<InFlightBytesObserver>(kBudget);
@@ -550,10 +557,7 @@ TEST(EventProcessor, RowLargerThanBufferBytesPassesAloneAndNothingIsLost) {
   for (bool concurrent : {false, true}) {
     SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
     TempDir ckpt_dir;
-    CdcConfig config = make_config(dir);
-    config.checkpoint_dir = ckpt_dir.file("ckpt");
-    config.buffer_size = 1000;
-    config.buffer_bytes = kBudget;
+    CdcConfig config = byte_bound_config(dir, ckpt_dir, kBudget);
     // Acknowledging from poll() (sent by the reader), or within send_batch().
     auto recorded = std::make_shared<std::vector<CdcEvent>>();
     auto polled = std::make_unique<ConcurrentPollSink>();
