@@ -18,6 +18,9 @@ std::vector<CdcConfig::Problem> CdcConfig::problems() const {
   if (buffer_size < batch_size) {
     bad("buffer_size", "must be at least batch_size (" + std::to_string(batch_size) + ")");
   }
+  if (buffer_bytes < kMinBufferBytes) {
+    bad("buffer_bytes", "must be at least " + std::to_string(kMinBufferBytes) + " (1 MiB)");
+  }
   if (poll_interval_ms == 0) bad("poll_interval_ms", "must be at least 1");
   if (poll_interval_ms > 60000) bad("poll_interval_ms", "must be at most 60000");
   if (checkpoint_max_age_ms == 0) bad("checkpoint_max_age_ms", "must be at least 1");

@@ -20,6 +20,9 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   c.batch_size = static_cast<uint32_t>(s.get_int("batch_size", defaults.batch_size, 1, 100000));
   c.buffer_size =
       static_cast<uint32_t>(s.get_int("buffer_size", defaults.buffer_size, 1, 10000000));
+  c.buffer_bytes =
+      static_cast<uint64_t>(s.get_int("buffer_bytes", static_cast<int64_t>(defaults.buffer_bytes),
+                                      static_cast<int64_t>(CdcConfig::kMinBufferBytes), 1ll << 40));
   c.poll_interval_ms =
       static_cast<uint32_t>(s.get_int("poll_interval_ms", defaults.poll_interval_ms, 1, 60000));
   c.enable_metrics = s.get_bool("enable_metrics", defaults.enable_metrics);

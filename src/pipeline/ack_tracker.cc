@@ -62,11 +62,11 @@ AckTracker::PendingEvent AckTracker::describe(const DeliveryPosition& position,
   PendingEvent e;
   e.position = position;
   e.timestamp_ms = event.timestamp;
+  e.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
+            (event.old_value ? event.old_value->size() : 0);
   if (observer_) {
     e.operation = event.operation;
     e.table = intern_table(event.table);
-    e.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
-              (event.old_value ? event.old_value->size() : 0);
   }
   return e;
 }
@@ -110,6 +110,7 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
   // it (the reader's register_event() waits on the same lock).
   thread_local std::vector<AckedEvent> acked;
   acked.clear();
+  uint64_t freed_bytes = 0;
   {
     std::lock_guard lock(mu_);
     uint64_t newly = 0;
@@ -119,6 +120,7 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
       if (!e.done) {
         e.done = true;
         ++newly;
+        freed_bytes += e.bytes;
         if (observer_) {
           AckedEvent a;
           a.operation = e.operation;
@@ -134,10 +136,14 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
     acknowledged_.fetch_add(newly, std::memory_order_relaxed);
     pop_done_locked();
   }
-  if (acked.empty()) return;
-  const int64_t now_ms = wall_clock_ms();
-  for (AckedEvent& a : acked) a.acked_at_ms = now_ms;
-  observer_->on_acknowledged_batch(acked);
+  if (!acked.empty()) {
+    const int64_t now_ms = wall_clock_ms();
+    for (AckedEvent& a : acked) a.acked_at_ms = now_ms;
+    observer_->on_acknowledged_batch(acked);
+  }
+  // After the observer: it sees an event acknowledged before the reader can
+  // admit the rows its bytes make room for.
+  if (budget_ && freed_bytes > 0) budget_->release(freed_bytes);
 }
 
 void AckTracker::fail(uint64_t ticket, Status reason) {

@@ -9,7 +9,8 @@
 //
 // Capacity bounds the number of unacknowledged events: register() blocks
 // while `capacity` events are outstanding, which is the pipeline's
-// backpressure against a slow sink.
+// backpressure against a slow sink. Their bytes are bounded by the
+// MemoryBudget the tracker releases them to (set_budget()).
 #pragma once
 
 #include <array>
@@ -30,6 +31,7 @@
 
 #include "heliosdb/cdc/processor.h"
 #include "heliosdb/cdc/sink.h"
+#include "pipeline/memory_budget.h"
 #include "pipeline/position.h"
 
 namespace heliosdb::cdc {
@@ -45,7 +47,9 @@ class AckTracker final : public AckReceiver {
     // For PipelineObserver::on_acknowledged (only filled with an observer).
     OperationType operation = OperationType::Insert;
     uint32_t table = 0;  // from intern_table()
-    uint64_t bytes = 0;  // key + value + old_value
+    // key + value + old_value: charged to the memory budget until the event
+    // is acknowledged, and reported to the observer.
+    uint64_t bytes = 0;
   };
 
   AckTracker(size_t capacity, DeliveryPosition start);
@@ -65,9 +69,9 @@ class AckTracker final : public AckReceiver {
   // reports when it is acknowledged (operation, table, bytes, timestamp).
   std::optional<uint64_t> register_event(const DeliveryPosition& position, const CdcEvent& event,
                                          const std::function<bool()>& stop);
-  // What to register for `event` reaching `position` (its table interned,
-  // operation and size recorded only with an observer). Registering thread
-  // only, like intern_table().
+  // What to register for `event` reaching `position` (its size always, its
+  // table interned and operation recorded only with an observer).
+  // Registering thread only, like intern_table().
   PendingEvent describe(const DeliveryPosition& position, const CdcEvent& event);
   // The id PendingEvent::table needs for `table`. Called by the registering
   // thread only; lock-free unless the name is new.
@@ -77,6 +81,10 @@ class AckTracker final : public AckReceiver {
   // registering.
   void set_observer(std::shared_ptr<PipelineObserver> observer) { observer_ = std::move(observer); }
   bool has_observer() const { return observer_ != nullptr; }
+  // Releases each acknowledged event's bytes from `budget` (null: none), after
+  // the observer is told. The caller charges them when it registers the
+  // batch. Set before registering; `budget` must outlive the tracker's use.
+  void set_budget(MemoryBudget* budget) { budget_ = budget; }
   // Events given up on (each ticket counted once).
   uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
   // Moves the position reached after the last registered event (a
@@ -134,6 +142,7 @@ class AckTracker final : public AckReceiver {
   std::atomic<size_t> outstanding_{0};  // entries_.size(), readable without mu_
   std::atomic<uint64_t> failed_{0};
   std::shared_ptr<PipelineObserver> observer_;
+  MemoryBudget* budget_ = nullptr;
   // Interned table names. table_names_ only grows, under mu_ (acknowledge()
   // reads it under mu_); its strings live in table_storage_ (a deque: stable
   // addresses), so the views handed to the observer stay valid. The lookup

@@ -13,8 +13,9 @@
 // docs/performance.md). The sink thread then only polls and checkpoints.
 //
 // Backpressure: the tracker admits at most buffer_size unacknowledged events
-// and the batch pool is sized from buffer_size, so a stalled sink stalls the
-// reader (lag grows, memory does not).
+// and the batch pool is sized from buffer_size; the memory budget admits at
+// most buffer_bytes of their rows, counted before a row is copied into a
+// slot. A stalled sink stalls the reader (lag grows, memory does not).
 #include "heliosdb/cdc/processor.h"
 
 #include <pthread.h>
@@ -94,16 +95,23 @@ OperationType to_operation(WalEntryKind kind) {
 
 // Sets `slot` to `bytes` (or absent), parking its buffer in `spare` while
 // absent: batch slots are reused, and freeing and reallocating the buffer on
-// every INSERT/DELETE alternation was a tenth of the reader thread.
+// every INSERT/DELETE alternation was a tenth of the reader thread. Neither
+// keeps more than `keep` bytes beyond its row (assign_row_bytes()).
 void assign_keeping_buffer(std::optional<std::string>& slot, std::string& spare,
-                           const std::optional<std::string_view>& bytes) {
+                           const std::optional<std::string_view>& bytes, size_t keep) {
   if (bytes) {
     if (!slot) slot.emplace(std::move(spare));
-    slot->assign(*bytes);
+    assign_row_bytes(*slot, *bytes, keep);
   } else if (slot) {
     spare = std::move(*slot);
     slot.reset();
+    release_if_larger(spare, keep);
   }
+}
+
+// Row bytes a change brings into a batch slot (what the budget counts).
+uint64_t row_bytes(const CommittedChange& c) {
+  return c.key.size() + (c.value ? c.value->size() : 0) + (c.old_value ? c.old_value->size() : 0);
 }
 
 }  // namespace
@@ -141,6 +149,9 @@ struct EventProcessor::Impl {
   // sink thread now (the reader is about to wait); otherwise the queue wakes
   // it once a few batches are waiting, and it looks every millisecond anyway.
   Status push_batch(bool wake_sink);
+  // `bytes` of a new row do not fit the budget beside the batch being
+  // filled: hands that batch on and waits until the row fits.
+  Status wait_for_room(uint64_t bytes);
   Status send_batch(EventBatchBuffer* b);
   // The sink thread's loop when the reader sends: serve acknowledgements.
   Status poll_loop();
@@ -168,8 +179,10 @@ struct EventProcessor::Impl {
   // Run state (valid during run()).
   bool send_on_reader = false;  // sink->supports_concurrent_poll()
   std::string sink_context;     // "sink <name>", for the sink's errors
+  std::unique_ptr<MemoryBudget> budget;  // rows in flight ([cdc] buffer_bytes)
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
+  size_t keep_bytes = 0;  // what a slot's row buffer may keep beyond its row
   std::unique_ptr<CheckpointStore> store;
   std::unique_ptr<PipelineLock> pipeline_lock;          // held while running
   std::unique_ptr<SourcePositionCodec> position_codec;  // the source's checkpoint encoding
@@ -200,6 +213,7 @@ struct EventProcessor::Impl {
     stats.events_read.fetch_add(local_read, std::memory_order_relaxed);
     local_filtered = local_read = 0;
   }
+  uint64_t filling_bytes = 0;  // rows in `current`, not charged until it is registered
 };
 
 EventProcessor::EventProcessor(CdcConfig config, std::unique_ptr<EventSink> sink)
@@ -277,11 +291,20 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   sink_context = "sink " + std::string(sink->name());
   HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(sink_context));
 
+  size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
+  // A quarter of buffer_bytes is set aside for the buffers reused slots keep
+  // (up to keep_bytes each for key, value and old_value; larger ones are
+  // freed when their batch is released); rows get the rest.
+  const uint64_t slots = static_cast<uint64_t>(batches) * config.batch_size;
+  keep_bytes =
+      static_cast<size_t>(std::min<uint64_t>(64 * 1024, config.buffer_bytes / (12 * slots)));
+  budget = std::make_unique<MemoryBudget>(config.buffer_bytes - 3 * keep_bytes * slots);
   tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
   tracker->set_observer(observer);
+  tracker->set_budget(budget.get());
   if (observer) observer->on_started();
-  size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
-  queue = std::make_unique<BatchQueue>(batches, config.batch_size);
+  queue = std::make_unique<BatchQueue>(batches, config.batch_size, keep_bytes);
+  filling_bytes = 0;
   reader_done.store(false);
   abort_reader.store(false);
   fatal = Status::ok();
@@ -359,6 +382,9 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
       std::span<const AckTracker::PendingEvent>(current->pending.data(), current->size), stop_fn);
   if (!first) return Status(ErrorCode::kCancelled, "stopping");
   current->first_ticket = *first;
+  // Charged before the sink can see (and acknowledge) the batch.
+  current->bytes = std::exchange(filling_bytes, 0);
+  budget->charge(current->bytes);
   stats.events_emitted.fetch_add(local_emitted, std::memory_order_relaxed);
   local_emitted = 0;
   publish_read_counts();
@@ -368,14 +394,28 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
   return Status::ok();
 }
 
+Status EventProcessor::Impl::wait_for_room(uint64_t bytes) {
+  // The rows of the batch being filled are already in memory: registering
+  // them charges them, and the sink can start on them.
+  HELIOSDB_RETURN_IF_ERROR(push_batch(true));
+  if (!budget->wait_for_room(bytes, stop_fn)) return Status(ErrorCode::kCancelled, "stopping");
+  return Status::ok();
+}
+
 Status EventProcessor::Impl::send_batch(EventBatchBuffer* b) {
   EventBatch batch{std::span<const CdcEvent>(b->events.data(), b->size), b->first_ticket};
+  // The sink may acknowledge events (releasing their bytes) before it
+  // returns, while their rows are still in the slots: charge them again
+  // until the batch is released.
+  const uint64_t held = b->bytes;
+  budget->charge(held);
   auto t0 = Clock::now();
   Status st = sink->send_batch(batch, *tracker);
   if (observer) {
     observer->on_sink_call(std::chrono::duration<double>(Clock::now() - t0).count(), b->size);
   }
   queue->release(b);
+  budget->release(held);
   if (st.code() == ErrorCode::kCancelled && should_stop()) return st;  // a stop, not an error
   return st.with_context(sink_context);
 }
@@ -383,6 +423,11 @@ Status EventProcessor::Impl::send_batch(EventBatchBuffer* b) {
 Status EventProcessor::Impl::emit_change(const CommitInfo& info, const CommittedChange& c) {
   ++local_read;
   if (resume.covers(info.commit_sequence, c.sequence)) return Status::ok();  // delivered before
+  // Counted before the row is copied: a row that does not fit waits (one
+  // atomic load per event, no lock).
+  if (const uint64_t bytes = row_bytes(c); !budget->fits(filling_bytes, bytes)) {
+    HELIOSDB_RETURN_IF_ERROR(wait_for_room(bytes));
+  }
   if (!current) {
     current = queue->acquire_free(stop_fn);
     if (!current) return Status(ErrorCode::kCancelled, "stopping");
@@ -400,10 +445,10 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   ev.operation = to_operation(c.kind);
   ev.database.assign(config.database);
   ev.table.assign(c.table);
-  ev.key.assign(c.key);
+  assign_row_bytes(ev.key, c.key, keep_bytes);
   EventBatchBuffer::SpareBuffers& spare = current->spares[current->size];
-  assign_keeping_buffer(ev.value, spare.value, c.value);
-  assign_keeping_buffer(ev.old_value, spare.old_value, c.old_value);
+  assign_keeping_buffer(ev.value, spare.value, c.value, keep_bytes);
+  assign_keeping_buffer(ev.old_value, spare.old_value, c.old_value, keep_bytes);
   if (!ev.transaction_id) ev.transaction_id.emplace();
   assign_transaction_id(*ev.transaction_id, info.transaction_id);
   ev.metadata.clear();
@@ -415,6 +460,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   }
   current->pending[current->size] = tracker->describe(
       DeliveryPosition{info.restart_during, info.commit_sequence, c.sequence}, ev);
+  filling_bytes += current->pending[current->size].bytes;
   if (observer) observer->on_emitted(ev);
   ++current->size;
   ++local_emitted;
@@ -616,7 +662,7 @@ Status EventProcessor::Impl::sink_loop() {
       // Nothing to send. If the reader is idle or waiting for
       // acknowledgements, let the sink complete what it holds now (a file
       // sink fsyncs); otherwise keep grouping and wait briefly for work.
-      bool waiting = reader_idle.load(std::memory_order_relaxed) ||
+      bool waiting = reader_idle.load(std::memory_order_relaxed) || budget->has_waiter() ||
                      tracker->outstanding() * 4 >= static_cast<uint64_t>(config.buffer_size) * 3;
       bool outstanding = tracker->outstanding() > 0;
       auto poll_wait = waiting && outstanding ? idle_wait : std::chrono::milliseconds(0);

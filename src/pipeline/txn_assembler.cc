@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace heliosdb::cdc {
 namespace {
 
@@ -10,16 +13,54 @@ bool is_change(WalEntryKind kind) {
          kind == WalEntryKind::Delete || kind == WalEntryKind::Truncate;
 }
 
-uint32_t append(std::string& arena, std::string_view bytes) {
-  auto off = static_cast<uint32_t>(arena.size());
-  arena.append(bytes);
-  return off;
+constexpr size_t pad8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+char* put(char* p, std::string_view bytes) {
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
 }
 
 }  // namespace
 
+void TxnAssembler::ChangeLog::add_block(size_t size) {
+  Block b;
+  b.size = size;
+  b.data.reset(new char[size]);
+  held_ += size;
+  blocks_.push_back(std::move(b));
+}
+
+size_t TxnAssembler::ChangeLog::clear(size_t block_bytes) {
+  const size_t before = held_;
+  const bool keep_first = !blocks_.empty() && blocks_.front().size <= block_bytes;
+  blocks_.resize(keep_first ? 1 : 0);
+  held_ = keep_first ? blocks_.front().size : 0;
+  if (keep_first) blocks_.front().used = 0;
+  return before - held_;
+}
+
+template <typename Fn>
+Status TxnAssembler::ChangeLog::for_each(Fn&& fn) const {
+  for (const Block& b : blocks_) {
+    for (size_t off = 0; off < b.used;) {
+      const char* p = b.data.get() + off;
+      Stored s;
+      std::memcpy(&s, p, sizeof s);
+      const char* bytes = p + sizeof s;
+      HELIOSDB_RETURN_IF_ERROR(fn(s, bytes));
+      off += pad8(sizeof s + s.table_len + s.key_len + s.value_len + s.old_len);
+    }
+  }
+  return Status::ok();
+}
+
 TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes)
-    : source_(source), database_(std::move(database)), max_txn_bytes_(max_txn_bytes) {}
+    : source_(source),
+      database_(std::move(database)),
+      max_txn_bytes_(max_txn_bytes),
+      // Small against the limit, so that the unused tail of a transaction's
+      // last block and recycled blocks stay a small part of it.
+      block_bytes_(static_cast<size_t>(std::clamp<uint64_t>(max_txn_bytes / 64, 256, 64 * 1024))) {}
 
 TxnAssembler::OpenTxn* TxnAssembler::find_txn(uint64_t txn_id) {
   if (cached_txn_ && cached_txn_id_ == txn_id) return cached_txn_;
@@ -39,11 +80,10 @@ TxnAssembler::OpenTxn& TxnAssembler::open_txn(uint64_t txn_id, uint64_t begin_se
   } else {
     txn = std::make_unique<OpenTxn>();
   }
+  buffered_bytes_ += txn->log.held_bytes();  // a recycled one's kept block
   txn->begin_sequence = begin_sequence;
   txn->spilled = false;
   txn->change_count = 0;
-  txn->arena.clear();
-  txn->changes.clear();
   begins_.emplace(begin_sequence, txn_id);
   cached_txn_id_ = txn_id;
   cached_txn_ = txn.get();
@@ -55,10 +95,12 @@ void TxnAssembler::close_txn(uint64_t txn_id) {
   auto it = open_.find(txn_id);
   if (it == open_.end()) return;
   if (cached_txn_ == it->second.get()) cached_txn_ = nullptr;
-  buffered_bytes_ -= it->second->arena.size();
-  begins_.erase(it->second->begin_sequence);
-  // Keep a few recycled transactions; release very large arenas.
-  if (free_.size() < 64 && it->second->arena.capacity() <= 4 * 1024 * 1024) {
+  OpenTxn& txn = *it->second;
+  begins_.erase(txn.begin_sequence);
+  buffered_bytes_ -= txn.log.held_bytes();
+  // Keep a few recycled transactions, each with at most one small block.
+  if (free_.size() < kRecycledTransactions) {
+    txn.log.clear(block_bytes_);
     free_.push_back(std::move(it->second));
   }
   open_.erase(it);
@@ -107,19 +149,21 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
       if (txn.spilled) {
         st = replay_spilled(info, begin, on_change);
       } else {
-        for (const Stored& s : txn.changes) {
+        st = txn.log.for_each([&](const Stored& s, const char* bytes) {
           CommittedChange c;
           c.transaction_id = e.transaction_id;
           c.sequence = s.sequence;
           c.timestamp_ms = s.timestamp_ms;
           c.kind = s.kind;
-          c.table = std::string_view(txn.arena).substr(s.table_off, s.table_len);
-          c.key = std::string_view(txn.arena).substr(s.key_off, s.key_len);
-          if (s.flags & 1) c.value = std::string_view(txn.arena).substr(s.value_off, s.value_len);
-          if (s.flags & 2) c.old_value = std::string_view(txn.arena).substr(s.old_off, s.old_len);
-          st = on_change(info, c);
-          if (!st.is_ok()) break;
-        }
+          c.table = std::string_view(bytes, s.table_len);
+          bytes += s.table_len;
+          c.key = std::string_view(bytes, s.key_len);
+          bytes += s.key_len;
+          if (s.flags & 1) c.value = std::string_view(bytes, s.value_len);
+          bytes += s.value_len;
+          if (s.flags & 2) c.old_value = std::string_view(bytes, s.old_len);
+          return on_change(info, c);
+        });
       }
       close_txn(e.transaction_id);
       HELIOSDB_RETURN_IF_ERROR(st);
@@ -142,38 +186,67 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
   OpenTxn& txn = open_txn(e.transaction_id, e.sequence);
   ++txn.change_count;
   if (txn.spilled) return Status::ok();
-  size_t before = txn.arena.size();
   Stored s{};
   s.sequence = e.sequence;
   s.timestamp_ms = e.timestamp_ms;
   s.kind = e.kind;
-  s.table_off = append(txn.arena, e.table);
   s.table_len = static_cast<uint32_t>(e.table.size());
-  s.key_off = append(txn.arena, e.key);
   s.key_len = static_cast<uint32_t>(e.key.size());
   if (e.value) {
     s.flags |= 1;
-    s.value_off = append(txn.arena, *e.value);
     s.value_len = static_cast<uint32_t>(e.value->size());
   }
   if (e.old_value) {
     s.flags |= 2;
-    s.old_off = append(txn.arena, *e.old_value);
     s.old_len = static_cast<uint32_t>(e.old_value->size());
   }
-  txn.changes.push_back(s);
-  buffered_bytes_ += txn.arena.size() - before;
-  if (txn.arena.size() + txn.changes.size() * sizeof(Stored) > max_txn_bytes_) {
-    // Too large to hold: forget the buffered changes, re-read them at COMMIT.
-    spdlog::info("transaction {} exceeds {} bytes; streaming it from the WAL at commit",
-                 e.transaction_id, max_txn_bytes_);
-    buffered_bytes_ -= txn.arena.size();
-    txn.spilled = true;
-    ++spilled_txns_;
-    std::string().swap(txn.arena);
-    std::vector<Stored>().swap(txn.changes);
+  const size_t record = pad8(sizeof s + s.table_len + s.key_len + s.value_len + s.old_len);
+  // Counted before anything is copied, so the limit holds at every moment.
+  const size_t growth = txn.log.growth_for(record, block_bytes_);
+  if (buffered_bytes_ + growth > max_txn_bytes_ && !make_room(e.transaction_id, txn, growth)) {
+    return Status::ok();
   }
+  const size_t before = txn.log.held_bytes();
+  char* p = txn.log.allocate(record, block_bytes_);
+  buffered_bytes_ += txn.log.held_bytes() - before;
+  std::memcpy(p, &s, sizeof s);
+  p = put(p + sizeof s, e.table);
+  p = put(p, e.key);
+  if (e.value) p = put(p, *e.value);
+  if (e.old_value) put(p, *e.old_value);
   return Status::ok();
+}
+
+bool TxnAssembler::make_room(uint64_t txn_id, OpenTxn& txn, size_t growth) {
+  while (buffered_bytes_ + growth > max_txn_bytes_) {
+    // The transaction holding the most (the one receiving this change if
+    // the change alone does not fit): spilling it frees the most for the
+    // one re-read of the WAL it costs at its COMMIT.
+    uint64_t victim_id = txn_id;
+    OpenTxn* victim = &txn;
+    if (growth <= max_txn_bytes_) {
+      for (auto& [id, open] : open_) {
+        if (!open->spilled && open->log.held_bytes() > victim->log.held_bytes()) {
+          victim_id = id;
+          victim = open.get();
+        }
+      }
+    }
+    spill(victim_id, *victim);
+    if (victim == &txn) return false;
+  }
+  return true;
+}
+
+void TxnAssembler::spill(uint64_t txn_id, OpenTxn& txn) {
+  // Forget the buffered changes; they are re-read from the WAL at COMMIT.
+  spdlog::info(
+      "transaction {} does not fit in max_transaction_memory_bytes ({} bytes) beside the other "
+      "open transactions; streaming it from the WAL at commit",
+      txn_id, max_txn_bytes_);
+  buffered_bytes_ -= txn.log.clear(0);
+  txn.spilled = true;
+  ++spilled_txns_;
 }
 
 Status TxnAssembler::replay_spilled(const CommitInfo& info, uint64_t begin_sequence,

@@ -66,6 +66,8 @@ void AvroContainerWriter::append_block(std::string& out) {
   out.append(block_);
   out.append(sync_.data(), sync_.size());
   block_.clear();
+  // A block of big rows is not kept as capacity for the next one.
+  if (block_.capacity() > kKeptBlockBytes) std::string().swap(block_);
   count_ = 0;
 }
 

@@ -55,6 +55,10 @@ class AvroContainerWriter {
   // when no event is pending.
   void append_block(std::string& out);
 
+  // Block buffers larger than this (grown by big rows) are freed once
+  // appended rather than kept for reuse.
+  static constexpr size_t kKeptBlockBytes = 1 << 20;
+
  private:
   SyncMarker sync_;
   std::string block_;

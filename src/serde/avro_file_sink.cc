@@ -144,7 +144,11 @@ class AvroFileSink final : public EventSink {
     if (!writer_ || writer_->pending_events() == 0) return Status::ok();
     buffer_.clear();
     writer_->append_block(buffer_);
-    return write_all(buffer_);
+    Status st = write_all(buffer_);
+    if (buffer_.capacity() > avro::AvroContainerWriter::kKeptBlockBytes) {
+      std::string().swap(buffer_);  // after a block of big rows
+    }
+    return st;
   }
 
   Status sync_and_ack() {

@@ -127,7 +127,7 @@ void LineSink::sync_loop() {
     lock.lock();
     for (std::string& buf : data) {
       queued_bytes_ -= buf.size();
-      if (spare_.size() < 16) {
+      if (spare_.size() < 16 && buf.capacity() <= kKeptBufferBytes) {
         buf.clear();
         spare_.push_back(std::move(buf));
       }
@@ -149,6 +149,7 @@ Status LineSink::write_buffer() {
     Status st = write_all(fd_, buffer_.data(), buffer_.size(),
                           target_ == Target::kFile ? options_.path : "stdout");
     buffer_.clear();
+    if (buffer_.capacity() > kKeptBufferBytes) std::string().swap(buffer_);  // after a big event
     return st;
   }
   std::unique_lock lock(mu_);
@@ -213,9 +214,16 @@ Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
   HELIOSDB_RETURN_IF_ERROR(sync_error());
   acks_ = &acks;
   size_t before = buffer_.size();
+  size_t handed_on = 0;  // bytes of this batch passed to write_buffer() already
   for (const CdcEvent& event : batch.events) {
     append_event_json(event, buffer_);
     buffer_.push_back('\n');
+    // A batch of big rows was held twice, as events and as JSON.
+    if (buffer_.size() >= kBatchChunkBytes) {
+      handed_on += buffer_.size() - before;
+      before = 0;
+      HELIOSDB_RETURN_IF_ERROR(write_buffer());
+    }
   }
   if (!batch.events.empty()) {
     if (unsynced_.empty()) oldest_pending_ = std::chrono::steady_clock::now();
@@ -226,7 +234,7 @@ Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
       unsynced_.push_back({batch.first_ticket, batch.events.size()});
     }
   }
-  pending_bytes_ += buffer_.size() - before;
+  pending_bytes_ += handed_on + buffer_.size() - before;
   // Group commit with one fsync in flight: as soon as the background thread
   // is free and a write's worth is pending, start the next write + fsync, so
   // the disk works while the pipeline serializes and acknowledgements come

@@ -61,6 +61,12 @@ class LineSink : public EventSink {
 
   // Serialized bytes handed to the background thread per write().
   static constexpr size_t kWriteChunk = 256 * 1024;
+  // A batch whose JSON passes this is handed on while it is serialized, so a
+  // batch of big rows is not held whole as JSON beside its events.
+  static constexpr size_t kBatchChunkBytes = 1024 * 1024;
+  // Serialization buffers larger than this (grown by a big event) are freed
+  // once written rather than kept for reuse.
+  static constexpr size_t kKeptBufferBytes = 4 * kBatchChunkBytes;
 
   Target target_;
   FileSinkOptions options_;

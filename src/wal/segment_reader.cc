@@ -120,6 +120,9 @@ SegmentRecordReader::Outcome SegmentRecordReader::corrupt(uint64_t off, uint64_t
 }
 
 SegmentRecordReader::Outcome SegmentRecordReader::read(std::string_view* payload) {
+  // The last record is consumed: a reassembly buffer grown for a big one is
+  // not kept as capacity (it stayed at the size of the largest row ever read).
+  if (scratch_.capacity() > cap_) std::string().swap(scratch_);
   uint64_t off = boundary_;
   uint64_t rec_start = off;
   bool in_record = false;  // a FIRST fragment has been seen

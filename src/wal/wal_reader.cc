@@ -22,8 +22,12 @@ namespace heliosdb::cdc {
 using wal::Fd;
 using Outcome = wal::SegmentRecordReader::Outcome;
 
-// Sealed segments at least this large are read through mmap.
+// Sealed segments at least this large are read through mmap, unless they are
+// larger than kMapMaxBytes (twice the default segment size: only a segment
+// holding a huge row is): a mapping is populated whole and counts in the
+// process's resident memory.
 constexpr uint64_t kMapMinBytes = 1 << 20;
+constexpr uint64_t kMapMaxBytes = 128ull << 20;
 
 struct WalReader::Impl {
   WalReaderOptions opt;
@@ -129,7 +133,8 @@ Status WalReader::Impl::open_segment(uint64_t first, bool newer_exists) {
   if (newer_exists) {
     // Sealed: its bytes are final, so read it through a mapping (no copies).
     struct stat st;
-    if (::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kMapMinBytes) {
+    if (::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kMapMinBytes &&
+        static_cast<uint64_t>(st.st_size) <= kMapMaxBytes) {
       rr.map_file(static_cast<uint64_t>(st.st_size));
     }
   }

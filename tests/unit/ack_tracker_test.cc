@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pipeline/ack_tracker.h"
+#include "pipeline/memory_budget.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -184,6 +185,77 @@ TEST(AckTracker, InternedTablesReportTheirNamesBackForManyTables) {
   ASSERT_EQ(t.register_batch(batch, stop), 0u);
   t.acknowledge(0, batch.size());
   EXPECT_EQ(recorder->tables, expected);
+}
+
+// Each acknowledged event gives its bytes back to the budget, once, after
+// the observer has seen it; an unacknowledged one keeps them charged.
+TEST(AckTracker, AcknowledgedEventsReleaseTheirBytesFromTheBudget) {
+  auto stop = [] { return false; };
+  MemoryBudget budget(1000);
+  AckTracker t(10, {});
+  struct UsedAtAck : PipelineObserver {
+    MemoryBudget* budget = nullptr;
+    std::vector<uint64_t> used;
+    void on_acknowledged(const AckedEvent&) override { used.push_back(budget->used()); }
+  };
+  auto observer = std::make_shared<UsedAtAck>();
+  observer->budget = &budget;
+  t.set_observer(observer);
+  t.set_budget(&budget);
+  std::vector<AckTracker::PendingEvent> batch(3);
+  for (uint64_t i = 0; i < 3; ++i) {
+    batch[i].position = at(1, i + 1);
+    batch[i].bytes = 100 * (i + 1);
+  }
+  budget.charge(600);
+  ASSERT_EQ(t.register_batch(batch, stop), 0u);
+  t.acknowledge(1, 1);
+  EXPECT_EQ(budget.used(), 400u);
+  t.acknowledge(1, 2);  // ticket 1 again: released once
+  EXPECT_EQ(budget.used(), 100u);
+  EXPECT_EQ(observer->used, (std::vector<uint64_t>{600, 400}));  // before each release
+}
+
+TEST(MemoryBudget, ARowLargerThanTheLimitFitsOnlyWhenNothingIsCharged) {
+  MemoryBudget budget(1000);
+  EXPECT_TRUE(budget.fits(0, 5000));   // nothing in flight: passes alone
+  EXPECT_FALSE(budget.fits(1, 5000));  // the caller holds a byte
+  EXPECT_TRUE(budget.fits(400, 600));
+  EXPECT_FALSE(budget.fits(400, 601));
+  budget.charge(1);
+  EXPECT_FALSE(budget.fits(0, 5000));
+  EXPECT_TRUE(budget.fits(0, 999));
+  budget.release(1);
+  EXPECT_TRUE(budget.fits(0, 5000));
+}
+
+TEST(MemoryBudget, AWaitingReaderIsWokenByARelease) {
+  MemoryBudget budget(1000);
+  budget.charge(900);
+  std::atomic<bool> admitted{false};
+  std::thread reader([&] {
+    EXPECT_TRUE(budget.wait_for_room(500, [] { return false; }));
+    admitted = true;
+  });
+  for (int i = 0; i < 500 && !budget.has_waiter(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(budget.has_waiter());
+  EXPECT_FALSE(admitted.load());
+  budget.release(300);  // 600 + 500 still does not fit
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(admitted.load());
+  budget.release(100);
+  reader.join();
+  EXPECT_TRUE(admitted.load());
+  // A stop ends a wait that nothing would end.
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    stop = true;
+  });
+  EXPECT_FALSE(budget.wait_for_room(5000, [&] { return stop.load(); }));
+  stopper.join();
 }
 
 }  // namespace

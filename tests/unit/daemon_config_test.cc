@@ -28,6 +28,19 @@ TEST(DaemonConfigTest, ParsesTextLikeAFile) {
   EXPECT_EQ(c->filter.rules().size(), 1u);
 }
 
+TEST(DaemonConfigTest, BufferBytesIsReadAndBelowOneMiBIsAnErrorNamingIt) {
+  auto c = parse_daemon_config("[cdc]\ndatabase = \"shop\"\nbuffer_bytes = 67108864\n", "cdc.toml");
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->cdc.buffer_bytes, 64u << 20);
+  auto d = parse_daemon_config("[cdc]\ndatabase = \"shop\"\n", "cdc.toml");
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ(d->cdc.buffer_bytes, 256u << 20);
+  auto bad = parse_daemon_config("[cdc]\ndatabase = \"shop\"\nbuffer_bytes = 4096\n", "cdc.toml");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().message(),
+            "cdc.toml:3: cdc.buffer_bytes: value 4096 is out of range [1048576, 1099511627776]");
+}
+
 TEST(DaemonConfigTest, ErrorsNameFileLineAndKey) {
   auto c = parse_daemon_config("[cdc]\ndatabase = \"shop\"\nbatch_size = 0\n", "cdc.toml");
   ASSERT_FALSE(c.is_ok());

@@ -533,6 +533,129 @@ TEST(EventProcessor, StalledSinkBoundsUnacknowledgedEventsByBufferSize) {
   }
 }
 
+// Row bytes (key + value + old_value) emitted and not yet acknowledged, as
+// the observer sees them: `most` is the largest seen when an event was
+// emitted; `alone_violations` counts events emitted beside others although
+// the total went past `budget` (only a row emitted with nothing else in
+// flight may do that).
+class InFlightBytesObserver : public PipelineObserver {
+ public:
+  explicit InFlightBytesObserver(uint64_t budget) : budget_(budget) {}
+  void on_emitted(const CdcEvent& e) override {
+    const uint64_t bytes =
+        e.key.size() + (e.value ? e.value->size() : 0) + (e.old_value ? e.old_value->size() : 0);
+    const uint64_t before = emitted_ - acked_.load();  // acked_ may lag: an overestimate
+    emitted_ += bytes;
+    if (before + bytes > most) most = before + bytes;
+    if (before > 0 && before + bytes > budget_) ++alone_violations;
+    if (bytes > budget_ && before == 0) ++passed_alone;
+  }
+  void on_acknowledged_batch(std::span<const AckedEvent> events) override {
+    uint64_t bytes = 0;
+    for (const AckedEvent& a : events) bytes += a.bytes;
+    acked_ += bytes;
+  }
+  std::atomic<uint64_t> most{0}, alone_violations{0}, passed_alone{0};
+
+ private:
+  const uint64_t budget_;
+  uint64_t emitted_ = 0;  // reader thread only
+  std::atomic<uint64_t> acked_{0};
+};
+
+// Values of `sizes[i]` bytes ('a' + i % 26), one committed INSERT each.
+void write_rows(const std::string& dir, const std::vector<size_t>& sizes) {
+  WalBuilder wal(dir, 8 << 20);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const uint64_t txn = i + 1;
+    wal.add(WalEntryKind::Begin, txn);
+    wal.add(WalEntryKind::Insert, txn, "blobs", "k" + std::to_string(i),
+            std::string(sizes[i], static_cast<char>('a' + i % 26)));
+    wal.add(WalEntryKind::Commit, txn);
+  }
+  wal.close();
+}
+
+// make_config() with `buffer_bytes` and a buffer_size that admits every row
+// of these tests, so that only the bytes bound.
+CdcConfig byte_bound_config(const TempDir& dir, const TempDir& ckpt_dir, uint64_t buffer_bytes) {
+  CdcConfig config = make_config(dir);
+  config.checkpoint_dir = ckpt_dir.file("ckpt");
+  config.buffer_size = 1000;
+  config.buffer_bytes = buffer_bytes;
+  return config;
+}
+
+TEST(EventProcessor, StalledSinkHoldsNoMoreRowBytesThanBufferBytes) {
+  TempDir dir;
+  constexpr uint64_t kBudget = 1 << 20;
+  // 300 rows of 64 KiB: 18.75 MiB, all of which buffer_size would admit.
+  write_rows(dir.file("wal"), std::vector<size_t>(300, 64 * 1024));
+  for (bool concurrent : {false, true}) {
+    SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
+    TempDir ckpt_dir;
+    CdcConfig config = byte_bound_config(dir, ckpt_dir, kBudget);
+    auto sink = std::make_unique<CorkedSink>(concurrent);
+    CorkedSink* corked = sink.get();
+    auto observer = std::make_shared<InFlightBytesObserver>(kBudget);
+    EventProcessor p(config, std::move(sink));
+    p.with_observer(observer).handle_signals(false);
+    Status st;
+    std::thread runner([&] { st = p.run_once(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The reader stopped at the budget: far fewer than 300 rows are out.
+    EXPECT_LE(corked->received.load() * 64 * 1024, kBudget);
+    EXPECT_LE(p.stats().events_emitted.load() * 64 * 1024, kBudget);
+    EXPECT_GT(p.stats().events_emitted.load(), 0u);
+    corked->corked = false;
+    runner.join();
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_LE(observer->most.load(), kBudget);
+    EXPECT_EQ(observer->alone_violations.load(), 0u);
+    // Nothing lost: every row once, checkpointed.
+    EXPECT_EQ(corked->received.load(), 300u);
+    EXPECT_EQ(p.stats().events_acknowledged.load(), 300u);
+    auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+    ASSERT_TRUE(ckpt);
+    EXPECT_EQ(ckpt->commit_sequence, 900u);
+  }
+}
+
+TEST(EventProcessor, RowLargerThanBufferBytesPassesAloneAndNothingIsLost) {
+  TempDir dir;
+  constexpr uint64_t kBudget = 1 << 20;
+  std::vector<size_t> sizes(40, 100 * 1024);
+  sizes[20] = 3 * kBudget;  // one row three times the budget
+  write_rows(dir.file("wal"), sizes);
+  for (bool concurrent : {false, true}) {
+    SCOPED_TRACE(concurrent ? "sent from the reader thread" : "sent from the sink thread");
+    TempDir ckpt_dir;
+    CdcConfig config = byte_bound_config(dir, ckpt_dir, kBudget);
+    // Acknowledging from poll() (sent by the reader), or within send_batch().
+    auto recorded = std::make_shared<std::vector<CdcEvent>>();
+    auto polled = std::make_unique<ConcurrentPollSink>();
+    const std::vector<CdcEvent>& events = concurrent ? polled->events : *recorded;
+    std::unique_ptr<EventSink> sink;
+    if (concurrent) {
+      sink = std::move(polled);
+    } else {
+      sink = std::make_unique<RecordingSink>(recorded);
+    }
+    auto observer = std::make_shared<InFlightBytesObserver>(kBudget);
+    EventProcessor p(config, std::move(sink));
+    p.with_observer(observer).handle_signals(false);
+    Status st = p.run_once();
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_EQ(observer->passed_alone.load(), 1u);
+    EXPECT_EQ(observer->alone_violations.load(), 0u);
+    ASSERT_EQ(events.size(), sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      ASSERT_EQ(events[i].key, "k" + std::to_string(i));
+      ASSERT_EQ(events[i].value, std::string(sizes[i], static_cast<char>('a' + i % 26)));
+    }
+  }
+}
+
 TEST(EventProcessor, StopWhileTheSinkIsStalledEndsTheRunWithoutLosingAnything) {
   TempDir dir;
   write_one_insert_transactions(dir.file("wal"), 300);
@@ -919,6 +1042,11 @@ TEST(CdcConfig, BuilderHasTheSeedDefaultsAndNamesTheBadOption) {
   auto small = CdcConfig::builder().database("d").batch_size(500).buffer_size(100).build();
   ASSERT_FALSE(small);
   EXPECT_EQ(small.status().message().rfind("buffer_size:", 0), 0u);
+  EXPECT_EQ(ok->buffer_bytes, 256u * 1024 * 1024);
+  auto tiny = CdcConfig::builder().database("d").buffer_bytes(1024 * 1024 - 1).build();
+  ASSERT_FALSE(tiny);
+  EXPECT_EQ(tiny.status().message(), "buffer_bytes: must be at least 1048576 (1 MiB)");
+  EXPECT_TRUE(CdcConfig::builder().database("d").buffer_bytes(1024 * 1024).build());
 }
 
 }  // namespace

@@ -23,6 +23,13 @@ struct CdcConfig {
   uint64_t checkpoint_interval = 1000;  // acknowledged events between checkpoint writes
   uint32_t batch_size = 100;            // events handed to the sink per batch
   uint32_t buffer_size = 10000;         // events buffered between reader and sink
+  // Most bytes of rows (key + value + old_value) in flight between the WAL
+  // reader and the sink's acknowledgement, including the buffers that reused
+  // batch slots keep (see docs/pipeline.md). Applied with buffer_size: the
+  // reader waits when either is reached. A single row larger than this is
+  // let through alone, once nothing else is in flight.
+  uint64_t buffer_bytes = 256ull * 1024 * 1024;
+  static constexpr uint64_t kMinBufferBytes = 1024 * 1024;  // validate() rejects less
   uint32_t poll_interval_ms = 100;      // how often the WAL is polled when idle
   bool enable_metrics = true;           // Prometheus exporter on [metrics] listen
   // Checkpoints are also written at least this often while events flow.
@@ -72,6 +79,10 @@ class CdcConfig::Builder {
   }
   Builder& buffer_size(uint32_t v) {
     c_.buffer_size = v;
+    return *this;
+  }
+  Builder& buffer_bytes(uint64_t v) {
+    c_.buffer_bytes = v;
     return *this;
   }
   Builder& poll_interval_ms(uint32_t v) {
