@@ -56,6 +56,12 @@ int run_daemon(const RunOptions& opts) {
   }
   EventProcessor processor(cfg.cdc, std::move(*sink));
   processor.with_filter(cfg.filter);
+  // Before the metrics port: a second daemon with the same config then fails
+  // naming the lock and the process that holds it, not the port.
+  if (Status locked = processor.lock_checkpoint(); !locked.is_ok()) {
+    spdlog::error("{}", locked.to_string());
+    return exit_code_for(locked);
+  }
   // metrics: exporter on [metrics] listen unless [cdc] enable_metrics = false
   // (then nothing is opened). Destroyed before `processor`, whose stats it reads.
   auto metrics = MetricsService::start(cfg.metrics, cfg.sink_type, &processor.stats());

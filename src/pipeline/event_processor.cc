@@ -125,6 +125,18 @@ struct EventProcessor::Impl {
   PipelineStats stats;
   std::atomic<bool> stop_requested{false};
 
+  // Takes the pipeline's lock in checkpoint_dir unless it is held already
+  // (lock_checkpoint() before the run): a second daemon on this checkpoint
+  // stops here, before it delivers anything.
+  Status lock_checkpoint() {
+    if (pipeline_lock) return Status::ok();
+    HELIOSDB_RETURN_IF_ERROR(config.validate());
+    auto locked = CheckpointStore(config.checkpoint_dir, config.database).lock();
+    if (!locked) return locked.status();
+    pipeline_lock = std::move(*locked);
+    return Status::ok();
+  }
+
   // Runs the pipeline; tells the observer when it runs and how it ended.
   Status run(bool once) {
     Status st = run_pipeline(once);
@@ -237,6 +249,7 @@ EventProcessor& EventProcessor::handle_signals(bool enabled) {
   impl_->handle_signals = enabled;
   return *this;
 }
+Status EventProcessor::lock_checkpoint() { return impl_->lock_checkpoint(); }
 Status EventProcessor::start() { return impl_->run(false); }
 Status EventProcessor::run_once() { return impl_->run(true); }
 void EventProcessor::stop() { impl_->stop_requested.store(true); }
@@ -251,10 +264,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
 
   checkpointer.reset();  // a previous run's writer, flushed when that run ended
   store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
-  // A second daemon on this checkpoint stops here, before it delivers anything.
-  auto locked = store->lock();
-  if (!locked) return locked.status();
-  pipeline_lock = std::move(*locked);
+  HELIOSDB_RETURN_IF_ERROR(lock_checkpoint());
   auto codec = open_wal_position_codec(config.wal_path);
   if (!codec) return codec.status();
   position_codec = std::move(*codec);

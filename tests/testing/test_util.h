@@ -44,6 +44,10 @@ pid_t spawn_with_log(const std::vector<std::string>& argv, const std::string& lo
 int wait_exit(pid_t pid);
 // Number of newline-terminated lines in a file (a torn last line not counted).
 size_t count_complete_lines(const std::string& path);
+
+// A TCP port on 127.0.0.1 that nothing listened on a moment ago (the kernel's
+// pick for port 0), for a daemon the test starts.
+int free_loopback_port();
 // Standard base64 with padding, written here independently of the library's
 // encoder so tests do not check the product against itself.
 std::string base64(std::string_view bytes);

@@ -23,13 +23,17 @@ using testing::run_cli;
 using testing::TempDir;
 using testing::write_file;
 
+// `metrics_port` 0: metrics off.
 std::string write_config(const TempDir& dir, const std::string& database = "shop",
-                         const std::string& checkpoint_dir = "") {
+                         const std::string& checkpoint_dir = "", int metrics_port = 0) {
   std::string path = dir.file("cdc.toml");
+  const std::string metrics =
+      metrics_port ? "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n"
+                   : "enable_metrics = false\n";
   write_file(path, "[cdc]\nwal_path = \"" + dir.file("wal") + "\"\ndatabase = \"" + database +
                        "\"\ncheckpoint_dir = \"" +
                        (checkpoint_dir.empty() ? dir.file("ckpt") : checkpoint_dir) +
-                       "\"\nenable_metrics = false\npoll_interval_ms = 10\n"
+                       "\"\npoll_interval_ms = 10\n" + metrics +
                        "\n[sink]\ntype = \"file\"\n\n[sink.file]\npath = \"" +
                        dir.file("out.jsonl") + "\"\n");
   return path;
@@ -49,10 +53,13 @@ bool wait_for_log(const std::string& log, const std::string& text) {
   return false;
 }
 
+// With metrics on (the default) both daemons ask for the same metrics port:
+// the lock is taken before that port is opened, so the error is about the
+// lock, not the port.
 TEST(CheckpointCli, ASecondDaemonOnTheSameCheckpointExitsOneNamingTheLockAndTheOtherPid) {
   TempDir dir;
   generate(dir.file("wal"), "shop", 100);
-  const std::string config = write_config(dir);
+  const std::string config = write_config(dir, "shop", "", testing::free_loopback_port());
   pid_t first = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
                                         dir.file("first.log"));
   ASSERT_TRUE(wait_for_log(dir.file("first.log"), "no checkpoint at"))

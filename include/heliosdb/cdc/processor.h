@@ -102,6 +102,14 @@ class EventProcessor {
   // handlers are installed while start() runs).
   EventProcessor& handle_signals(bool enabled);
 
+  // Takes this pipeline's exclusive lock in checkpoint_dir now
+  // ("<checkpoint_dir>/<database>.lock"; start() and run_once() take it
+  // otherwise). An application calls it before it opens other resources (the
+  // daemon: its metrics port), so that a second instance on the same
+  // checkpoint fails first with an error naming the lock and the process
+  // holding it. Held until the next start()/run_once() returns.
+  Status lock_checkpoint();
+
   // Runs until stop() is called or SIGTERM/SIGINT arrives, then flushes the
   // sink, writes a final checkpoint and returns OK. Returns an error if the
   // WAL is corrupt, the checkpoint cannot be resumed or the sink fails.
