@@ -49,6 +49,10 @@ int run_daemon(const RunOptions& opts) {
     return 2;
   }
   DaemonConfig& cfg = *loaded;
+  if (Status valid = cfg.cdc.validate(); !valid.is_ok()) {
+    std::cerr << "heliosdb-cdc: invalid configuration:\n" << valid.message() << "\n";
+    return 2;
+  }
   auto sink = cfg.create_sink();
   if (!sink) {
     spdlog::error("cannot create the {} sink: {}", cfg.sink_type, sink.status().to_string());
@@ -74,7 +78,10 @@ int run_daemon(const RunOptions& opts) {
   Status st = opts.once ? processor.run_once() : processor.start();
   if (!st.is_ok()) {
     spdlog::error("{}", st.to_string());
-    return exit_code_for(st);
+    // Whatever stops a pipeline that ran is a runtime failure, whichever code
+    // it carries (a message too large for Kafka is kInvalidArgument): bad
+    // configuration (2) is found above, before it runs.
+    return 1;
   }
   return 0;
 }
