@@ -141,6 +141,14 @@ TEST(StdoutSink, WritesJsonLinesToStdoutAndAcknowledgesAtOnce) {
   EXPECT_EQ(sink->name(), "stdout");
 }
 
+// A file sink on out.jsonl in `dir` that syncs only when asked (drain()).
+FileSinkOptions synced_on_request(const TempDir& dir) {
+  FileSinkOptions o;
+  o.path = dir.file("out.jsonl");
+  o.sync_interval = std::chrono::hours(1);
+  return o;
+}
+
 // Sends `events` as tickets first..., then drains: the sink's status.
 Status send_and_drain(EventSink& sink, const std::vector<CdcEvent>& events, uint64_t first,
                       RecordingAcks& acks) {
@@ -149,43 +157,32 @@ Status send_and_drain(EventSink& sink, const std::vector<CdcEvent>& events, uint
   return sink.drain(std::chrono::seconds(10));
 }
 
-// Deleting the output file under the sink: what is written to the unlinked
-// inode is lost, so it is not acknowledged, and the error names the file.
-TEST(FileSink, OutputFileDeletedUnderTheSinkFailsWithoutAcknowledging) {
-  TempDir dir;
-  FileSinkOptions o;
-  o.path = dir.file("out.jsonl");
-  o.sync_interval = std::chrono::hours(1);
-  auto sink = make_file_sink(o);
-  ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
-  ASSERT_TRUE(send_and_drain(*sink, {event(1), event(2)}, 0, acks).is_ok());
-  ASSERT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
-  ASSERT_TRUE(std::filesystem::remove(o.path));
-  Status st = send_and_drain(*sink, {event(3), event(4)}, 2, acks);
-  ASSERT_FALSE(st.is_ok());
-  EXPECT_NE(st.message().find(o.path + " was deleted"), std::string::npos) << st.message();
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1})) << "events written to a deleted file acked";
-  sink->close().is_ok();
-}
-
-// Truncating it (copytruncate): the same, naming both sizes.
-TEST(FileSink, OutputFileTruncatedUnderTheSinkFailsWithoutAcknowledging) {
-  TempDir dir;
-  FileSinkOptions o;
-  o.path = dir.file("out.jsonl");
-  o.sync_interval = std::chrono::hours(1);
-  auto sink = make_file_sink(o);
-  ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
-  ASSERT_TRUE(send_and_drain(*sink, {event(1), event(2)}, 0, acks).is_ok());
-  ASSERT_EQ(::truncate(o.path.c_str(), 0), 0);
-  Status st = send_and_drain(*sink, {event(3)}, 2, acks);
-  ASSERT_FALSE(st.is_ok());
-  EXPECT_NE(st.message().find(o.path + " was truncated"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("copytruncate"), std::string::npos) << st.message();
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
-  sink->close().is_ok();
+// The output file deleted under the sink (what is written to the unlinked
+// inode is lost) or truncated (copytruncate): what was written since is not
+// acknowledged, and the error names the file.
+TEST(FileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowledging) {
+  for (const bool deleted : {true, false}) {
+    TempDir dir;
+    FileSinkOptions o = synced_on_request(dir);
+    auto sink = make_file_sink(o);
+    ASSERT_TRUE(sink->open().is_ok());
+    RecordingAcks acks;
+    ASSERT_TRUE(send_and_drain(*sink, {event(1), event(2)}, 0, acks).is_ok());
+    ASSERT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
+    if (deleted) {
+      ASSERT_TRUE(std::filesystem::remove(o.path));
+    } else {
+      ASSERT_EQ(::truncate(o.path.c_str(), 0), 0);
+    }
+    Status st = send_and_drain(*sink, {event(3), event(4)}, 2, acks);
+    ASSERT_FALSE(st.is_ok()) << (deleted ? "deleted" : "truncated");
+    EXPECT_NE(st.message().find(o.path + (deleted ? " was deleted" : " was truncated")),
+              std::string::npos)
+        << st.message();
+    if (!deleted) EXPECT_NE(st.message().find("copytruncate"), std::string::npos);
+    EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1})) << "events in a lost file acknowledged";
+    sink->close().is_ok();
+  }
 }
 
 // Rotation by rename, then request_reopen() (SIGHUP): the events before stay
@@ -193,9 +190,7 @@ TEST(FileSink, OutputFileTruncatedUnderTheSinkFailsWithoutAcknowledging) {
 // at the path; nothing is lost or written twice.
 TEST(FileSink, RenameThenReopenKeepsTheOldEventsInTheRotatedFile) {
   TempDir dir;
-  FileSinkOptions o;
-  o.path = dir.file("out.jsonl");
-  o.sync_interval = std::chrono::hours(1);
+  FileSinkOptions o = synced_on_request(dir);
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
   RecordingAcks acks;
