@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/operator_signals.h"
 #include "common/redact.h"
 #include "config/daemon_config.h"
 
@@ -19,6 +20,7 @@ void register_config_commands(CLI::App& app, CliContext& ctx) {
   auto file = std::make_shared<std::string>();
   check->add_option("FILE", *file, "TOML configuration file")->required();
   check->callback([file, &ctx] {
+    restore_default_signals();  // served by `run` only (operator_signals.h)
     auto loaded = load_daemon_config(*file);
     if (!loaded) {
       std::cerr << "heliosdb-cdc: invalid configuration:\n" << loaded.status().message() << "\n";

@@ -6,6 +6,25 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/operator_signals.h"
+
+namespace {
+
+// The operator's signals are blocked (and SIGPIPE ignored) before anything
+// else runs: the dynamic loader calls .preinit_array entries of the
+// executable after loading the libraries and before any of their
+// constructors, so from there on no thread (librdkafka's, civetweb's, ours)
+// can be killed by them, and `run` serves them on its signal thread
+// (cli/operator_signals.h). The window before that is the loader's own work
+// (docs/operations.md, "Signals"). Constructor priorities cannot come this
+// early: shared libraries' constructors run before the executable's.
+void block_signals_at_exec(int, char**, char**) { heliosdb::cdc::cli::block_operator_signals(); }
+
+using PreinitFunction = void (*)(int, char**, char**);
+[[gnu::section(".preinit_array"), gnu::used]] const PreinitFunction kBlockSignalsAtExec =
+    &block_signals_at_exec;
+
+}  // namespace
 
 int main(int argc, char** argv) {
   namespace cli = heliosdb::cdc::cli;

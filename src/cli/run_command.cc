@@ -1,13 +1,12 @@
-// `heliosdb-cdc run --config FILE [--once]`: the daemon.
+// `heliosdb-cdc run --config FILE [--once] [--log-file PATH]`: the daemon.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <pthread.h>
 
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/stop_signals.h"
+#include "cli/log_file.h"
+#include "cli/run_signals.h"
 #include "config/daemon_config.h"
 #include "heliosdb/cdc/metrics.h"
 #include "heliosdb/cdc/processor.h"
@@ -21,8 +20,11 @@ int exit_code_for(const Status& st) {
   return 1;
 }
 
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("heliosdb-cdc");
+// The log goes to stderr, or with --log-file to that file (`log`, which
+// SIGHUP reopens).
+void setup_logging(const std::string& level, std::shared_ptr<ReopenableFileLog> log) {
+  auto logger = log ? std::make_shared<spdlog::logger>("heliosdb-cdc", std::move(log))
+                    : spdlog::stderr_color_mt("heliosdb-cdc");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
@@ -32,29 +34,53 @@ struct RunOptions {
   std::string config_file;
   bool once = false;
   std::string log_level = "info";
+  std::string log_file;
 };
 
+// A SIGTERM/SIGINT that came before the pipeline started: a clean stop.
+int stopped_before_start() {
+  spdlog::info("stopped before the pipeline started: nothing delivered, checkpoint unchanged");
+  return 0;
+}
+
 int run_daemon(const RunOptions& opts) {
-  // Hold SIGTERM/SIGINT until the processor's handlers are installed (it
-  // unblocks them): a stop request during start-up then ends in a clean exit
-  // instead of killing the process half-initialized. Threads started before
-  // that (librdkafka's, the metrics exporter's) inherit the mask, so the
-  // signal is always handled by the pipeline's thread.
-  const sigset_t stop_signals = stop_signal_set();
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  setup_logging(opts.log_level);
+  // The operator's signals have been blocked in every thread since exec
+  // (main.cc); from here on they are served on their own thread, so a stop
+  // while the config loads or the sink connects is a clean exit 0.
+  std::shared_ptr<ReopenableFileLog> log_file;
+  if (!opts.log_file.empty()) {
+    auto opened = ReopenableFileLog::open(opts.log_file);
+    if (!opened) {
+      std::cerr << "heliosdb-cdc: " << opened.status().message() << "\n";
+      return 2;
+    }
+    log_file = std::move(*opened);
+  }
+  setup_logging(opts.log_level, log_file);
+  auto signals = RunSignals::start(log_file);
+  if (!signals) {
+    spdlog::error("cannot serve signals: {}", signals.status().to_string());
+    return 1;
+  }
   auto loaded = load_daemon_config(opts.config_file);
   if (!loaded) {
     std::cerr << "heliosdb-cdc: invalid configuration:\n" << loaded.status().message() << "\n";
     return 2;
   }
   DaemonConfig& cfg = *loaded;
+  if (Status valid = cfg.cdc.validate(); !valid.is_ok()) {
+    std::cerr << "heliosdb-cdc: invalid configuration:\n" << valid.message() << "\n";
+    return 2;
+  }
+  if ((*signals)->stop_requested()) return stopped_before_start();
   auto sink = cfg.create_sink();
   if (!sink) {
     spdlog::error("cannot create the {} sink: {}", cfg.sink_type, sink.status().to_string());
     return exit_code_for(sink.status()) == 2 ? 2 : 1;
   }
+  if ((*signals)->stop_requested()) return stopped_before_start();
   EventProcessor processor(cfg.cdc, std::move(*sink));
+  auto attached = (*signals)->attach(processor);
   processor.with_filter(cfg.filter);
   // Before the metrics port: a second daemon with the same config then fails
   // naming the lock and the process that holds it, not the port.
@@ -80,7 +106,10 @@ int run_daemon(const RunOptions& opts) {
   Status st = opts.once ? processor.run_once() : processor.start();
   if (!st.is_ok()) {
     spdlog::error("{}", st.to_string());
-    return exit_code_for(st);
+    // Whatever stops a pipeline that ran is a runtime failure, whichever code
+    // it carries (a message too large for Kafka is kInvalidArgument): bad
+    // configuration (2) is found above, before it runs.
+    return 1;
   }
   return 0;
 }
@@ -93,13 +122,19 @@ void register_run_command(CLI::App& app, CliContext& ctx) {
       "run",
       "Stream committed changes from the WAL to the configured sink.\n"
       "Runs until SIGTERM/SIGINT (then flushes the sink, writes a final checkpoint and exits 0),\n"
-      "or with --once until the WAL's current end. Exit codes: 0 done, 1 runtime failure,\n"
-      "2 bad usage or configuration.");
+      "or with --once until the WAL's current end. SIGHUP reopens the --log-file and the file\n"
+      "sink's output (rotate by renaming, then SIGHUP; copytruncate is not supported), SIGUSR1\n"
+      "logs a status line, SIGUSR2 is ignored; the stdout sink ends the run cleanly when its\n"
+      "reader goes away (`run | head`). Exit codes: 0 done, 1 runtime failure, 2 bad usage or\n"
+      "configuration.");
   run->add_option("-c,--config", opts->config_file, "TOML configuration file")->required();
   run->add_flag("--once", opts->once,
                 "Deliver what the WAL holds now, then flush, checkpoint and exit 0");
   run->add_option("--log-level", opts->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  run->add_option("--log-file", opts->log_file,
+                  "Append the log to PATH instead of stderr; SIGHUP reopens it (log rotation)")
+      ->type_name("PATH");
   run->callback([opts, &ctx] { ctx.exit_code = run_daemon(*opts); });
 }
 

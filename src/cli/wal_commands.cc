@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/operator_signals.h"
 #include "heliosdb/cdc/wal.h"
 #include "wal/generator.h"
 
@@ -441,7 +442,10 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
                   "Fixed timestamps: entry i gets MS+i (default: the wall clock)")
       ->type_name("MS")
       ->check(CLI::NonNegativeNumber);
-  gen->callback([gen_args, &ctx] { ctx.exit_code = run_generate(*gen_args); });
+  gen->callback([gen_args, &ctx] {
+    restore_default_signals();  // served by `run` only (operator_signals.h)
+    ctx.exit_code = run_generate(*gen_args);
+  });
 
   auto dump_args = std::make_shared<DumpArgs>();
   CLI::App* dump = wal->add_subcommand(
@@ -462,7 +466,10 @@ void register_wal_commands(CLI::App& app, CliContext& ctx) {
   dump->add_flag("--follow", d.follow, "Wait for new entries until SIGINT/SIGTERM");
   dump->add_flag("--summary", d.summary,
                  "Print counts by kind, table and transaction outcome instead of entries");
-  dump->callback([dump_args, &ctx] { ctx.exit_code = run_dump(*dump_args); });
+  dump->callback([dump_args, &ctx] {
+    restore_default_signals();  // served by `run` only (operator_signals.h)
+    ctx.exit_code = run_dump(*dump_args);
+  });
 }
 
 }  // namespace heliosdb::cdc::cli

@@ -18,8 +18,6 @@
 // slot. A stalled sink stalls the reader (lag grows, memory does not).
 #include "heliosdb/cdc/processor.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -29,7 +27,6 @@
 #include <utility>
 
 #include "common/event_prefetch.h"
-#include "common/stop_signals.h"
 #include "common/thread_name.h"
 #include "common/wall_clock.h"
 #include "heliosdb/cdc/wal.h"
@@ -45,40 +42,6 @@ namespace heliosdb::cdc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Set by SIGTERM/SIGINT; polled by running processors.
-std::atomic<bool> g_signal_stop{false};
-
-void on_stop_signal(int) { g_signal_stop.store(true); }
-
-class SignalScope {
- public:
-  explicit SignalScope(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    g_signal_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, &old_term_);
-    sigaction(SIGINT, &sa, &old_int_);
-    // The daemon blocks both signals from its first step (cli/run_command.cc)
-    // so that one arriving while it loads its config or creates the sink
-    // waits here instead of killing the process: unblocking delivers it now,
-    // to the handler, and the run stops cleanly.
-    const sigset_t stop_signals = stop_signal_set();
-    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-  }
-  ~SignalScope() {
-    if (!enabled_) return;
-    sigaction(SIGTERM, &old_term_, nullptr);
-    sigaction(SIGINT, &old_int_, nullptr);
-  }
-
- private:
-  bool enabled_;
-  struct sigaction old_term_ {
-  }, old_int_{};
-};
 
 OperationType to_operation(WalEntryKind kind) {
   switch (kind) {
@@ -121,9 +84,12 @@ struct EventProcessor::Impl {
   std::unique_ptr<EventSink> sink;
   EventFilter filter;
   std::shared_ptr<PipelineObserver> observer;
-  bool handle_signals = true;
   PipelineStats stats;
+  // Set by stop(), cleared when a run ends: a stop() before start() ends
+  // that start() at once.
   std::atomic<bool> stop_requested{false};
+  // While the sink's open() runs: stop() then interrupts it.
+  std::atomic<bool> opening{false};
 
   // Takes the pipeline's lock in checkpoint_dir unless it is held already
   // (lock_checkpoint() before the run): a second daemon on this checkpoint
@@ -140,6 +106,7 @@ struct EventProcessor::Impl {
   // Runs the pipeline; tells the observer when it runs and how it ended.
   Status run(bool once) {
     Status st = run_pipeline(once);
+    stop_requested.store(false);
     checkpointer.reset();   // flushed when the run ended
     pipeline_lock.reset();  // after the last checkpoint write
     if (observer) observer->on_stopped(st);
@@ -147,10 +114,7 @@ struct EventProcessor::Impl {
   }
 
  private:
-  bool should_stop() const {
-    return stop_requested.load(std::memory_order_relaxed) ||
-           (handle_signals && g_signal_stop.load(std::memory_order_relaxed));
-  }
+  bool should_stop() const { return stop_requested.load(std::memory_order_relaxed); }
   Status run_pipeline(bool once);
   Status read_loop(bool once);
   Status check_wal_holds_checkpoint();
@@ -212,8 +176,8 @@ struct EventProcessor::Impl {
   std::mutex fatal_mu;
   Status fatal;
   EventBatchBuffer* current = nullptr;  // reader's batch being filled
-  // What blocked reader waits poll: a stop request, a signal, or the sink
-  // thread giving up.
+  // What blocked reader waits poll: a stop request or the sink thread giving
+  // up.
   std::function<bool()> stop_fn = [this] {
     return should_stop() || abort_reader.load(std::memory_order_relaxed);
   };
@@ -245,22 +209,25 @@ EventProcessor& EventProcessor::with_observer(std::shared_ptr<PipelineObserver> 
   impl_->observer = std::move(observer);
   return *this;
 }
-EventProcessor& EventProcessor::handle_signals(bool enabled) {
-  impl_->handle_signals = enabled;
-  return *this;
-}
+EventProcessor& EventProcessor::handle_signals(bool) { return *this; }
 Status EventProcessor::lock_checkpoint() { return impl_->lock_checkpoint(); }
 Status EventProcessor::start() { return impl_->run(false); }
 Status EventProcessor::run_once() { return impl_->run(true); }
-void EventProcessor::stop() { impl_->stop_requested.store(true); }
+void EventProcessor::stop() {
+  // Sequentially consistent with run_pipeline()'s `opening`: either this sees
+  // the open in progress and interrupts it, or the open sees the stop first.
+  impl_->stop_requested.store(true);
+  if (impl_->opening.load()) impl_->sink->interrupt();
+}
+void EventProcessor::request_reopen() {
+  if (impl_->sink) impl_->sink->request_reopen();
+}
 const PipelineStats& EventProcessor::stats() const { return impl_->stats; }
 const CdcConfig& EventProcessor::config() const { return impl_->config; }
 
 Status EventProcessor::Impl::run_pipeline(bool once) {
   HELIOSDB_RETURN_IF_ERROR(config.validate());
   if (!sink) return invalid_argument("EventProcessor needs a sink");
-  SignalScope signals(handle_signals);
-  stop_requested.store(false);
 
   checkpointer.reset();  // a previous run's writer, flushed when that run ended
   store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
@@ -299,7 +266,21 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
 
   sink_context = "sink " + std::string(sink->name());
-  HELIOSDB_RETURN_IF_ERROR(sink->open().with_context(sink_context));
+  // A stop before or during open() (a sink waiting for its destination: stop()
+  // interrupts it) ends the run cleanly: nothing was read, so nothing is
+  // delivered and the checkpoint stays where it was.
+  opening.store(true);
+  Status opened =
+      stop_requested.load() ? Status(ErrorCode::kCancelled, "stop requested") : sink->open();
+  opening.store(false);
+  if (!opened.is_ok() && stop_requested.load()) {
+    spdlog::info(
+        "stopped while the {} sink was starting ({}): nothing delivered; checkpoint unchanged "
+        "at commit sequence {}",
+        sink->name(), opened.message(), resume.commit_sequence);
+    return Status::ok();
+  }
+  HELIOSDB_RETURN_IF_ERROR(opened.with_context(sink_context));
 
   size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
   // A quarter of buffer_bytes is set aside for the buffers reused slots keep
@@ -426,7 +407,15 @@ Status EventProcessor::Impl::send_batch(EventBatchBuffer* b) {
   }
   queue->release(b);
   budget->release(held);
-  if (st.code() == ErrorCode::kCancelled && should_stop()) return st;  // a stop, not an error
+  if (st.code() == ErrorCode::kCancelled) {
+    // Interrupted by a stop, or the sink's destination closed for good (the
+    // stdout sink's reader went away): a clean end of the run either way.
+    if (!should_stop()) {
+      spdlog::info("sink {} ended the run: {}", sink->name(), st.message());
+      stop_requested.store(true);
+    }
+    return st;
+  }
   return st.with_context(sink_context);
 }
 

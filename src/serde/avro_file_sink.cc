@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <cerrno>
 #include <optional>
 #include <vector>
 
 #include "serde/avro_container_writer.h"
+#include "sink/output_file_check.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -25,7 +29,10 @@ class AvroFileSink final : public EventSink {
   Status open() override {
     if (fd_ >= 0) return Status::ok();
     const std::string& path = options_.path;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_APPEND: a file truncated under the sink stays shorter than offset_
+    // (with positioned writes the next block would fill the gap with zeros),
+    // so OutputFileCheck sees it.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return errno_status("file sink: open " + path, errno);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -85,6 +92,7 @@ class AvroFileSink final : public EventSink {
   Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
     HELIOSDB_RETURN_IF_ERROR(open());
     acks_ = &acks;
+    HELIOSDB_RETURN_IF_ERROR(serve_reopen_request());
     if (batch.events.empty()) return Status::ok();
     for (const CdcEvent& event : batch.events) writer_->add(event);
     const uint64_t before = offset_;
@@ -101,6 +109,7 @@ class AvroFileSink final : public EventSink {
   }
 
   Status poll(std::chrono::milliseconds timeout) override {
+    HELIOSDB_RETURN_IF_ERROR(serve_reopen_request());
     if (pending_.empty()) return Status::ok();
     if (timeout.count() > 0 ||
         std::chrono::steady_clock::now() - oldest_pending_ >= options_.sync_interval) {
@@ -114,6 +123,8 @@ class AvroFileSink final : public EventSink {
     return flush();
   }
 
+  void request_reopen() override { reopen_requested_.store(true); }
+
   Status close() override {
     Status st = pending_.empty() ? flush() : sync_and_ack();
     if (fd_ >= 0 && ::close(fd_) != 0 && st.is_ok()) {
@@ -124,11 +135,28 @@ class AvroFileSink final : public EventSink {
   }
 
  private:
+  // A reopen asked for by request_reopen(), on the sink's thread: what was
+  // written is synced, checked and acknowledged in the old file, which stays
+  // a complete container; the path is then opened as at start: a new (or
+  // empty) file gets a header and a fresh sync marker, an existing container
+  // is appended to.
+  Status serve_reopen_request() {
+    if (!reopen_requested_.load(std::memory_order_relaxed) || fd_ < 0) return Status::ok();
+    reopen_requested_.store(false);
+    HELIOSDB_RETURN_IF_ERROR(sync_and_ack());
+    if (::close(fd_) != 0) return errno_status("close " + options_.path, errno);
+    fd_ = -1;
+    writer_.reset();
+    HELIOSDB_RETURN_IF_ERROR(open().with_context("reopening on SIGHUP"));
+    check_ = OutputFileCheck(options_.path);
+    spdlog::info("file sink: reopened {} ({} bytes)", options_.path, offset_);
+    return Status::ok();
+  }
+
   Status write_all(const std::string& bytes) {
     size_t done = 0;
     while (done < bytes.size()) {
-      ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
-                           static_cast<off_t>(offset_ + done));
+      ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_status("write " + options_.path, errno);
@@ -155,6 +183,8 @@ class AvroFileSink final : public EventSink {
     HELIOSDB_RETURN_IF_ERROR(write_block());
     if (pending_.empty()) return Status::ok();
     if (::fdatasync(fd_) != 0) return errno_status("fsync " + options_.path, errno);
+    // Still in a file, neither deleted nor cut short: only then acknowledged.
+    HELIOSDB_RETURN_IF_ERROR(check_.verify(fd_, offset_));
     for (const Run& run : pending_) acks_->acknowledge(run.first, run.count);
     pending_.clear();
     pending_bytes_ = 0;
@@ -174,6 +204,8 @@ class AvroFileSink final : public EventSink {
   AckReceiver* acks_ = nullptr;
   uint64_t pending_bytes_ = 0;
   std::chrono::steady_clock::time_point oldest_pending_{};
+  OutputFileCheck check_{options_.path};
+  std::atomic<bool> reopen_requested_{false};  // set from any thread
 };
 
 }  // namespace

@@ -13,6 +13,11 @@
 // cut off first (its events were never acknowledged, so they come again). A
 // file that is not a container of heliosdb.cdc.CdcEvent (e.g. JSON lines) is
 // refused with a clear error rather than appended to.
+//
+// Like the JSON file sink, it checks before acknowledging that the file was
+// neither deleted nor truncated under it (sink/output_file_check.h), and
+// request_reopen() (SIGHUP) finishes the current file and opens the path
+// again: after a rotation renamed it, a new container with its own header.
 #pragma once
 
 #include <memory>

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 
 #include "common/thread_name.h"
@@ -14,17 +16,23 @@
 namespace heliosdb::cdc {
 namespace {
 
-Status write_all(int fd, const char* data, size_t size, const std::string& what) {
+// 0, or the errno of the write that failed.
+int write_all(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_status("write " + what, errno);
+      return errno;
     }
     data += n;
     size -= static_cast<size_t>(n);
   }
-  return Status::ok();
+  return 0;
+}
+
+Status write_all(int fd, const char* data, size_t size, const std::string& what) {
+  int err = write_all(fd, data, size);
+  return err == 0 ? Status::ok() : errno_status("write " + what, err);
 }
 
 // Cuts a partial last line (no trailing newline) left by a crash mid-write.
@@ -60,6 +68,39 @@ Status truncate_partial_line(int fd, const std::string& path) {
   return Status::ok();
 }
 
+struct OutputFile {
+  int fd = -1;
+  uint64_t size = 0;  // after cutting a partial last line
+};
+
+// Opens (creates or appends to) the file sink's output `path`.
+Result<OutputFile> open_output_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_status("file sink: open " + path, errno);
+  // O_APPEND ignores the offset for writes, but pread/ftruncate work on it.
+  int rfd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (rfd < 0) {
+    Status st = errno_status("file sink: open " + path, errno);
+    ::close(fd);
+    return st;
+  }
+  Status st = truncate_partial_line(rfd, path);
+  struct stat info;
+  if (st.is_ok() && ::fstat(rfd, &info) != 0) st = errno_status("stat " + path, errno);
+  ::close(rfd);
+  if (!st.is_ok()) {
+    ::close(fd);
+    return st.with_context("file sink");
+  }
+  return OutputFile{fd, static_cast<uint64_t>(info.st_size)};
+}
+
+Status stdout_closed_status() {
+  return Status(ErrorCode::kCancelled,
+                "stdout was closed by its reader (EPIPE): ending the run; the events not "
+                "written are delivered again by the next run");
+}
+
 }  // namespace
 
 LineSink::LineSink(Target target, FileSinkOptions options)
@@ -83,14 +124,10 @@ Status LineSink::open() {
     fd_ = STDOUT_FILENO;
     return Status::ok();
   }
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) return errno_status("file sink: open " + options_.path, errno);
-  // O_APPEND ignores the offset for writes, but pread/ftruncate work on it.
-  int rfd = ::open(options_.path.c_str(), O_RDWR | O_CLOEXEC);
-  if (rfd < 0) return errno_status("file sink: open " + options_.path, errno);
-  Status st = truncate_partial_line(rfd, options_.path);
-  ::close(rfd);
-  HELIOSDB_RETURN_IF_ERROR(st.with_context("file sink"));
+  auto opened = open_output_file(options_.path);
+  if (!opened) return opened.status();
+  fd_ = opened->fd;
+  written_size_ = opened->size;
   sync_thread_ = std::thread([this] {
     name_this_thread("cdc-file-sync");
     sync_loop();
@@ -100,31 +137,40 @@ Status LineSink::open() {
 
 void LineSink::sync_loop() {
   std::unique_lock lock(mu_);
+  auto has_work = [&] { return !to_sync_.empty() || !write_q_.empty() || reopen_pending_; };
   while (true) {
-    sync_idle_.store(to_sync_.empty() && write_q_.empty(), std::memory_order_relaxed);
-    cv_.wait(lock, [&] { return stop_ || !to_sync_.empty() || !write_q_.empty(); });
+    sync_idle_.store(!has_work(), std::memory_order_relaxed);
+    cv_.wait(lock, [&] { return stop_ || has_work(); });
     sync_idle_.store(false, std::memory_order_relaxed);
-    if (to_sync_.empty() && write_q_.empty()) return;  // stopping with nothing left
+    if (!has_work()) return;  // stopping with nothing left
     // Take the data and the runs together: every run was handed over after
     // its bytes were queued, so writing this data and then one fdatasync
-    // makes every run in `runs` durable.
+    // makes every run in `runs` durable. A reopen comes after all of them:
+    // the pipeline thread handed everything over first and waits for it.
     std::deque<std::string> data;
     data.swap(write_q_);
     std::vector<Run> runs;
     runs.swap(to_sync_);
+    const bool reopen = reopen_pending_;
     syncing_ = true;
     lock.unlock();
     Status st;
     for (std::string& buf : data) {
-      if (st.is_ok()) st = write_all(fd_, buf.data(), buf.size(), options_.path);
+      if (!st.is_ok()) break;
+      st = write_all(fd_, buf.data(), buf.size(), options_.path);
+      written_size_ += buf.size();
     }
-    if (st.is_ok() && !runs.empty() && ::fdatasync(fd_) != 0) {
+    if (st.is_ok() && (!runs.empty() || reopen) && ::fdatasync(fd_) != 0) {
       st = errno_status("fsync " + options_.path, errno);
     }
+    // Still in a file, neither deleted nor cut short: only then acknowledged.
+    if (st.is_ok() && !runs.empty()) st = check_.verify(fd_, written_size_);
     if (st.is_ok()) {
       for (const Run& run : runs) acks_->acknowledge(run.first, run.count);
     }
+    if (st.is_ok() && reopen) st = reopen_file();
     lock.lock();
+    if (reopen) reopen_pending_ = false;
     for (std::string& buf : data) {
       queued_bytes_ -= buf.size();
       if (spare_.size() < 16 && buf.capacity() <= kKeptBufferBytes) {
@@ -138,6 +184,34 @@ void LineSink::sync_loop() {
   }
 }
 
+Status LineSink::reopen_file() {
+  auto opened = open_output_file(options_.path);
+  if (!opened) return opened.status().with_context("reopening on SIGHUP");
+  ::close(fd_);  // everything written to it was fdatasync'ed and checked
+  fd_ = opened->fd;
+  written_size_ = opened->size;
+  check_ = OutputFileCheck(options_.path);
+  spdlog::info("file sink: reopened {} ({} bytes)", options_.path, written_size_);
+  return Status::ok();
+}
+
+void LineSink::request_reopen() {
+  if (target_ == Target::kFile) reopen_requested_.store(true);
+}
+
+Status LineSink::serve_reopen_request() {
+  if (!reopen_requested_.load(std::memory_order_relaxed) || !sync_thread_.joinable()) {
+    return Status::ok();
+  }
+  reopen_requested_.store(false);
+  HELIOSDB_RETURN_IF_ERROR(request_sync());
+  std::unique_lock lock(mu_);
+  reopen_pending_ = true;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return !reopen_pending_; });
+  return sync_status_;
+}
+
 Status LineSink::sync_error() {
   std::lock_guard lock(mu_);
   return sync_status_;
@@ -146,11 +220,17 @@ Status LineSink::sync_error() {
 Status LineSink::write_buffer() {
   if (buffer_.empty()) return Status::ok();
   if (!sync_thread_.joinable()) {  // stdout: write here, nothing to overlap with
-    Status st = write_all(fd_, buffer_.data(), buffer_.size(),
-                          target_ == Target::kFile ? options_.path : "stdout");
+    int err = stdout_closed_ ? EPIPE : write_all(fd_, buffer_.data(), buffer_.size());
     buffer_.clear();
     if (buffer_.capacity() > kKeptBufferBytes) std::string().swap(buffer_);  // after a big event
-    return st;
+    if (err == EPIPE && target_ == Target::kStdout) {
+      stdout_closed_ = true;
+      return stdout_closed_status();
+    }
+    return err == 0 ? Status::ok()
+                    : errno_status(target_ == Target::kFile ? "write " + options_.path
+                                                            : std::string("write stdout"),
+                                   err);
   }
   std::unique_lock lock(mu_);
   // Bound what waits for the disk: a slow disk slows the pipeline down.
@@ -173,7 +253,13 @@ Status LineSink::write_buffer() {
 }
 
 Status LineSink::request_sync() {
-  HELIOSDB_RETURN_IF_ERROR(write_buffer());
+  Status written = write_buffer();
+  if (!written.is_ok()) {
+    // stdout closed: what was not written is never acknowledged (nor again
+    // attempted by drain()).
+    if (stdout_closed_) unsynced_.clear();
+    return written;
+  }
   if (unsynced_.empty()) return Status::ok();
   if (target_ == Target::kStdout) {
     for (const Run& run : unsynced_) acks_->acknowledge(run.first, run.count);
@@ -212,7 +298,9 @@ Status LineSink::flush() {
 Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
   HELIOSDB_RETURN_IF_ERROR(open());
   HELIOSDB_RETURN_IF_ERROR(sync_error());
+  if (stdout_closed_) return stdout_closed_status();
   acks_ = &acks;
+  HELIOSDB_RETURN_IF_ERROR(serve_reopen_request());
   size_t before = buffer_.size();
   size_t handed_on = 0;  // bytes of this batch passed to write_buffer() already
   for (const CdcEvent& event : batch.events) {
@@ -250,6 +338,7 @@ Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
 
 Status LineSink::poll(std::chrono::milliseconds timeout) {
   HELIOSDB_RETURN_IF_ERROR(sync_error());
+  HELIOSDB_RETURN_IF_ERROR(serve_reopen_request());
   if (unsynced_.empty()) return Status::ok();
   // An idle or waiting processor (timeout > 0) gets its acknowledgements as
   // soon as the disk allows; a busy one groups fsyncs by time.
@@ -261,7 +350,7 @@ Status LineSink::poll(std::chrono::milliseconds timeout) {
 }
 
 Status LineSink::drain(std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return Status::ok();
+  if (fd_ < 0 || stdout_closed_) return Status::ok();
   HELIOSDB_RETURN_IF_ERROR(request_sync());
   if (target_ == Target::kStdout) return Status::ok();
   std::unique_lock lock(mu_);

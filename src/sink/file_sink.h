@@ -9,9 +9,16 @@
 // thread, so the pipeline keeps serializing the next group while the kernel copies and the disk
 // flushes the last (group commit, pipelined). On open, a partial last line left by a crash is cut
 // off (that event was never acknowledged, so it is delivered again).
+// Before acknowledging, the sink checks that the file was neither deleted nor
+// truncated under it (output_file_check.h): either stops the run with an
+// error naming the file, acknowledging nothing written since the last check.
+// request_reopen() (SIGHUP): what was written is fsync'ed and acknowledged,
+// then the path is opened again, for log rotation by rename.
 //
 // Stdout: acknowledged once written to file descriptor 1 (a pipe or
-// terminal has nothing to fsync).
+// terminal has nothing to fsync). When the reader goes away (EPIPE: the
+// daemon ignores SIGPIPE), send_batch() returns kCancelled, which ends the
+// run cleanly; the batch that failed is not acknowledged.
 #pragma once
 
 #include <atomic>
@@ -26,6 +33,7 @@
 
 #include "heliosdb/cdc/serialization.h"
 #include "heliosdb/cdc/sink.h"
+#include "sink/output_file_check.h"
 
 namespace heliosdb::cdc {
 
@@ -50,9 +58,17 @@ class LineSink : public EventSink {
   Status send_batch(const EventBatch& batch, AckReceiver& acks) override;
   Status poll(std::chrono::milliseconds timeout) override;
   Status drain(std::chrono::milliseconds timeout) override;
+  void request_reopen() override;
 
  private:
   Status write_buffer();
+  // On the pipeline thread (send_batch, poll): a reopen asked for by
+  // request_reopen() is done now. Hands everything written over and waits
+  // until the sync thread has synced, checked and acknowledged it and opened
+  // the path again (rare, so the wait costs nothing that matters).
+  Status serve_reopen_request();
+  // The sync thread's part of a reopen.
+  Status reopen_file();
   // Asks the sync thread to fdatasync everything written so far and then
   // acknowledge it (stdout: acknowledges at once). Does not wait.
   Status request_sync();
@@ -70,7 +86,11 @@ class LineSink : public EventSink {
 
   Target target_;
   FileSinkOptions options_;
+  // Replaced only by the sync thread's reopen_file(), while the pipeline
+  // thread waits for it.
   int fd_ = -1;
+  std::atomic<bool> reopen_requested_{false};  // set from any thread
+  bool stdout_closed_ = false;                 // stdout's reader went away (EPIPE)
   std::string buffer_;
   // Tickets appended to the file (written) but not yet synced, as runs.
   struct Run {
@@ -92,6 +112,11 @@ class LineSink : public EventSink {
   size_t queued_bytes_ = 0;
   std::vector<std::string> spare_;  // written buffers, kept for their capacity
   bool syncing_ = false;
+  bool reopen_pending_ = false;  // the pipeline thread waits for a reopen_file()
+  // Owned by the sync thread once it runs: the file's size as this sink
+  // expects it (size at open + bytes written), and the check against it.
+  uint64_t written_size_ = 0;
+  OutputFileCheck check_{options_.path};
   // The background thread has nothing to write or sync (read without mu_ on
   // the pipeline's hot path).
   std::atomic<bool> sync_idle_{true};

@@ -316,9 +316,15 @@ Status KafkaConnector::Impl::check_topic_exists(rd_kafka_topic_t* rkt, std::stri
   std::optional<Clock::time_point> unknown_since;
   for (;;) {
     HELIOSDB_RETURN_IF_ERROR(fatal_status());
+    // A stop during start-up (EventProcessor::stop() interrupts open()):
+    // asked at least every 200 ms, the longest one metadata request waits.
+    if (interrupted.load()) {
+      return Status(ErrorCode::kCancelled,
+                    "kafka: interrupted while waiting for brokers '" + options.brokers + "'");
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
-    int step = static_cast<int>(std::min<int64_t>(left.count(), 500));
+    int step = static_cast<int>(std::min<int64_t>(left.count(), 200));
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, step);
     serve(0);

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <vector>
 
@@ -142,6 +145,62 @@ TEST(AvroFileSink, ConfigFormatAvroSelectsTheContainerWriter) {
   ASSERT_TRUE((*sink)->close().is_ok());
   EXPECT_EQ(acks.acked, std::vector<uint64_t>{0});
   avro_test::expect_same_text(avro_test::run_check("container", path), expected({events[0]}));
+}
+
+// Rotation by rename, then request_reopen() (SIGHUP): the renamed file is a
+// complete container with the events before; the path gets a new container
+// with its own header (and sync marker) for the events after.
+TEST(AvroFileSink, RenameThenReopenStartsANewContainerWithItsHeader) {
+  testing::TempDir dir;
+  const std::string path = dir.file("out.avro");
+  auto events = avro_test::edge_case_events();
+  ASSERT_GE(events.size(), 4u);
+  auto sink = make_avro_file_sink(options_for(path));
+  ASSERT_TRUE(sink->open().is_ok());
+  RecordingAcks acks;
+  ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
+  std::filesystem::rename(path, dir.file("out.avro.1"));
+  sink->request_reopen();
+  ASSERT_TRUE(sink->send_batch({std::span(events).subspan(2, 2), 2}, acks).is_ok());
+  ASSERT_TRUE(sink->close().is_ok());
+  EXPECT_EQ(acks.acked, (std::vector<uint64_t>{0, 1, 2, 3}));
+  avro_test::expect_same_text(avro_test::run_check("container", dir.file("out.avro.1")),
+                              expected({events[0], events[1]}));
+  avro_test::expect_same_text(avro_test::run_check("container", path),
+                              expected({events[2], events[3]}));
+  auto old_info = avro::scan_container(testing::read_file(dir.file("out.avro.1")));
+  auto new_info = avro::scan_container(testing::read_file(path));
+  ASSERT_TRUE(old_info.is_ok() && new_info.is_ok());
+  EXPECT_NE(old_info->sync, new_info->sync) << "the new container reuses the old sync marker";
+}
+
+// Deleted or truncated under the sink: an error naming the file, and the
+// events written since the last acknowledgement are not acknowledged.
+TEST(AvroFileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowledging) {
+  for (const bool deleted : {true, false}) {
+    testing::TempDir dir;
+    const std::string path = dir.file("out.avro");
+    auto events = avro_test::edge_case_events();
+    auto sink = make_avro_file_sink(options_for(path));
+    ASSERT_TRUE(sink->open().is_ok());
+    RecordingAcks acks;
+    ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
+    ASSERT_TRUE(sink->poll(std::chrono::milliseconds(10)).is_ok());
+    ASSERT_EQ(acks.acked, (std::vector<uint64_t>{0, 1}));
+    if (deleted) {
+      ASSERT_TRUE(std::filesystem::remove(path));
+    } else {
+      ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+    }
+    Status st = sink->send_batch({std::span(events).subspan(2, 2), 2}, acks);
+    if (st.is_ok()) st = sink->poll(std::chrono::milliseconds(10));
+    ASSERT_FALSE(st.is_ok()) << (deleted ? "deleted" : "truncated");
+    EXPECT_NE(st.message().find(path + (deleted ? " was deleted" : " was truncated")),
+              std::string::npos)
+        << st.message();
+    EXPECT_EQ(acks.acked, (std::vector<uint64_t>{0, 1}));
+    sink->close().is_ok();
+  }
 }
 
 }  // namespace

@@ -327,24 +327,19 @@ TEST(EventProcessor, UnwritableCheckpointDirStopsBeforeDeliveringAnything) {
   EXPECT_TRUE(events.empty());
 }
 
-// A SIGTERM that arrives while the daemon starts up (it blocks the signal
-// until the processor's handlers are in place) stops the run cleanly.
-TEST(EventProcessor, StopSignalPendingAtStartEndsTheRunCleanly) {
+// stop() before start() (the daemon's SIGTERM while it loads its config):
+// start() returns OK at once, reads nothing and writes no checkpoint.
+TEST(EventProcessor, StopBeforeStartEndsTheRunAtOnceAndDeliversNothing) {
   TempDir dir;
   write_one_insert(dir);
-  sigset_t term, old_mask;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old_mask), 0);
-  ASSERT_EQ(raise(SIGTERM), 0);  // pending, as if sent during start-up
   auto events = std::make_shared<std::vector<CdcEvent>>();
   EventProcessor p(make_config(dir), std::make_unique<RecordingSink>(events));
-  p.handle_signals(true);
-  // start() follows the WAL until stopped: without the pending signal it
+  p.stop();
+  // start() follows the WAL until stopped: if the early stop were lost it
   // would run on, so a watchdog ends it and the test fails.
   std::atomic<bool> finished{false}, watchdog_fired{false};
   std::thread watchdog([&] {
-    for (int i = 0; i < 1000 && !finished; ++i) {
+    for (int i = 0; i < 500 && !finished; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (!finished) {
@@ -355,12 +350,126 @@ TEST(EventProcessor, StopSignalPendingAtStartEndsTheRunCleanly) {
   Status st = p.start();
   finished = true;
   watchdog.join();
-  const timespec no_wait{};
-  const bool still_pending = sigtimedwait(&term, nullptr, &no_wait) == SIGTERM;  // consumes it
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  EXPECT_FALSE(still_pending) << "the SIGTERM was never delivered to the processor";
   EXPECT_TRUE(st.is_ok()) << st.to_string();
-  EXPECT_FALSE(watchdog_fired.load()) << "the pending SIGTERM did not stop the run";
+  EXPECT_FALSE(watchdog_fired.load()) << "a stop() before start() was lost";
+  EXPECT_TRUE(events->empty());
+  auto ckpt = CheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt) << ckpt.status().to_string();
+  EXPECT_FALSE(ckpt->has_value()) << "a stopped start-up wrote a checkpoint";
+  // The stop ended that run only: the next one delivers.
+  Status again;
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && events->empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    p.stop();
+  });
+  again = p.start();
+  stopper.join();
+  EXPECT_TRUE(again.is_ok()) << again.to_string();
+  EXPECT_EQ(events->size(), 1u);
+}
+
+// A sink whose open() waits for its destination (Kafka with unreachable
+// brokers) until interrupt() or a 10 s timeout of its own.
+class SlowOpenSink : public RecordingSink {
+ public:
+  using RecordingSink::RecordingSink;
+  Status open() override {
+    std::unique_lock lock(mu_);
+    opening = true;
+    cv_.notify_all();
+    if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return interrupted_; })) {
+      return unavailable("destination unreachable");
+    }
+    return Status(ErrorCode::kCancelled, "interrupted while opening");
+  }
+  void interrupt() override {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+    cv_.notify_all();
+  }
+  bool wait_until_opening() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return opening; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool opening = false;
+  bool interrupted_ = false;
+};
+
+// stop() during the sink's open() interrupts it, and the run ends cleanly:
+// OK, nothing delivered, no checkpoint.
+TEST(EventProcessor, StopDuringTheSinkOpenInterruptsItAndEndsTheRunCleanly) {
+  TempDir dir;
+  write_one_insert(dir);
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  auto sink = std::make_unique<SlowOpenSink>(events);
+  SlowOpenSink* slow = sink.get();
+  EventProcessor p(make_config(dir), std::move(sink));
+  Status st = internal_error("not run");
+  std::thread runner([&] { st = p.start(); });
+  ASSERT_TRUE(slow->wait_until_opening());
+  auto t0 = std::chrono::steady_clock::now();
+  p.stop();
+  runner.join();
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
+  EXPECT_LT(took, std::chrono::seconds(3)) << "the stop did not interrupt open()";
+  EXPECT_TRUE(events->empty());
+  auto ckpt = CheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
+  ASSERT_TRUE(ckpt) << ckpt.status().to_string();
+  EXPECT_FALSE(ckpt->has_value());
+}
+
+// A sink whose destination closes for good (stdout's reader went away)
+// returns kCancelled from send_batch(): the run ends cleanly, checkpointing
+// exactly what was acknowledged before.
+class ClosingSink : public EventSink {
+ public:
+  Status send(const CdcEvent&) override { return Status::ok(); }
+  Status flush() override { return Status::ok(); }
+  Status close() override { return Status::ok(); }
+  std::string_view name() const override { return "closing"; }
+  Status send_batch(const EventBatch& batch, AckReceiver& acks) override {
+    if (++batches > 1) return Status(ErrorCode::kCancelled, "destination closed");
+    for (const CdcEvent& e : batch.events) delivered.push_back(e.sequence);
+    acks.acknowledge(batch.first_ticket, batch.events.size());
+    return Status::ok();
+  }
+  int batches = 0;
+  std::vector<uint64_t> delivered;
+};
+
+TEST(EventProcessor, SinkThatReportsItsDestinationClosedEndsTheRunCleanly) {
+  TempDir dir;
+  write_one_insert_transactions(dir.file("wal"), 40);  // batch_size 4: many batches
+  auto sink = std::make_unique<ClosingSink>();
+  ClosingSink* closing = sink.get();
+  CdcConfig config = make_config(dir);
+  EventProcessor p(config, std::move(sink));
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 500 && !finished; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!finished) p.stop();
+  });
+  Status st = p.start();  // follows the WAL: only the sink can end it early
+  finished = true;
+  watchdog.join();
+  EXPECT_TRUE(st.is_ok()) << st.to_string();
+  ASSERT_EQ(closing->delivered.size(), 4u);
+  auto ckpt = testing::load_wal_checkpoint(config.checkpoint_dir, "mydb");
+  ASSERT_TRUE(ckpt);
+  // Through the 4th event (sequence 11, committed at 12), not into the 5th.
+  EXPECT_EQ(closing->delivered.back(), 11u);
+  EXPECT_EQ(ckpt->commit_sequence, 12u);
+  EXPECT_GE(ckpt->event_sequence, 11u);
+  EXPECT_LE(ckpt->event_sequence, 12u);
 }
 
 TEST(EventProcessor, IgnoresOtherDatabases) {

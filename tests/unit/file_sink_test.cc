@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <mutex>
 #include <set>
 
@@ -137,6 +139,130 @@ TEST(StdoutSink, WritesJsonLinesToStdoutAndAcknowledgesAtOnce) {
   EXPECT_EQ(testing::read_file(dir.file("stdout")),
             event_to_json(events[0]) + "\n" + event_to_json(events[1]) + "\n");
   EXPECT_EQ(sink->name(), "stdout");
+}
+
+// A file sink on out.jsonl in `dir` that syncs only when asked (drain()).
+FileSinkOptions synced_on_request(const TempDir& dir) {
+  FileSinkOptions o;
+  o.path = dir.file("out.jsonl");
+  o.sync_interval = std::chrono::hours(1);
+  return o;
+}
+
+// Sends `events` as tickets first..., then drains: the sink's status.
+Status send_and_drain(EventSink& sink, const std::vector<CdcEvent>& events, uint64_t first,
+                      RecordingAcks& acks) {
+  Status st = sink.send_batch({std::span<const CdcEvent>(events), first}, acks);
+  if (!st.is_ok()) return st;
+  return sink.drain(std::chrono::seconds(10));
+}
+
+// The output file deleted under the sink (what is written to the unlinked
+// inode is lost) or truncated (copytruncate): what was written since is not
+// acknowledged, and the error names the file.
+TEST(FileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowledging) {
+  for (const bool deleted : {true, false}) {
+    TempDir dir;
+    FileSinkOptions o = synced_on_request(dir);
+    auto sink = make_file_sink(o);
+    ASSERT_TRUE(sink->open().is_ok());
+    RecordingAcks acks;
+    ASSERT_TRUE(send_and_drain(*sink, {event(1), event(2)}, 0, acks).is_ok());
+    ASSERT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
+    if (deleted) {
+      ASSERT_TRUE(std::filesystem::remove(o.path));
+    } else {
+      ASSERT_EQ(::truncate(o.path.c_str(), 0), 0);
+    }
+    Status st = send_and_drain(*sink, {event(3), event(4)}, 2, acks);
+    ASSERT_FALSE(st.is_ok()) << (deleted ? "deleted" : "truncated");
+    EXPECT_NE(st.message().find(o.path + (deleted ? " was deleted" : " was truncated")),
+              std::string::npos)
+        << st.message();
+    if (!deleted) EXPECT_NE(st.message().find("copytruncate"), std::string::npos);
+    EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1})) << "events in a lost file acknowledged";
+    sink->close().is_ok();
+  }
+}
+
+// Rotation by rename, then request_reopen() (SIGHUP): the events before stay
+// in the renamed file and are acknowledged, the later ones go to a new file
+// at the path; nothing is lost or written twice.
+TEST(FileSink, RenameThenReopenKeepsTheOldEventsInTheRotatedFile) {
+  TempDir dir;
+  FileSinkOptions o = synced_on_request(dir);
+  auto sink = make_file_sink(o);
+  ASSERT_TRUE(sink->open().is_ok());
+  RecordingAcks acks;
+  std::vector<CdcEvent> before{event(1), event(2)}, after{event(3)};
+  ASSERT_TRUE(sink->send_batch({std::span<const CdcEvent>(before), 0}, acks).is_ok());
+  // Renamed with events written but not yet synced or acknowledged.
+  std::filesystem::rename(o.path, dir.file("out.jsonl.1"));
+  sink->request_reopen();
+  ASSERT_TRUE(send_and_drain(*sink, after, 2, acks).is_ok());
+  ASSERT_TRUE(sink->close().is_ok());
+  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(testing::read_file(dir.file("out.jsonl.1")),
+            event_to_json(before[0]) + "\n" + event_to_json(before[1]) + "\n");
+  EXPECT_EQ(testing::read_file(o.path), event_to_json(after[0]) + "\n");
+}
+
+// A renamed file still holds its bytes: writing on to it is no loss.
+TEST(FileSink, RenamedWithoutReopenGoesOnWritingToTheRenamedFile) {
+  TempDir dir;
+  FileSinkOptions o;
+  o.path = dir.file("out.jsonl");
+  auto sink = make_file_sink(o);
+  ASSERT_TRUE(sink->open().is_ok());
+  RecordingAcks acks;
+  ASSERT_TRUE(send_and_drain(*sink, {event(1)}, 0, acks).is_ok());
+  std::filesystem::rename(o.path, dir.file("out.jsonl.1"));
+  ASSERT_TRUE(send_and_drain(*sink, {event(2)}, 1, acks).is_ok());
+  ASSERT_TRUE(sink->close().is_ok());
+  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
+  EXPECT_EQ(testing::count_complete_lines(dir.file("out.jsonl.1")), 2u);
+}
+
+// Runs `body` with stdout redirected to a pipe whose reader has gone away
+// (SIGPIPE ignored, as the daemon does): writes fail with EPIPE.
+template <typename Body>
+void with_stdout_closed_by_its_reader(Body body) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ::close(fds[0]);
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);
+  int saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  body();
+  dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  ::close(fds[1]);
+  sigaction(SIGPIPE, &old, nullptr);
+}
+
+// `run | head`: the stdout sink reports kCancelled (the run ends cleanly)
+// and acknowledges nothing it could not write.
+TEST(StdoutSink, ReaderGoneAwayEndsTheRunWithCancelledAndAcknowledgesNothingUnwritten) {
+  auto sink = make_stdout_sink();
+  RecordingAcks acks;
+  Status first, second, drained, closed;
+  with_stdout_closed_by_its_reader([&] {
+    std::vector<CdcEvent> events{event(1), event(2)};
+    first = sink->open();
+    if (first.is_ok()) first = sink->send_batch({std::span<const CdcEvent>(events), 0}, acks);
+    second = sink->send_batch({std::span<const CdcEvent>(events), 2}, acks);
+    drained = sink->drain(std::chrono::seconds(1));
+    closed = sink->close();
+  });
+  EXPECT_EQ(first.code(), ErrorCode::kCancelled) << first.to_string();
+  EXPECT_NE(first.message().find("EPIPE"), std::string::npos) << first.message();
+  EXPECT_EQ(second.code(), ErrorCode::kCancelled) << second.to_string();
+  EXPECT_TRUE(drained.is_ok()) << drained.to_string();
+  EXPECT_TRUE(closed.is_ok()) << closed.to_string();
+  EXPECT_TRUE(acks.acked.empty());
 }
 
 }  // namespace

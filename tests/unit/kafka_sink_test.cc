@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +18,7 @@
 #include "sink/kafka_config.h"
 #include "sink/kafka_topic.h"
 #include "sink/sink_registry.h"
+#include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 SinkType kafka_sink_type();
@@ -654,6 +656,32 @@ TEST(KafkaSinkMock, SeedSendAndFlushInterface) {
   EXPECT_EQ((*k)->stats().delivered, 20u);
   EXPECT_EQ((*k)->name(), "kafka");
   EXPECT_TRUE((*k)->close().is_ok());
+}
+
+// A message larger than Kafka accepts stops the daemon as a runtime failure:
+// exit 1 naming the event (the docs' promise), not 2, which means bad usage
+// or configuration found before the pipeline runs.
+TEST(KafkaSinkMock, OversizedMessageStopsTheDaemonWithExit1NotTheConfigurationCode2) {
+  MockCluster mock;
+  mock.create_topic("events", 1);
+  testing::TempDir dir;
+  auto gen = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", "mydb",
+                               "--events", "5", "--value-bytes", "5000", "--seed", "1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  std::string config = dir.file("cdc.toml");
+  testing::write_file(config, "[cdc]\nwal_path = \"" + dir.file("wal") +
+                                  "\"\ndatabase = \"mydb\"\ncheckpoint_dir = \"" +
+                                  dir.file("ckpt") +
+                                  "\"\nenable_metrics = false\n"
+                                  "[sink]\ntype = \"kafka\"\n[sink.kafka]\nbrokers = \"" +
+                                  mock.bootstraps() +
+                                  "\"\ntopic = \"events\"\nbatch_size = 1000\n"
+                                  "[sink.kafka.properties]\n\"message.max.bytes\" = 2000\n");
+  auto r = testing::run_cli({"run", "--config", config, "--once"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("larger than Kafka accepts"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ckpt/mydb.checkpoint")))
+      << "checkpointed past the event that was not delivered";
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ class KafkaConnector : public EventSink {
 
   // Asks the brokers for metadata within startup_timeout: fails with a clear
   // message if they cannot be reached, reject the credentials, or (fixed
-  // topic) the topic does not exist.
+  // topic) the topic does not exist; kCancelled once interrupt() is called.
   Status open() override;
 
   // The seed's simple interface: send() produces one event and waits for its
@@ -120,8 +120,10 @@ class KafkaConnector : public EventSink {
   Status poll(std::chrono::milliseconds timeout) override;
   Status drain(std::chrono::milliseconds timeout) override;
 
-  // Makes a send_batch() that is waiting for queue room return kCancelled
-  // (used on SIGTERM while the broker is unreachable). Thread-safe.
+  // Makes an open() waiting for the brokers, and a send_batch() waiting for
+  // queue room, return kCancelled within 200 ms (a stop during start-up or
+  // while the brokers are unreachable); so are later calls. Thread-safe and
+  // async-signal-safe (it sets an atomic flag).
   void interrupt() override;
   // True: librdkafka serves delivery reports on whichever thread polls.
   bool supports_concurrent_poll() const override { return true; }

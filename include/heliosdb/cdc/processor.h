@@ -3,7 +3,13 @@
 //
 //   auto processor = EventProcessor(config, std::make_unique<MySink>());
 //   processor.with_filter(filter);
-//   Status st = processor.start();   // runs until stop() or SIGTERM/SIGINT
+//   Status st = processor.start();   // runs until stop()
+//
+// The processor installs no signal handlers and changes no signal mask:
+// signals belong to the program. heliosdb-cdc blocks them from exec and calls
+// stop() / request_reopen() from a thread of its own (src/cli/run_signals.h);
+// a program embedding the library does the same with its own signal handling
+// (e.g. a thread in sigwait() that calls stop()).
 //
 // Delivery: at least once, in commit order. See sink.h for the contract with
 // sinks and docs/operations.md for checkpoints.
@@ -98,8 +104,10 @@ class EventProcessor {
   // Installs a filter applied before events reach the sink.
   EventProcessor& with_filter(EventFilter filter);
   EventProcessor& with_observer(std::shared_ptr<PipelineObserver> observer);
-  // Stop when SIGTERM or SIGINT arrives (default true for start(); the
-  // handlers are installed while start() runs).
+  // Does nothing, whatever `enabled` is; kept so that existing callers
+  // compile. The processor used to install SIGTERM/SIGINT handlers while
+  // start() ran; it no longer touches signals: call stop() from your own
+  // signal handling (see the top of this file).
   EventProcessor& handle_signals(bool enabled);
 
   // Takes this pipeline's exclusive lock in checkpoint_dir now
@@ -110,16 +118,27 @@ class EventProcessor {
   // holding it. Held until the next start()/run_once() returns.
   Status lock_checkpoint();
 
-  // Runs until stop() is called or SIGTERM/SIGINT arrives, then flushes the
-  // sink, writes a final checkpoint and returns OK. Returns an error if the
-  // WAL is corrupt, the checkpoint cannot be resumed or the sink fails.
+  // Runs until stop() is called, then flushes the sink, writes a final
+  // checkpoint and returns OK. Returns an error if the WAL is corrupt, the
+  // checkpoint cannot be resumed or the sink fails. A sink whose destination
+  // closed for good (send_batch() returned kCancelled, e.g. the stdout sink's
+  // reader went away) ends the run like stop().
   Status start();
   // Delivers everything the WAL holds now (up to its current end), flushes,
   // checkpoints and returns.
   Status run_once();
-  // Asks a running start() to finish. Safe from any thread and from a signal
-  // handler.
+  // Asks start() or run_once() to finish. Safe from any thread. A stop while
+  // the sink's open() waits for its destination interrupts it
+  // (EventSink::interrupt()), and that run returns OK having delivered and
+  // checkpointed nothing; a stop before start() makes the next start() or
+  // run_once() return OK at once in the same way. From a signal handler it
+  // is safe only if the sink's interrupt() is async-signal-safe (the
+  // built-in sinks' set an atomic flag).
   void stop();
+  // Asks the sink to reopen its output (EventSink::request_reopen()): the
+  // file sinks reopen their path, for log rotation by rename. Safe from any
+  // thread; returns at once.
+  void request_reopen();
 
   const PipelineStats& stats() const;
   const CdcConfig& config() const;

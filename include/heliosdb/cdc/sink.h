@@ -65,7 +65,10 @@ class EventSink {
 
   // Hands over a batch. May return before the events are durable; their fate
   // is reported through `acks`. May block while the sink's own bounded queue
-  // is full (backpressure). An error return stops the pipeline.
+  // is full (backpressure). An error return stops the pipeline with that
+  // error; kCancelled ends it cleanly instead, as EventProcessor::stop() does
+  // (for a destination that closed for good, like the stdout sink's reader
+  // going away; events not acknowledged are sent again by the next run).
   virtual Status send_batch(const EventBatch& batch, AckReceiver& acks);
 
   // Gives an asynchronous sink time to make progress (serve delivery
@@ -77,10 +80,20 @@ class EventSink {
   // Default: flush().
   virtual Status drain(std::chrono::milliseconds timeout);
 
-  // Asks a send_batch() or drain() blocked on the destination to return
-  // early with kCancelled. Called from another thread when the processor is
-  // stopping and the sink has not returned for a while. Default: nothing.
+  // Asks an open(), send_batch() or drain() blocked on the destination to
+  // return early with kCancelled, and any later such call too (the run is
+  // ending). Called from another thread: at once when a stop arrives during
+  // open(), and when the processor is stopping and a send_batch() or drain()
+  // has not returned for a while. Default: nothing.
   virtual void interrupt() {}
+
+  // Asks the sink to close and reopen its destination: the file sinks reopen
+  // their path, so that after a rotation renamed the file they write a new
+  // one (the daemon calls it on SIGHUP). Called from any thread; returns at
+  // once. The sink reopens on its own thread at its next send_batch() or
+  // poll(), after what it wrote before is durable and acknowledged.
+  // Default: nothing (no file to reopen).
+  virtual void request_reopen() {}
 
   // True if poll() may run on one thread while send_batch() runs on another
   // (and interrupt() on a third). The processor then calls send_batch() on
