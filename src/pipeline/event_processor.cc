@@ -153,8 +153,8 @@ struct EventProcessor::Impl {
   }
 
   // Run state (valid during run()).
-  bool send_on_reader = false;  // sink->supports_concurrent_poll()
-  std::string sink_context;     // "sink <name>", for the sink's errors
+  bool send_on_reader = false;           // sink->supports_concurrent_poll()
+  std::string sink_context;              // "sink <name>", for the sink's errors
   std::unique_ptr<MemoryBudget> budget;  // rows in flight ([cdc] buffer_bytes)
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
@@ -162,8 +162,8 @@ struct EventProcessor::Impl {
   std::unique_ptr<CheckpointStore> store;
   std::unique_ptr<PipelineLock> pipeline_lock;          // held while running
   std::unique_ptr<SourcePositionCodec> position_codec;  // the source's checkpoint encoding
-  std::unique_ptr<CheckpointWriter> checkpointer;  // writes `store` in the background
-  DeliveryPosition resume;                         // from the checkpoint: already delivered
+  std::unique_ptr<CheckpointWriter> checkpointer;       // writes `store` in the background
+  DeliveryPosition resume;                              // from the checkpoint: already delivered
   DeliveryPosition last_saved;
   uint64_t acked_at_last_save = 0;
   Clock::time_point last_save_time;
