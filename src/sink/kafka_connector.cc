@@ -33,7 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 std::string_view header_value(rd_kafka_headers_t* hdrs, const char* name) {
   const void* v = nullptr;
   size_t n = 0;

@@ -30,8 +30,8 @@ struct CdcConfig {
   // let through alone, once nothing else is in flight.
   uint64_t buffer_bytes = 256ull * 1024 * 1024;
   static constexpr uint64_t kMinBufferBytes = 1024 * 1024;  // validate() rejects less
-  uint32_t poll_interval_ms = 100;      // how often the WAL is polled when idle
-  bool enable_metrics = true;           // Prometheus exporter on [metrics] listen
+  uint32_t poll_interval_ms = 100;                          // how often the WAL is polled when idle
+  bool enable_metrics = true;  // Prometheus exporter on [metrics] listen
   // Checkpoints are also written at least this often while events flow.
   uint32_t checkpoint_max_age_ms = 5000;
   // Transactions whose buffered changes exceed this many bytes are not kept
