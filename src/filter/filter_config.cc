@@ -151,7 +151,8 @@ class Parser {
     }
     if (sec.has("key_prefix")) {
       if (auto v = sec.get_nonempty_string(
-              "key_prefix", "every key starts with \"\", so it would select nothing")) {
+              "key_prefix",
+              "every key starts with \"\", so it would match every key (leave it out instead)")) {
         parts.push_back(FilterCondition::key_prefix(*v));
       }
     }

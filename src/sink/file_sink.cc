@@ -1,12 +1,15 @@
 #include "sink/file_sink.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/thread_name.h"
 #include "config/config_section.h"
@@ -16,12 +19,25 @@
 namespace heliosdb::cdc {
 namespace {
 
-// 0, or the errno of the write that failed.
-int write_all(int fd, const char* data, size_t size) {
+// 0, the errno of the write that failed, or ECANCELED once `interrupted` is
+// set while the destination takes nothing. A blocking write() to a pipe
+// whose reader stopped reading would wait as long as the reader likes, and
+// no stop could end it; so stdout on a pipe or socket is written without
+// blocking (LineSink::open()), and here a full one is waited for with poll(),
+// looking at `interrupted` every 100 ms.
+int write_all(int fd, const char* data, size_t size, bool socket,
+              const std::atomic<bool>& interrupted) {
   while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
+    ssize_t n =
+        socket ? ::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL) : ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (interrupted.load(std::memory_order_relaxed)) return ECANCELED;
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, 100);
+        continue;
+      }
       return errno;
     }
     data += n;
@@ -30,9 +46,9 @@ int write_all(int fd, const char* data, size_t size) {
   return 0;
 }
 
-Status write_all(int fd, const char* data, size_t size, const std::string& what) {
-  int err = write_all(fd, data, size);
-  return err == 0 ? Status::ok() : errno_status("write " + what, err);
+Status interrupted_status(std::string_view sink) {
+  return Status(ErrorCode::kCancelled,
+                std::string(sink) + " sink interrupted: its destination takes no more data");
 }
 
 // Cuts a partial last line (no trailing newline) left by a crash mid-write.
@@ -113,7 +129,7 @@ LineSink::~LineSink() {
     cv_.notify_all();
   }
   if (sync_thread_.joinable()) sync_thread_.join();
-  if (target_ == Target::kFile && fd_ >= 0) ::close(fd_);
+  if ((target_ == Target::kFile || owns_stdout_fd_) && fd_ >= 0) ::close(fd_);
 }
 
 std::string_view LineSink::name() const { return target_ == Target::kFile ? "file" : "stdout"; }
@@ -122,6 +138,23 @@ Status LineSink::open() {
   if (fd_ >= 0) return Status::ok();
   if (target_ == Target::kStdout) {
     fd_ = STDOUT_FILENO;
+    struct stat info;
+    if (fstat(STDOUT_FILENO, &info) == 0 && S_ISSOCK(info.st_mode)) stdout_socket_ = true;
+    if (fstat(STDOUT_FILENO, &info) == 0 && S_ISFIFO(info.st_mode)) {
+      // A pipe reopened through /proc is a file description of our own, so
+      // O_NONBLOCK on it does not change the stdout the shell and the other
+      // processes of the pipeline share.
+      int fd = ::open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0) {
+        fd_ = fd;
+        owns_stdout_fd_ = true;
+      } else {
+        spdlog::warn(
+            "stdout sink: cannot reopen the stdout pipe without blocking ({}): a reader that "
+            "stops reading will hold up a stop",
+            std::strerror(errno));
+      }
+    }
     return Status::ok();
   }
   auto opened = open_output_file(options_.path);
@@ -157,7 +190,9 @@ void LineSink::sync_loop() {
     Status st;
     for (std::string& buf : data) {
       if (!st.is_ok()) break;
-      st = write_all(fd_, buf.data(), buf.size(), options_.path);
+      if (int err = write_all(fd_, buf.data(), buf.size(), false, interrupted_)) {
+        st = errno_status("write " + options_.path, err);
+      }
       written_size_ += buf.size();
     }
     if (st.is_ok() && (!runs.empty() || reopen) && ::fdatasync(fd_) != 0) {
@@ -220,13 +255,16 @@ Status LineSink::sync_error() {
 Status LineSink::write_buffer() {
   if (buffer_.empty()) return Status::ok();
   if (!sync_thread_.joinable()) {  // stdout: write here, nothing to overlap with
-    int err = stdout_closed_ ? EPIPE : write_all(fd_, buffer_.data(), buffer_.size());
+    int err = stdout_closed_
+                  ? EPIPE
+                  : write_all(fd_, buffer_.data(), buffer_.size(), stdout_socket_, interrupted_);
     buffer_.clear();
     if (buffer_.capacity() > kKeptBufferBytes) std::string().swap(buffer_);  // after a big event
     if (err == EPIPE && target_ == Target::kStdout) {
       stdout_closed_ = true;
       return stdout_closed_status();
     }
+    if (err == ECANCELED) return interrupted_status(name());
     return err == 0 ? Status::ok()
                     : errno_status(target_ == Target::kFile ? "write " + options_.path
                                                             : std::string("write stdout"),
@@ -234,8 +272,11 @@ Status LineSink::write_buffer() {
   }
   std::unique_lock lock(mu_);
   // Bound what waits for the disk: a slow disk slows the pipeline down.
-  cv_.wait(lock, [&] { return queued_bytes_ < 64 * 1024 * 1024 || !sync_status_.is_ok(); });
+  cv_.wait(lock, [&] {
+    return queued_bytes_ < 64 * 1024 * 1024 || !sync_status_.is_ok() || interrupted_.load();
+  });
   HELIOSDB_RETURN_IF_ERROR(sync_status_);
+  if (queued_bytes_ >= 64 * 1024 * 1024) return interrupted_status(name());
   queued_bytes_ += buffer_.size();
   write_q_.push_back(std::move(buffer_));
   buffer_.clear();
@@ -286,8 +327,11 @@ Status LineSink::flush() {
   HELIOSDB_RETURN_IF_ERROR(write_buffer());
   if (sync_thread_.joinable()) {  // let the background thread write what it holds
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return (write_q_.empty() && !syncing_) || !sync_status_.is_ok(); });
+    cv_.wait(lock, [&] {
+      return (write_q_.empty() && !syncing_) || !sync_status_.is_ok() || interrupted_.load();
+    });
     HELIOSDB_RETURN_IF_ERROR(sync_status_);
+    if (!write_q_.empty() || syncing_) return interrupted_status(name());
   }
   if (target_ == Target::kFile && fd_ >= 0 && ::fdatasync(fd_) != 0) {
     return errno_status("fsync " + options_.path, errno);
@@ -299,6 +343,7 @@ Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
   HELIOSDB_RETURN_IF_ERROR(open());
   HELIOSDB_RETURN_IF_ERROR(sync_error());
   if (stdout_closed_) return stdout_closed_status();
+  if (interrupted_.load(std::memory_order_relaxed)) return interrupted_status(name());
   acks_ = &acks;
   HELIOSDB_RETURN_IF_ERROR(serve_reopen_request());
   size_t before = buffer_.size();
@@ -349,8 +394,15 @@ Status LineSink::poll(std::chrono::milliseconds timeout) {
   return Status::ok();
 }
 
+void LineSink::interrupt() {
+  interrupted_.store(true);
+  std::lock_guard lock(mu_);
+  cv_.notify_all();
+}
+
 Status LineSink::drain(std::chrono::milliseconds timeout) {
   if (fd_ < 0 || stdout_closed_) return Status::ok();
+  if (interrupted_.load()) return interrupted_status(name());
   HELIOSDB_RETURN_IF_ERROR(request_sync());
   if (target_ == Target::kStdout) return Status::ok();
   std::unique_lock lock(mu_);
@@ -362,17 +414,23 @@ Status LineSink::drain(std::chrono::milliseconds timeout) {
 }
 
 Status LineSink::close() {
-  Status st = fd_ >= 0 ? drain(std::chrono::minutes(5)) : Status::ok();
+  // Interrupted (a stop gave up on a destination that took nothing): what
+  // was not written is not acknowledged, so it is delivered again next run;
+  // trying again here would block the stop once more.
+  const bool interrupted = interrupted_.load();
+  Status st = fd_ >= 0 && !interrupted ? drain(std::chrono::minutes(5)) : Status::ok();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
     cv_.notify_all();
   }
   if (sync_thread_.joinable()) sync_thread_.join();
-  if (st.is_ok()) st = flush();
+  if (st.is_ok() && !interrupted) st = flush();
   if (target_ == Target::kFile && fd_ >= 0) {
     if (::close(fd_) != 0 && st.is_ok()) st = errno_status("close " + options_.path, errno);
   }
+  if (owns_stdout_fd_) ::close(fd_);
+  owns_stdout_fd_ = false;
   fd_ = -1;
   return st;
 }

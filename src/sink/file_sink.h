@@ -59,6 +59,10 @@ class LineSink : public EventSink {
   Status poll(std::chrono::milliseconds timeout) override;
   Status drain(std::chrono::milliseconds timeout) override;
   void request_reopen() override;
+  // A stdout reader that stops reading (or a file sink's disk that cannot
+  // take more) blocks the pipeline; this makes the blocked call, and every
+  // later one, return kCancelled so that a stop ends the run.
+  void interrupt() override;
 
  private:
   Status write_buffer();
@@ -90,6 +94,9 @@ class LineSink : public EventSink {
   // thread waits for it.
   int fd_ = -1;
   std::atomic<bool> reopen_requested_{false};  // set from any thread
+  std::atomic<bool> interrupted_{false};       // set by interrupt(), from any thread
+  bool stdout_socket_ = false;                 // stdout is a socket: send(MSG_DONTWAIT)
+  bool owns_stdout_fd_ = false;                // fd_ is our non-blocking reopen of a pipe
   bool stdout_closed_ = false;                 // stdout's reader went away (EPIPE)
   std::string buffer_;
   // Tickets appended to the file (written) but not yet synced, as runs.

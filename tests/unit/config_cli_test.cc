@@ -50,7 +50,8 @@ TEST_F(ConfigCliTest, CheckAndRunRejectEmptyValuesWithTheSameErrorAndLine) {
            "\".*\" matches every table in rule {action = \"include\", table_pattern = \"\"}\n"},
       {config("", rule + "key_prefix = \"\"\n"),
        file + ":12: filter.rules[0].key_prefix: must not be empty: every key starts with \"\", " +
-           "so it would select nothing in rule {action = \"include\", key_prefix = \"\"}\n"},
+           "so it would match every key (leave it out instead) in rule {action = \"include\", "
+           "key_prefix = \"\"}\n"},
   };
   for (const Case& c : cases) {
     write_file(file, c.text);

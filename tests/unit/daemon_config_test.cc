@@ -96,7 +96,7 @@ TEST(DaemonConfigTest, EmptyStringsWhereMeaninglessAreErrorsAtTheirLine) {
            {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"exclude\"\n"
             "key_prefix = \"\"\n",
             "cdc.toml:5: filter.rules[0].key_prefix: must not be empty: every key starts with "
-            "\"\", so it would select nothing"},
+            "\"\", so it would match every key (leave it out instead)"},
            {"[cdc]\ndatabase = \"shop\"\n[[filter.rules]]\naction = \"include\"\n"
             "tables = [\"a\", \"\"]\n",
             "cdc.toml:5: filter.rules[0].tables: must not contain an empty name: a change's "

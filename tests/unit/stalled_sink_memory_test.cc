@@ -111,5 +111,51 @@ TEST(StalledSinkMemory, StdoutNobodyReadsKeepsTheDaemonWithinBufferBytes) {
   EXPECT_LT(hwm_kib, (kBudgetMiB + 64) << 10) << "peak RSS " << (hwm_kib >> 10) << " MiB";
 }
 
+// A stop must not wait for a reader that stopped reading: 10 s after the
+// SIGTERM the processor interrupts the sink, whose write to the full pipe
+// gives up, and the run ends with exit 0 (what it had not written is
+// delivered again by the next run). The blocking write used to wait until
+// the reader went away, i.e. for ever.
+TEST(StalledSinkMemory, StdoutNobodyReadsStillStopsOnSigterm) {
+  TempDir dir;
+  auto gen = testing::run_cli({"wal", "generate", "--dir", dir.file("wal"), "--database", "shop",
+                               "--events", "40", "--value-bytes", "262144", "--txn-size", "1",
+                               "--abort-ratio", "0", "--sync", "never"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  testing::write_file(dir.file("cdc.toml"), "[cdc]\nwal_path = \"" + dir.file("wal") +
+                                                "\"\ndatabase = \"shop\"\ncheckpoint_dir = \"" +
+                                                dir.file("ckpt") +
+                                                "\"\nenable_metrics = false\n[sink]\ntype = "
+                                                "\"stdout\"\n");
+  int pipe_out = -1;
+  const pid_t pid = start_with_stalled_stdout({"run", "--config", dir.file("cdc.toml")},
+                                              dir.file("log"), &pipe_out);
+  ASSERT_GT(pid, 0);
+  int queued = 0;
+  for (int i = 0; i < 1500 && queued < 60000; ++i) {
+    ioctl(pipe_out, FIONREAD, &queued);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(queued, 60000) << "the sink never stalled: " << testing::read_file(dir.file("log"));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  pid_t done = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ::close(pipe_out);
+  const std::string log = testing::read_file(dir.file("log"));
+  ASSERT_NE(done, 0) << "still running 25 s after SIGTERM: " << log;
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+  EXPECT_NE(log.find("interrupting it"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc
