@@ -43,10 +43,12 @@ void RunSignals::on_signal(int signo) {
       }
       // Logged after the log's reopen: the new file starts with this line.
       if (log_) {
-        spdlog::info("received SIGHUP: reopened the log file {}; a file sink reopens its output",
-                     log_->path());
+        spdlog::info(
+            "received SIGHUP: reopened the log file {}; a file sink reopens its output "
+            "(other sinks write no file)",
+            log_->path());
       } else {
-        spdlog::info("received SIGHUP: a file sink reopens its output");
+        spdlog::info("received SIGHUP: a file sink reopens its output (other sinks write no file)");
       }
       if (processor_) processor_->request_reopen();
       return;

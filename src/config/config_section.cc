@@ -1,7 +1,11 @@
 #include "config/config_section.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -313,8 +317,15 @@ Result<toml::table> parse_toml_string(std::string_view text, const std::string& 
 }
 
 Result<toml::table> parse_toml_file(const std::string& file) {
+  struct stat info;
+  if (::stat(file.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return Status(ErrorCode::kConfig, "config file " + file + " is a directory");
+  }
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Status(ErrorCode::kConfig, "cannot open config file " + file);
+  if (!in) {
+    return Status(ErrorCode::kConfig,
+                  "cannot open config file " + file + ": " + std::strerror(errno));
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
   return parse_toml_string(buffer.str(), file);

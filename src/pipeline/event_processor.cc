@@ -236,7 +236,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   if (!codec) return codec.status();
   position_codec = std::move(*codec);
   if (position_codec->source_id().empty()) {
-    spdlog::info(
+    spdlog::warn(
         "the WAL in {} has no identity file (written by an older version): checkpoints "
         "cannot tell it from a replaced WAL until a WAL writer opens it",
         config.wal_path);
@@ -727,15 +727,22 @@ void EventProcessor::Impl::log_status(bool final) {
       oldest ? std::max<double>(0, static_cast<double>(wall_clock_ms() - oldest) / 1000.0) : 0;
   if (final) {
     const double run_secs = std::chrono::duration<double>(now - run_started).count();
+    bool failed = tracker->failure().has_value();
+    {
+      std::lock_guard lock(fatal_mu);
+      failed = failed || !fatal.is_ok();
+    }
+    // After an error the next line is the error: this one must not read as
+    // a clean stop.
     spdlog::info(
-        "stopped: {} events delivered in {:.3f} s ({:.0f} events/s), {} filtered, {} aborted "
+        "{}: {} events delivered in {:.3f} s ({:.0f} events/s), {} filtered, {} aborted "
         "changes dropped; checkpoint at commit sequence {}",
-        acked, run_secs, run_secs > 0 ? static_cast<double>(acked) / run_secs : 0.0,
-        stats.events_filtered.load(), stats.changes_aborted.load(),
-        stats.checkpoint_sequence.load());
+        failed ? "stopped on an error" : "stopped", acked, run_secs,
+        run_secs > 0 ? static_cast<double>(acked) / run_secs : 0.0, stats.events_filtered.load(),
+        stats.changes_aborted.load(), stats.checkpoint_sequence.load());
   } else {
     spdlog::info(
-        "status: {:.0f} events/s, lag {:.1f}s, wal sequence {}, last checkpoint at "
+        "status: {:.0f} events/s, lag {:.3f} s, wal sequence {}, last checkpoint at "
         "commit sequence {}",
         rate, lag, stats.wal_sequence.load(), last_saved.commit_sequence);
   }

@@ -120,5 +120,47 @@ TEST_F(ConfigCliTest, KinesisEndpointWithCredentialsIsRefusedWithoutPrintingThem
   }
 }
 
+// A config path that is a directory, or cannot be opened, says so and why,
+// for both commands (a directory used to read as an empty file:
+// "cdc.database: must be set").
+TEST_F(ConfigCliTest, AConfigPathThatIsADirectoryOrMissingSaysWhy) {
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"config", "check"}, std::vector<std::string>{"run", "--config"}}) {
+    std::vector<std::string> args = cmd;
+    args.push_back(dir_.path());
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("config file " + dir_.path() + " is a directory"), std::string::npos)
+        << r.err;
+    args.back() = dir_.file("missing.toml");
+    r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("cannot open config file " + dir_.file("missing.toml") +
+                         ": No such file or directory"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
+// A run that fails says so in its last status line, before the error: it
+// used to read "stopped: 0 events delivered ...", like a clean stop.
+TEST_F(ConfigCliTest, AFailedRunsFinalLineDoesNotReadAsACleanStop) {
+  write_file(dir_.file("cdc.toml"), config(""));
+  auto gen = run_cli({"wal", "generate", "--dir", dir_.file("wal"), "--database", "mydb",
+                      "--events", "20", "--seed", "3"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  // Overwrite a byte in the middle of the first record's payload: checksum
+  // mismatch, a sealed-or-not segment followed by more data is corruption.
+  const std::string segment = dir_.file("wal/00000000000000000001.wal");
+  std::string bytes = testing::read_file(segment);
+  ASSERT_GT(bytes.size(), 200u) << segment;
+  bytes[40] = static_cast<char>(bytes[40] ^ 0x5a);
+  write_file(segment, bytes);
+  auto r = run_cli({"run", "--once", "--config", dir_.file("cdc.toml")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("stopped on an error: 0 events delivered"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("info stopped: "), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc
