@@ -1,6 +1,7 @@
 #include "metrics/metrics_config.h"
 
 #include <arpa/inet.h>
+#include <civetweb.h>
 
 #include <charconv>
 
@@ -9,6 +10,11 @@ namespace heliosdb::cdc::metrics {
 std::string ListenAddress::civetweb_spec() const {
   std::string out = ipv6 ? "[" + host + "]" : host;
   return out + ":" + std::to_string(port);
+}
+
+bool civetweb_has_ipv6() {
+  constexpr unsigned kFeatureIpv6 = 8;  // civetweb.h: mg_check_feature()
+  return mg_check_feature(kFeatureIpv6) != 0;
 }
 
 std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error) {
@@ -35,6 +41,11 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
     in6_addr addr6;
     if (inet_pton(AF_INET6, out.host.c_str(), &addr6) != 1) {
       return fail("\"" + out.host + "\" is not an IPv6 address");
+    }
+    if (!civetweb_has_ipv6()) {
+      return fail(
+          "IPv6 addresses are not supported by the civetweb library this daemon uses (Debian's "
+          "is built without IPv6); listen on an IPv4 address, e.g. \"0.0.0.0:9464\"");
     }
     return out;
   }

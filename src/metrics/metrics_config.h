@@ -28,5 +28,8 @@ struct ListenAddress {
 // Parses "ipv4:port", "[ipv6]:port" or "localhost:port" (= 127.0.0.1). On
 // failure returns nullopt and sets `error` to the reason.
 std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error);
+// Whether the linked civetweb can listen on IPv6 (Debian 12's cannot: then an
+// IPv6 `listen` is a configuration error, not a failure at start).
+bool civetweb_has_ipv6();
 
 }  // namespace heliosdb::cdc::metrics
