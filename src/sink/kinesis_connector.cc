@@ -117,6 +117,15 @@ class KinesisSink final : public KinesisConnector {
     return s;
   }
 
+  // A stop while open() checks the stream (an endpoint that cannot be
+  // reached is retried with backoff for up to max_retries) ends the check at
+  // its next wait: open() returns kCancelled, promptly.
+  void interrupt() override {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+    work_cv_.notify_all();
+  }
+
   Status open() override {
     if (opened_) return Status::ok();
     std::vector<std::unique_ptr<Lane>> lanes;
@@ -292,6 +301,7 @@ class KinesisSink final : public KinesisConnector {
     int attempt = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (true) {
+      if (!wait_unless_interrupted(std::chrono::milliseconds(0))) return interrupted(where);
       auto summary = api.describe_stream_summary(options_.stream_name);
       if (summary.is_ok()) {
         const std::string& s = summary->status;
@@ -302,7 +312,7 @@ class KinesisSink final : public KinesisConnector {
         if (std::chrono::steady_clock::now() > deadline) {
           return Status(ErrorCode::kUnavailable, where + " is still " + s + " after 60 s");
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (!wait_unless_interrupted(std::chrono::milliseconds(500))) return interrupted(where);
         continue;
       }
       const Status& st = summary.status();
@@ -318,8 +328,17 @@ class KinesisSink final : public KinesisConnector {
         return Status(st.code(), "cannot check " + where + ": " + st.message());
       }
       ++attempt;
-      std::this_thread::sleep_for(backoff(attempt));
+      if (!wait_unless_interrupted(backoff(attempt))) return interrupted(where);
     }
+  }
+
+  // Waits `d`; false (at once) if interrupt() was called.
+  bool wait_unless_interrupted(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return !work_cv_.wait_for(lock, d, [&] { return interrupted_; });
+  }
+  static Status interrupted(const std::string& where) {
+    return Status(ErrorCode::kCancelled, "interrupted while checking " + where);
   }
 
   std::string endpoint_text() const {
@@ -591,6 +610,7 @@ class KinesisSink final : public KinesisConnector {
   Status fatal_;
   bool stopping_ = false;
   bool aborting_ = false;
+  bool interrupted_ = false;  // interrupt(): open()'s stream check gives up
   KinesisSinkStats stats_;
 
   mutable std::mutex fatal_mu_;

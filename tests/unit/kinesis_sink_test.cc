@@ -461,6 +461,29 @@ TEST(KinesisSinkTest, OpenRetriesUnreachableEndpointThenFails) {
   EXPECT_EQ(h.fake->describe_calls, 3);
 }
 
+// A stop during start-up must be prompt: with an endpoint that cannot be
+// reached, open() retries with backoff (here up to 1000 times, 1 s apart);
+// interrupt() from another thread ends it at once with kCancelled.
+TEST(KinesisSinkTest, InterruptEndsAnOpenThatRetriesAnUnreachableEndpoint) {
+  KinesisOptions o = fast_options();
+  o.max_retries = 1000;
+  o.retry_base_delay = 1000ms;
+  o.retry_max_delay = 1000ms;
+  Harness h(o);
+  h.fake->describe_error = Status(ErrorCode::kUnavailable, "cannot reach http://x: refused");
+  Status st;
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread opener([&] { st = h.sink->open(); });
+  std::this_thread::sleep_for(200ms);
+  h.sink->interrupt();
+  opener.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(st.code(), ErrorCode::kCancelled) << st.to_string();
+  EXPECT_NE(st.message().find("interrupted while checking Kinesis stream 'test'"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST(KinesisSinkTest, OpenRefusesDeletingStream) {
   Harness h;
   h.fake->stream_status = "DELETING";
