@@ -68,10 +68,6 @@ int run_daemon(const RunOptions& opts) {
     return 2;
   }
   DaemonConfig& cfg = *loaded;
-  if (Status valid = cfg.cdc.validate(); !valid.is_ok()) {
-    std::cerr << "heliosdb-cdc: invalid configuration:\n" << valid.message() << "\n";
-    return 2;
-  }
   if ((*signals)->stop_requested()) return stopped_before_start();
   auto sink = cfg.create_sink();
   if (!sink) {

@@ -139,8 +139,9 @@ Status LineSink::open() {
   if (target_ == Target::kStdout) {
     fd_ = STDOUT_FILENO;
     struct stat info;
-    if (fstat(STDOUT_FILENO, &info) == 0 && S_ISSOCK(info.st_mode)) stdout_socket_ = true;
-    if (fstat(STDOUT_FILENO, &info) == 0 && S_ISFIFO(info.st_mode)) {
+    const bool known = fstat(STDOUT_FILENO, &info) == 0;
+    stdout_socket_ = known && S_ISSOCK(info.st_mode);
+    if (known && S_ISFIFO(info.st_mode)) {
       // A pipe reopened through /proc is a file description of our own, so
       // O_NONBLOCK on it does not change the stdout the shell and the other
       // processes of the pipeline share.
