@@ -13,7 +13,7 @@
 
 #include "common/thread_name.h"
 #include "config/config_section.h"
-#include "serde/avro_file_sink.h"
+#include "sink/avro_file_sink.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc {
@@ -437,7 +437,7 @@ Status LineSink::close() {
 }
 
 std::unique_ptr<EventSink> make_file_sink(FileSinkOptions options) {
-  // format = "avro": an Avro object container file (serde/avro_file_sink.h).
+  // format = "avro": an Avro object container file (sink/avro_file_sink.h).
   if (options.format == SerializationFormat::Avro) return make_avro_file_sink(std::move(options));
   return std::make_unique<LineSink>(LineSink::Target::kFile, std::move(options));
 }

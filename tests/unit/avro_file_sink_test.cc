@@ -1,7 +1,7 @@
 // The file sink with format = "avro": container files that python3-avro's
 // DataFileReader opens, acknowledgements only after fsync, appending after a
 // restart, a torn block cut off, foreign files refused.
-#include "serde/avro_file_sink.h"
+#include "sink/avro_file_sink.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "serde/avro_file_sink.h"
+#include "sink/avro_file_sink.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
