@@ -11,6 +11,8 @@
 #include "heliosdb/cdc/kafka.h"
 #include "heliosdb/cdc/serialization.h"
 #include "kafka_test_util.h"
+#include "testing/ack_recorder.h"
+#include "testing/event_factory.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -18,52 +20,24 @@ namespace {
 using namespace std::chrono_literals;
 using kafka_test::Message;
 
-class RecordingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu_);
-    for (uint64_t t = first; t < first + count; ++t) {
-      EXPECT_TRUE(acked_.insert(t).second) << "ticket " << t << " acknowledged twice";
-    }
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu_);
-    failed_.emplace(ticket, std::move(reason));
-  }
-  size_t acked_count() {
-    std::lock_guard lock(mu_);
-    return acked_.size();
-  }
-  std::map<uint64_t, Status> failed() {
-    std::lock_guard lock(mu_);
-    return failed_;
-  }
-
- private:
-  std::mutex mu_;
-  std::set<uint64_t> acked_;
-  std::map<uint64_t, Status> failed_;
-};
-
 std::vector<CdcEvent> make_events(size_t n, uint64_t first_seq,
                                   const std::vector<std::string>& tables, size_t keys = 17) {
-  std::vector<CdcEvent> events;
-  for (size_t i = 0; i < n; ++i) {
-    CdcEvent e;
-    e.sequence = first_seq + i;
-    e.database = "shop";
-    e.table = tables[i % tables.size()];
-    e.event_id = make_event_id(e.database, e.sequence);
-    e.timestamp = 1764000000000 + static_cast<int64_t>(i);
-    e.operation = i % 5 == 4 ? OperationType::Update : OperationType::Insert;
-    e.key = std::string("k\0", 2) + std::to_string(i % keys);  // binary-safe keys
-    e.value = "{\"n\":" + std::to_string(i) + "}";
-    if (e.operation == OperationType::Update) e.old_value = "{\"old\":true}";
-    e.transaction_id = "txn_" + std::to_string(i / 10);
-    e.metadata["source"] = "it";
-    events.push_back(std::move(e));
-  }
-  return events;
+  return testing::make_events({.count = n,
+                               .first_seq = first_seq,
+                               .database = "shop",
+                               .tables = tables,
+                               .keys = keys,
+                               .key_prefix = std::string("k\0", 2),  // binary-safe keys
+                               .first_timestamp = 1764000000000,
+                               .shape = [](size_t i, CdcEvent& e) {
+                                 e.operation =
+                                     i % 5 == 4 ? OperationType::Update : OperationType::Insert;
+                                 e.value = "{\"n\":" + std::to_string(i) + "}";
+                                 if (e.operation == OperationType::Update)
+                                   e.old_value = "{\"old\":true}";
+                                 e.transaction_id = "txn_" + std::to_string(i / 10);
+                                 e.metadata["source"] = "it";
+                               }});
 }
 
 KafkaOptions options_for(const std::string& topic) {
@@ -124,7 +98,7 @@ TEST_F(KafkaSinkIT, DeliversEveryEventOnceWithKeyValueHeadersAndPerKeyOrder) {
   ASSERT_TRUE(k.is_ok()) << k.status().to_string();
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(3000, 1, {"orders"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto wall_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -164,7 +138,7 @@ TEST_F(KafkaSinkIT, HeadersCanBeTurnedOff) {
   ASSERT_TRUE(k.is_ok()) << k.status().to_string();
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(20, 1, {"orders"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE((*k)->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE((*k)->drain(30s).is_ok());
   auto msgs = kafka_test::consume_all(topic, events.size());
@@ -184,7 +158,7 @@ TEST_F(KafkaSinkIT, TopicTemplateRoutesEachTableToItsTopic) {
   ASSERT_TRUE(k.is_ok()) << k.status().to_string();
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(400, 1, {"users", "orders"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE((*k)->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE((*k)->drain(30s).is_ok());
   EXPECT_EQ(acks.acked_count(), events.size());
@@ -216,7 +190,7 @@ TEST_F(KafkaSinkIT, MissingTemplateTopicFailsTheEventNotTheWholeRun) {
   ASSERT_TRUE(k.is_ok());
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(2, 1, {"users", "ghosts"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   Status st = (*k)->send_batch({events, 0}, acks);
   ASSERT_EQ(st.code(), ErrorCode::kNotFound) << st.to_string();
   EXPECT_NE(st.message().find(prefix + ".shop.ghosts"), std::string::npos) << st.message();
@@ -272,7 +246,7 @@ TEST_F(KafkaSinkIT, GoodCredentialsDeliver) {
   ASSERT_TRUE(k.is_ok());
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(10, 1, {"users"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE((*k)->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE((*k)->drain(30s).is_ok());
   EXPECT_EQ(acks.acked_count(), 10u);
@@ -291,7 +265,7 @@ TEST_F(KafkaSinkIT, MessageLargerThanTopicAllowsStopsByDefault) {
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(1, 1, {"blobs"});
   events[0].value = std::string(1500000, 'x');
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE((*k)->send_batch({events, 0}, acks).is_ok());
   (*k)->drain(30s).is_ok();
   auto failed = acks.failed();
@@ -308,7 +282,7 @@ TEST_F(KafkaSinkIT, BrokerKilledAndRestartedMidStreamLosesNothing) {
   ASSERT_TRUE(k.is_ok());
   ASSERT_TRUE((*k)->open().is_ok());
   auto events = make_events(6000, 1, {"orders"});
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   size_t sent = 0;
   auto send_some = [&](size_t n) {
     for (size_t end = std::min(events.size(), sent + n); sent < end; sent += 200) {

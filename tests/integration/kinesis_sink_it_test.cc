@@ -12,6 +12,8 @@
 #include "heliosdb/cdc/serialization.h"
 #include "kinesis_test_util.h"
 #include "sink/kinesis_records.h"
+#include "testing/ack_recorder.h"
+#include "testing/event_factory.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -20,73 +22,33 @@ namespace {
 using namespace std::chrono_literals;
 using kinesis_test::ReadRecord;
 
-class Acks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu_);
-    for (uint64_t t = first; t < first + count; ++t) {
-      EXPECT_FALSE(fate_.count(t)) << "ticket " << t << " resolved twice";
-      fate_[t] = true;
-    }
-  }
-  void fail(uint64_t t, Status reason) override {
-    std::lock_guard lock(mu_);
-    EXPECT_FALSE(fate_.count(t)) << "ticket " << t << " resolved twice";
-    fate_[t] = false;
-    reasons_[t] = reason;
-  }
-  size_t acked() {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (auto& [t, ok] : fate_) n += ok;
-    return n;
-  }
-  std::optional<bool> fate(uint64_t t) {
-    std::lock_guard lock(mu_);
-    auto it = fate_.find(t);
-    return it == fate_.end() ? std::nullopt : std::optional<bool>(it->second);
-  }
-  uint64_t checkpoint() {  // tickets [0, result) all acknowledged
-    std::lock_guard lock(mu_);
-    uint64_t t = 0;
-    while (fate_.count(t) && fate_[t]) ++t;
-    return t;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<uint64_t, bool> fate_;
-  std::map<uint64_t, Status> reasons_;
-};
-
 // Keys: text, binary, empty (TRUNCATE); several events per key.
 std::vector<CdcEvent> make_events(size_t n, size_t keys, uint64_t first_seq = 1) {
-  std::vector<CdcEvent> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    CdcEvent& e = out[i];
-    e.sequence = first_seq + i;
-    e.timestamp = 1700000000000 + static_cast<int64_t>(i);
-    e.database = "shop";
-    e.table = i % 2 ? "users" : "orders";
-    e.event_id = make_event_id("shop", e.sequence);
-    e.transaction_id = "txn_" + std::to_string(i / 3);
-    size_t k = i % keys;
-    if (k % 5 == 4) {
-      e.key = std::string("\x00\xff", 2) + std::to_string(k);  // binary key
-    } else if (k % 7 == 6) {
-      e.key.clear();
-      e.operation = OperationType::Truncate;
-    } else {
-      e.key = "user-" + std::to_string(k);
-    }
-    if (e.operation != OperationType::Truncate) {
-      e.operation = i % 3 == 0 ? OperationType::Insert : OperationType::Update;
-      e.value = "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 50, 'x') + "\"}";
-    }
-    if (e.operation == OperationType::Update) e.old_value = std::string("\x01\x02\x03", 3);
-    e.metadata["source"] = "it";
-  }
-  return out;
+  return testing::make_events(
+      {.count = n,
+       .first_seq = first_seq,
+       .database = "shop",
+       .tables = {"orders", "users"},
+       .keys = keys,
+       .key_prefix = "user-",
+       .first_timestamp = 1700000000000,
+       .shape = [keys](size_t i, CdcEvent& e) {
+         e.transaction_id = "txn_" + std::to_string(i / 3);
+         size_t k = i % keys;
+         if (k % 5 == 4) {
+           e.key = std::string("\x00\xff", 2) + std::to_string(k);  // binary key
+         } else if (k % 7 == 6) {
+           e.key.clear();
+           e.operation = OperationType::Truncate;
+         }
+         if (e.operation != OperationType::Truncate) {
+           e.operation = i % 3 == 0 ? OperationType::Insert : OperationType::Update;
+           e.value =
+               "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 50, 'x') + "\"}";
+         }
+         if (e.operation == OperationType::Update) e.old_value = std::string("\x01\x02\x03", 3);
+         e.metadata["source"] = "it";
+       }});
 }
 
 std::unique_ptr<KinesisConnector> build(const KinesisOptions& o) {
@@ -95,8 +57,8 @@ std::unique_ptr<KinesisConnector> build(const KinesisOptions& o) {
   return k.is_ok() ? std::move(k).value() : nullptr;
 }
 
-Status send_all(KinesisConnector& sink, const std::vector<CdcEvent>& events, Acks& acks,
-                size_t chunk = 250) {
+Status send_all(KinesisConnector& sink, const std::vector<CdcEvent>& events,
+                testing::AckRecorder& acks, size_t chunk = 250) {
   for (size_t i = 0; i < events.size(); i += chunk) {
     size_t n = std::min(chunk, events.size() - i);
     HELIOSDB_RETURN_IF_ERROR(
@@ -153,11 +115,11 @@ TEST_F(KinesisSinkIT, DeliversToOneShardStreamOverTlsByteExactInKeyOrder) {
   auto sink = build(kinesis_test::options(stream, kinesis_test::kTlsEndpoint));
   ASSERT_TRUE(sink);
   ASSERT_TRUE(sink->open().is_ok());
-  Acks acks;
+  testing::AckRecorder acks;
   auto events = make_events(600, 60);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok());
-  EXPECT_EQ(acks.acked(), events.size());
+  EXPECT_EQ(acks.acked_count(), events.size());
   auto records = kinesis_test::read_all(stream, events.size());
   EXPECT_EQ(records.size(), events.size());
   check_stream(events, records, false);
@@ -175,11 +137,11 @@ TEST_F(KinesisSinkIT, DeliversToFourShardStreamAcrossShards) {
   o.batch_size = 100;
   auto sink = build(o);
   ASSERT_TRUE(sink);
-  Acks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1000, 200);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok());
-  EXPECT_EQ(acks.acked(), events.size());
+  EXPECT_EQ(acks.acked_count(), events.size());
   auto records = kinesis_test::read_all(stream, events.size());
   EXPECT_EQ(records.size(), events.size());
   check_stream(events, records, false);
@@ -196,11 +158,11 @@ TEST_F(KinesisSinkIT, PartialFailuresAreResentAloneNothingLostNoDuplicates) {
   o.max_retries = 10;
   auto sink = build(o);
   ASSERT_TRUE(sink);
-  Acks acks;
+  testing::AckRecorder acks;
   auto events = make_events(800, 40);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok()) << "drain";
-  EXPECT_EQ(acks.acked(), events.size());
+  EXPECT_EQ(acks.acked_count(), events.size());
   uint64_t injected = kinesis_test::proxy_stat("entries_failed");
   EXPECT_GT(injected, 80u);
   auto st = sink->stats();
@@ -220,11 +182,11 @@ TEST_F(KinesisSinkIT, ThrottlingAndServerErrorsAreRetried) {
   o.max_retries = 5;
   auto sink = build(o);
   ASSERT_TRUE(sink);
-  Acks acks;
+  testing::AckRecorder acks;
   auto events = make_events(300, 30);
   ASSERT_TRUE(send_all(*sink, events, acks).is_ok());
   ASSERT_TRUE(sink->drain(60s).is_ok());
-  EXPECT_EQ(acks.acked(), events.size());
+  EXPECT_EQ(acks.acked_count(), events.size());
   EXPECT_EQ(kinesis_test::proxy_stat("calls_throttled"), 2u);
   EXPECT_EQ(kinesis_test::proxy_stat("calls_5xx"), 2u);
   EXPECT_EQ(sink->stats().calls_retried, 4u);
@@ -242,7 +204,7 @@ TEST_F(KinesisSinkIT, RecordFailingPastMaxRetriesStopsAndCheckpointNeverPassesIt
   o.max_retries = 2;
   auto sink = build(o);
   ASSERT_TRUE(sink);
-  Acks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(send_all(*sink, events, acks, 400).is_ok());
   Status st = sink->drain(60s);
   ASSERT_FALSE(st.is_ok());

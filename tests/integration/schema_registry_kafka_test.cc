@@ -13,6 +13,7 @@
 #include "heliosdb/cdc/kafka.h"
 #include "kafka_test_util.h"
 #include "serde/schema_registry_json.h"
+#include "testing/ack_recorder.h"
 #include "testing/test_util.h"
 
 #include <curl/curl.h>
@@ -23,21 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kRegistry = "http://127.0.0.1:18081/apis/ccompat/v7";
-
-class CountingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu);
-    for (uint64_t t = first; t < first + count; ++t) acked.insert(t);
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu);
-    failures.push_back(reason.to_string());
-  }
-  std::mutex mu;
-  std::set<uint64_t> acked;
-  std::vector<std::string> failures;
-};
 
 size_t collect(char* d, size_t s, size_t n, void* u) {
   static_cast<std::string*>(u)->append(d, s * n);
@@ -88,12 +74,12 @@ TEST(KafkaAvroEndToEnd, ConsumedMessagesCarryTheFramingAndDecode) {
   auto kafka = KafkaConnector::create(o);
   ASSERT_TRUE(kafka.is_ok()) << kafka.status().to_string();
   ASSERT_TRUE((*kafka)->open().is_ok());
-  CountingAcks acks;
+  testing::AckRecorder acks;
   Status st = (*kafka)->send_batch({events, 0}, acks);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
   ASSERT_TRUE((*kafka)->drain(30s).is_ok());
-  EXPECT_EQ(acks.acked.size(), events.size());
-  EXPECT_TRUE(acks.failures.empty()) << acks.failures[0];
+  EXPECT_EQ(acks.acked_count(), events.size());
+  EXPECT_TRUE(acks.failure_texts().empty()) << acks.failure_texts()[0];
   ASSERT_TRUE((*kafka)->close().is_ok());
 
   const int64_t id = registry_id(topic + "-value");

@@ -19,6 +19,7 @@
 #include "heliosdb/cdc/kinesis.h"
 #include "kinesis_test_util.h"
 #include "sink/aws/crypto.h"
+#include "testing/ack_recorder.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -27,44 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string kRegistry = "http://127.0.0.1:18081/apis/ccompat/v7";
-
-// Counts every acknowledgement and failure per ticket, so an event
-// acknowledged twice, or a ticket outside what was sent, shows up.
-class TicketAcks : public AckReceiver {
- public:
-  TicketAcks(uint64_t first, size_t count) : first_(first), acked_(count, 0) {}
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu_);
-    for (uint64_t t = first; t < first + count; ++t) {
-      if (t < first_ || t - first_ >= acked_.size()) {
-        ++out_of_range_;
-      } else {
-        ++acked_[t - first_];
-      }
-    }
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu_);
-    failures_.push_back("ticket " + std::to_string(ticket) + ": " + reason.to_string());
-  }
-  // Every ticket acknowledged exactly once, none failed, none unknown.
-  void expect_each_acknowledged_once() {
-    std::lock_guard lock(mu_);
-    EXPECT_EQ(out_of_range_, 0u) << "acknowledged tickets that were never sent";
-    EXPECT_TRUE(failures_.empty()) << failures_.size() << " failed, first " << failures_[0];
-    for (size_t i = 0; i < acked_.size(); ++i) {
-      EXPECT_EQ(acked_[i], 1) << "ticket " << first_ + i << " acknowledged " << acked_[i]
-                              << " times";
-    }
-  }
-
- private:
-  std::mutex mu_;
-  uint64_t first_;
-  std::vector<int> acked_;
-  uint64_t out_of_range_ = 0;
-  std::vector<std::string> failures_;
-};
 
 size_t collect(char* d, size_t s, size_t n, void* u) {
   static_cast<std::string*>(u)->append(d, s * n);
@@ -237,7 +200,7 @@ TEST_F(KinesisAvroEndToEnd, RecordsCarryTheSubjectsSchemaIdDecodeAndAreKeyedByTh
   // Two batches, tickets not starting at 0.
   const uint64_t first_ticket = 5000;
   const size_t half = events.size() / 2;
-  TicketAcks acks(first_ticket, events.size());
+  testing::AckRecorder acks;
   std::span<const CdcEvent> all(events);
   st = kinesis->send_batch({all.first(half), first_ticket}, acks);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
@@ -245,7 +208,7 @@ TEST_F(KinesisAvroEndToEnd, RecordsCarryTheSubjectsSchemaIdDecodeAndAreKeyedByTh
   ASSERT_TRUE(st.is_ok()) << st.to_string();
   st = kinesis->drain(60s);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
-  acks.expect_each_acknowledged_once();
+  acks.expect_each_acknowledged_once(first_ticket, events.size());
   KinesisSinkStats stats = kinesis->stats();
   EXPECT_EQ(stats.records_acked, events.size());
   EXPECT_EQ(stats.records_failed, 0u);
@@ -312,11 +275,11 @@ TEST_F(KinesisAvroEndToEnd, ReopenedConnectorReusesTheRegisteredSchemaId) {
   for (int run = 0; run < 2; ++run) {  // a restart: new connector, new registry client
     auto kinesis = connector(stream);
     ASSERT_NE(kinesis, nullptr);
-    TicketAcks acks(0, 1);
+    testing::AckRecorder acks;
     Status st = kinesis->send_batch({std::span<const CdcEvent>(&event, 1), 0}, acks);
     ASSERT_TRUE(st.is_ok()) << st.to_string();
     ASSERT_TRUE(kinesis->drain(30s).is_ok());
-    acks.expect_each_acknowledged_once();
+    acks.expect_each_acknowledged_once(0, 1);
     ASSERT_TRUE(kinesis->close().is_ok());
   }
   Http versions = registry_get("/subjects/" + subject + "/versions");

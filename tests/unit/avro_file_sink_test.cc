@@ -16,24 +16,11 @@
 #include "config/config_section.h"
 #include "serde/avro_container_writer.h"
 #include "sink/sink_registry.h"
+#include "testing/ack_recorder.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 namespace {
-
-class RecordingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu);
-    for (uint64_t t = first; t < first + count; ++t) acked.push_back(t);
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu);
-    failed.push_back(ticket);
-  }
-  std::mutex mu;
-  std::vector<uint64_t> acked, failed;
-};
 
 std::string expected(const std::vector<CdcEvent>& events) {
   std::string want = "codec=null\nschema_matches_seed=1\n";
@@ -54,14 +41,14 @@ TEST(AvroFileSink, BatchesBecomeBlocksAckedOnlyAfterSync) {
   auto events = avro_test::edge_case_events();
   auto sink = make_file_sink(options_for(dir.file("out.avro")));  // dispatches on format
   ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 3), 100}, acks).is_ok());
   ASSERT_TRUE(sink->send_batch({std::span(events).subspan(3), 103}, acks).is_ok());
-  EXPECT_TRUE(acks.acked.empty()) << "acknowledged before fsync";
+  EXPECT_TRUE(acks.acked_in_order().empty()) << "acknowledged before fsync";
   ASSERT_TRUE(sink->poll(std::chrono::milliseconds(10)).is_ok());
-  ASSERT_EQ(acks.acked.size(), events.size());
-  EXPECT_EQ(acks.acked.front(), 100u);
-  EXPECT_EQ(acks.acked.back(), 100u + events.size() - 1);
+  ASSERT_EQ(acks.acked_count(), events.size());
+  EXPECT_EQ(acks.acked_in_order().front(), 100u);
+  EXPECT_EQ(acks.acked_in_order().back(), 100u + events.size() - 1);
   ASSERT_TRUE(sink->close().is_ok());
   avro_test::expect_same_text(avro_test::run_check("container", dir.file("out.avro")),
                               expected(events));
@@ -71,7 +58,7 @@ TEST(AvroFileSink, AppendsAfterRestartAndCutsATornBlock) {
   testing::TempDir dir;
   const std::string path = dir.file("out.avro");
   auto events = avro_test::edge_case_events();
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   {
     auto sink = make_avro_file_sink(options_for(path));
     ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
@@ -140,10 +127,10 @@ TEST(AvroFileSink, ConfigFormatAvroSelectsTheContainerWriter) {
   auto sink = create();
   ASSERT_TRUE(sink.is_ok());
   auto events = avro_test::edge_case_events();
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE((*sink)->send_batch({std::span(events).subspan(0, 1), 0}, acks).is_ok());
   ASSERT_TRUE((*sink)->close().is_ok());
-  EXPECT_EQ(acks.acked, std::vector<uint64_t>{0});
+  EXPECT_EQ(acks.acked_in_order(), std::vector<uint64_t>{0});
   avro_test::expect_same_text(avro_test::run_check("container", path), expected({events[0]}));
 }
 
@@ -157,13 +144,13 @@ TEST(AvroFileSink, RenameThenReopenStartsANewContainerWithItsHeader) {
   ASSERT_GE(events.size(), 4u);
   auto sink = make_avro_file_sink(options_for(path));
   ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
   std::filesystem::rename(path, dir.file("out.avro.1"));
   sink->request_reopen();
   ASSERT_TRUE(sink->send_batch({std::span(events).subspan(2, 2), 2}, acks).is_ok());
   ASSERT_TRUE(sink->close().is_ok());
-  EXPECT_EQ(acks.acked, (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(acks.acked_in_order(), (std::vector<uint64_t>{0, 1, 2, 3}));
   avro_test::expect_same_text(avro_test::run_check("container", dir.file("out.avro.1")),
                               expected({events[0], events[1]}));
   avro_test::expect_same_text(avro_test::run_check("container", path),
@@ -183,10 +170,10 @@ TEST(AvroFileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowled
     auto events = avro_test::edge_case_events();
     auto sink = make_avro_file_sink(options_for(path));
     ASSERT_TRUE(sink->open().is_ok());
-    RecordingAcks acks;
+    testing::AckRecorder acks;
     ASSERT_TRUE(sink->send_batch({std::span(events).subspan(0, 2), 0}, acks).is_ok());
     ASSERT_TRUE(sink->poll(std::chrono::milliseconds(10)).is_ok());
-    ASSERT_EQ(acks.acked, (std::vector<uint64_t>{0, 1}));
+    ASSERT_EQ(acks.acked_in_order(), (std::vector<uint64_t>{0, 1}));
     if (deleted) {
       ASSERT_TRUE(std::filesystem::remove(path));
     } else {
@@ -198,7 +185,7 @@ TEST(AvroFileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowled
     EXPECT_NE(st.message().find(path + (deleted ? " was deleted" : " was truncated")),
               std::string::npos)
         << st.message();
-    EXPECT_EQ(acks.acked, (std::vector<uint64_t>{0, 1}));
+    EXPECT_EQ(acks.acked_in_order(), (std::vector<uint64_t>{0, 1}));
     sink->close().is_ok();
   }
 }

@@ -8,30 +8,13 @@
 
 #include "heliosdb/cdc/serialization.h"
 #include "sink/file_sink.h"
+#include "testing/ack_recorder.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 namespace {
 
 using testing::TempDir;
-
-class RecordingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu);
-    for (uint64_t t = first; t < first + count; ++t) acked.insert(t);
-  }
-  void fail(uint64_t ticket, Status) override {
-    std::lock_guard lock(mu);
-    failed.insert(ticket);
-  }
-  size_t acked_count() {
-    std::lock_guard lock(mu);
-    return acked.size();
-  }
-  std::mutex mu;
-  std::set<uint64_t> acked, failed;
-};
 
 CdcEvent event(uint64_t seq) {
   CdcEvent e;
@@ -52,12 +35,12 @@ TEST(FileSink, WritesOneJsonLinePerEventAndAcknowledgesOnlyAfterSync) {
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
   std::vector<CdcEvent> events{event(1), event(2), event(3)};
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(sink->send_batch({std::span<const CdcEvent>(events), 10}, acks).is_ok());
   ASSERT_TRUE(sink->poll(std::chrono::milliseconds(0)).is_ok());
   EXPECT_EQ(acks.acked_count(), 0u) << "acknowledged before fsync was requested";
   ASSERT_TRUE(sink->drain(std::chrono::seconds(10)).is_ok());
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{10, 11, 12}));
+  EXPECT_EQ(acks.acked(), (std::set<uint64_t>{10, 11, 12}));
   ASSERT_TRUE(sink->close().is_ok());
   auto lines = testing::read_lines(o.path);
   ASSERT_EQ(lines.size(), 3u);
@@ -73,7 +56,7 @@ TEST(FileSink, IdlePollSyncsAndAcknowledges) {
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
   std::vector<CdcEvent> events{event(1)};
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(sink->send_batch({std::span<const CdcEvent>(events), 0}, acks).is_ok());
   ASSERT_TRUE(sink->poll(std::chrono::milliseconds(5)).is_ok());
   for (int i = 0; i < 500 && acks.acked_count() == 0; ++i) usleep(2000);
@@ -90,7 +73,7 @@ TEST(FileSink, PartialLastLineLeftByACrashIsCutOnOpen) {
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
   std::vector<CdcEvent> events{event(7)};
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(sink->send_batch({std::span<const CdcEvent>(events), 0}, acks).is_ok());
   ASSERT_TRUE(sink->close().is_ok());
   auto lines = testing::read_lines(path);
@@ -126,7 +109,7 @@ TEST(StdoutSink, WritesJsonLinesToStdoutAndAcknowledgesAtOnce) {
   FILE* capture = fopen(dir.file("stdout").c_str(), "w");
   dup2(fileno(capture), STDOUT_FILENO);
   auto sink = make_stdout_sink();
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   std::vector<CdcEvent> events{event(1), event(2)};
   Status st = sink->open();
   if (st.is_ok()) st = sink->send_batch({std::span<const CdcEvent>(events), 5}, acks);
@@ -135,7 +118,7 @@ TEST(StdoutSink, WritesJsonLinesToStdoutAndAcknowledgesAtOnce) {
   dup2(saved, STDOUT_FILENO);
   fclose(capture);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{5, 6}));
+  EXPECT_EQ(acks.acked(), (std::set<uint64_t>{5, 6}));
   EXPECT_EQ(testing::read_file(dir.file("stdout")),
             event_to_json(events[0]) + "\n" + event_to_json(events[1]) + "\n");
   EXPECT_EQ(sink->name(), "stdout");
@@ -151,7 +134,7 @@ FileSinkOptions synced_on_request(const TempDir& dir) {
 
 // Sends `events` as tickets first..., then drains: the sink's status.
 Status send_and_drain(EventSink& sink, const std::vector<CdcEvent>& events, uint64_t first,
-                      RecordingAcks& acks) {
+                      testing::AckRecorder& acks) {
   Status st = sink.send_batch({std::span<const CdcEvent>(events), first}, acks);
   if (!st.is_ok()) return st;
   return sink.drain(std::chrono::seconds(10));
@@ -166,9 +149,9 @@ TEST(FileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowledging
     FileSinkOptions o = synced_on_request(dir);
     auto sink = make_file_sink(o);
     ASSERT_TRUE(sink->open().is_ok());
-    RecordingAcks acks;
+    testing::AckRecorder acks;
     ASSERT_TRUE(send_and_drain(*sink, {event(1), event(2)}, 0, acks).is_ok());
-    ASSERT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
+    ASSERT_EQ(acks.acked(), (std::set<uint64_t>{0, 1}));
     if (deleted) {
       ASSERT_TRUE(std::filesystem::remove(o.path));
     } else {
@@ -180,7 +163,7 @@ TEST(FileSink, OutputFileDeletedOrTruncatedUnderTheSinkFailsWithoutAcknowledging
               std::string::npos)
         << st.message();
     if (!deleted) EXPECT_NE(st.message().find("copytruncate"), std::string::npos);
-    EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1})) << "events in a lost file acknowledged";
+    EXPECT_EQ(acks.acked(), (std::set<uint64_t>{0, 1})) << "events in a lost file acknowledged";
     sink->close().is_ok();
   }
 }
@@ -193,7 +176,7 @@ TEST(FileSink, RenameThenReopenKeepsTheOldEventsInTheRotatedFile) {
   FileSinkOptions o = synced_on_request(dir);
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   std::vector<CdcEvent> before{event(1), event(2)}, after{event(3)};
   ASSERT_TRUE(sink->send_batch({std::span<const CdcEvent>(before), 0}, acks).is_ok());
   // Renamed with events written but not yet synced or acknowledged.
@@ -201,7 +184,7 @@ TEST(FileSink, RenameThenReopenKeepsTheOldEventsInTheRotatedFile) {
   sink->request_reopen();
   ASSERT_TRUE(send_and_drain(*sink, after, 2, acks).is_ok());
   ASSERT_TRUE(sink->close().is_ok());
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(acks.acked(), (std::set<uint64_t>{0, 1, 2}));
   EXPECT_EQ(testing::read_file(dir.file("out.jsonl.1")),
             event_to_json(before[0]) + "\n" + event_to_json(before[1]) + "\n");
   EXPECT_EQ(testing::read_file(o.path), event_to_json(after[0]) + "\n");
@@ -214,12 +197,12 @@ TEST(FileSink, RenamedWithoutReopenGoesOnWritingToTheRenamedFile) {
   o.path = dir.file("out.jsonl");
   auto sink = make_file_sink(o);
   ASSERT_TRUE(sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(send_and_drain(*sink, {event(1)}, 0, acks).is_ok());
   std::filesystem::rename(o.path, dir.file("out.jsonl.1"));
   ASSERT_TRUE(send_and_drain(*sink, {event(2)}, 1, acks).is_ok());
   ASSERT_TRUE(sink->close().is_ok());
-  EXPECT_EQ(acks.acked, (std::set<uint64_t>{0, 1}));
+  EXPECT_EQ(acks.acked(), (std::set<uint64_t>{0, 1}));
   EXPECT_EQ(testing::count_complete_lines(dir.file("out.jsonl.1")), 2u);
 }
 
@@ -247,7 +230,7 @@ void with_stdout_closed_by_its_reader(Body body) {
 // and acknowledges nothing it could not write.
 TEST(StdoutSink, ReaderGoneAwayEndsTheRunWithCancelledAndAcknowledgesNothingUnwritten) {
   auto sink = make_stdout_sink();
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   Status first, second, drained, closed;
   with_stdout_closed_by_its_reader([&] {
     std::vector<CdcEvent> events{event(1), event(2)};
@@ -262,7 +245,7 @@ TEST(StdoutSink, ReaderGoneAwayEndsTheRunWithCancelledAndAcknowledgesNothingUnwr
   EXPECT_EQ(second.code(), ErrorCode::kCancelled) << second.to_string();
   EXPECT_TRUE(drained.is_ok()) << drained.to_string();
   EXPECT_TRUE(closed.is_ok()) << closed.to_string();
-  EXPECT_TRUE(acks.acked.empty());
+  EXPECT_TRUE(acks.acked().empty());
 }
 
 }  // namespace

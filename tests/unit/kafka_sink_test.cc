@@ -18,6 +18,8 @@
 #include "sink/kafka_config.h"
 #include "sink/kafka_topic.h"
 #include "sink/sink_registry.h"
+#include "testing/ack_recorder.h"
+#include "testing/event_factory.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -31,58 +33,17 @@ using kafka::TopicTemplate;
 constexpr int16_t kApiProduce = 0;
 constexpr int16_t kApiInitProducerId = 22;
 
-// Records every ticket's fate; fails the test on a double report.
-class RecordingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu_);
-    ++ack_calls_;
-    for (uint64_t t = first; t < first + count; ++t) {
-      EXPECT_TRUE(acked_.insert(t).second) << "ticket " << t << " acknowledged twice";
-      EXPECT_EQ(failed_.count(t), 0u) << "ticket " << t << " acknowledged and failed";
-    }
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu_);
-    EXPECT_EQ(acked_.count(ticket), 0u) << "ticket " << ticket << " failed after ack";
-    EXPECT_TRUE(failed_.emplace(ticket, reason).second) << "ticket " << ticket << " failed twice";
-  }
-  std::set<uint64_t> acked() {
-    std::lock_guard lock(mu_);
-    return acked_;
-  }
-  std::map<uint64_t, Status> failed() {
-    std::lock_guard lock(mu_);
-    return failed_;
-  }
-  size_t ack_calls() {
-    std::lock_guard lock(mu_);
-    return ack_calls_;
-  }
-
- private:
-  std::mutex mu_;
-  std::set<uint64_t> acked_;
-  std::map<uint64_t, Status> failed_;
-  size_t ack_calls_ = 0;
-};
-
 std::vector<CdcEvent> make_events(size_t n, uint64_t first_seq = 1, std::string table = "users",
                                   size_t value_size = 20) {
-  std::vector<CdcEvent> events;
-  for (size_t i = 0; i < n; ++i) {
-    CdcEvent e;
-    e.sequence = first_seq + i;
-    e.database = "mydb";
-    e.table = table;
-    e.event_id = make_event_id(e.database, e.sequence);
-    e.timestamp = 1700000000000 + static_cast<int64_t>(i);
-    e.operation = OperationType::Insert;
-    e.key = "user" + std::to_string(i % 7);
-    e.value = std::string(value_size, 'v');
-    events.push_back(std::move(e));
-  }
-  return events;
+  return testing::make_events(
+      {.count = n,
+       .first_seq = first_seq,
+       .database = "mydb",
+       .tables = {table},
+       .keys = 7,
+       .key_prefix = "user",
+       .first_timestamp = 1700000000000,
+       .shape = [&](size_t, CdcEvent& e) { e.value = std::string(value_size, 'v'); }});
 }
 
 std::set<uint64_t> range(uint64_t first, uint64_t count) {
@@ -330,7 +291,7 @@ TEST(KafkaSinkMock, EveryEventAcknowledgedExactlyOnceFromDeliveryReports) {
   auto k = connect(mock_options(mock));
   ASSERT_TRUE(k);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1000);
   for (size_t i = 0; i < events.size(); i += 100) {
     EventBatch b{std::span<const CdcEvent>(events.data() + i, 100), 500 + i};
@@ -354,7 +315,7 @@ TEST(KafkaSinkMock, NothingIsAcknowledgedBeforeTheDeliveryReport) {
   o.properties["linger.ms"] = "1000";  // hold the batch in librdkafka
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(10);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE(k->poll(50ms).is_ok());
@@ -372,7 +333,7 @@ TEST(KafkaSinkMock, RetriableProduceErrorsAreRetriedWithoutLossOrDuplicateAcks) 
       mock.get(), kApiProduce, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
       RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(200);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE(k->drain(20s).is_ok());
@@ -387,7 +348,7 @@ TEST(KafkaSinkMock, TopicAuthorizationFailureFailsTheEventWithClearMessage) {
   ASSERT_TRUE(k->open().is_ok());
   rd_kafka_mock_push_request_errors(mock.get(), kApiProduce, 1,
                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1);
   ASSERT_TRUE(k->send_batch({events, 7}, acks).is_ok());
   k->drain(10s).is_ok();
@@ -409,7 +370,7 @@ TEST(KafkaSinkMock, BrokerRejectsTooLargeMessageStopPolicyFailsTheEvent) {
   ASSERT_TRUE(k->open().is_ok());
   rd_kafka_mock_push_request_errors(mock.get(), kApiProduce, 1,
                                     RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   k->drain(10s).is_ok();
@@ -430,7 +391,7 @@ TEST(KafkaSinkMock, BrokerRejectsTooLargeMessageSkipPolicyAcknowledgesAndCounts)
   ASSERT_TRUE(k->open().is_ok());
   rd_kafka_mock_push_request_errors(mock.get(), kApiProduce, 1,
                                     RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE(k->drain(10s).is_ok());
@@ -446,7 +407,7 @@ TEST(KafkaSinkMock, LocallyTooLargeMessageStopPolicyReturnsError) {
   o.batch_size = 1000;
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto small = make_events(2, 1, "users", 10);
   auto big = make_events(1, 3, "users", 5000);
   std::vector<CdcEvent> events = {small[0], big[0], small[1]};
@@ -467,7 +428,7 @@ TEST(KafkaSinkMock, LocallyTooLargeMessageSkipPolicyGoesOn) {
   o.on_message_too_large = MessageTooLargePolicy::kSkip;
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto small = make_events(2, 1, "users", 10);
   auto big = make_events(1, 3, "users", 5000);
   std::vector<CdcEvent> events = {small[0], big[0], small[1]};
@@ -483,7 +444,7 @@ TEST(KafkaSinkMock, BrokerDownMeansTimeoutNotLossAndRecoversWhenBack) {
   auto k = connect(mock_options(mock));
   ASSERT_TRUE(k->open().is_ok());
   rd_kafka_mock_broker_set_down(mock.get(), 1);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(50);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   Status st = k->drain(1500ms);
@@ -503,7 +464,7 @@ TEST(KafkaSinkMock, FullQueueIsBackpressureNotFailure) {
   o.properties["queue.buffering.max.messages"] = "100";
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(2000);
   ASSERT_TRUE(k->send_batch({events, 0}, acks).is_ok());
   ASSERT_TRUE(k->drain(20s).is_ok());
@@ -519,7 +480,7 @@ TEST(KafkaSinkMock, InterruptReleasesASendBatchBlockedOnAFullQueue) {
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
   rd_kafka_mock_broker_set_down(mock.get(), 1);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(100);
   std::thread stopper([&] {
     std::this_thread::sleep_for(300ms);
@@ -589,7 +550,7 @@ TEST(KafkaSinkMock, FatalIdempotentProducerErrorStopsWithClearMessage) {
   // The broker refuses the idempotent producer id: librdkafka raises a fatal error.
   rd_kafka_mock_push_request_errors(mock.get(), kApiInitProducerId, 1,
                                     RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(5);
   Status st = k->open();
   if (st.is_ok()) st = k->send_batch({events, 0}, acks);
@@ -609,7 +570,7 @@ TEST(KafkaSinkMock, TemplateTopicsRouteByTable) {
   mock.create_topic("mydb.orders", 1);
   auto k = connect(mock_options(mock, "{database}.{table}"));
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto users = make_events(3, 1, "users");
   auto orders = make_events(3, 4, "orders");
   std::vector<CdcEvent> events = users;
@@ -625,7 +586,7 @@ TEST(KafkaSinkMock, TemplateTopicThatDoesNotExistFailsTheEvent) {
   rd_kafka_mock_topic_set_error(mock.get(), "mydb.ghosts", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   auto k = connect(mock_options(mock, "{database}.{table}"));
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1, 1, "ghosts");
   Status st = k->send_batch({events, 0}, acks);
   ASSERT_EQ(st.code(), ErrorCode::kNotFound) << st.to_string();
@@ -637,7 +598,7 @@ TEST(KafkaSinkMock, TemplateGivingAnIllegalTopicNameFailsTheEvent) {
   MockCluster mock;
   auto k = connect(mock_options(mock, "{database}.{table}"));
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1, 1, "weird table");
   Status st = k->send_batch({events, 0}, acks);
   ASSERT_FALSE(st.is_ok());

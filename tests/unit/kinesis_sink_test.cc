@@ -13,6 +13,8 @@
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_records.h"
 #include "sink/sink_registry.h"
+#include "testing/ack_recorder.h"
+#include "testing/event_factory.h"
 
 namespace heliosdb::cdc {
 SinkType kinesis_sink_type();
@@ -92,74 +94,12 @@ class FakeApi : public KinesisApi {
   std::shared_ptr<FakeKinesis> k_;
 };
 
-// Tracks every ticket's fate and the checkpoint the processor would take:
-// the highest T such that every ticket <= T is acknowledged.
-class RecordingAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t first, uint64_t count) override {
-    std::lock_guard lock(mu_);
-    for (uint64_t t = first; t < first + count; ++t) {
-      EXPECT_EQ(fate_.count(t), 0u) << "ticket " << t << " resolved twice";
-      fate_[t] = true;
-    }
-  }
-  void fail(uint64_t ticket, Status reason) override {
-    std::lock_guard lock(mu_);
-    EXPECT_EQ(fate_.count(ticket), 0u) << "ticket " << ticket << " resolved twice";
-    fate_[ticket] = false;
-    reasons_[ticket] = reason;
-  }
-  size_t acked() const {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (auto& [t, ok] : fate_) n += ok;
-    return n;
-  }
-  size_t resolved() const {
-    std::lock_guard lock(mu_);
-    return fate_.size();
-  }
-  std::optional<bool> fate(uint64_t t) const {
-    std::lock_guard lock(mu_);
-    auto it = fate_.find(t);
-    if (it == fate_.end()) return std::nullopt;
-    return it->second;
-  }
-  Status reason(uint64_t t) const {
-    std::lock_guard lock(mu_);
-    auto it = reasons_.find(t);
-    return it == reasons_.end() ? Status::ok() : it->second;
-  }
-  // Number of leading tickets (from 0) all acknowledged.
-  uint64_t checkpoint() const {
-    std::lock_guard lock(mu_);
-    uint64_t t = 0;
-    while (true) {
-      auto it = fate_.find(t);
-      if (it == fate_.end() || !it->second) return t;
-      ++t;
-    }
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::map<uint64_t, bool> fate_;
-  std::map<uint64_t, Status> reasons_;
-};
-
 std::vector<CdcEvent> make_events(size_t n, size_t keys, size_t value_size = 16,
                                   uint64_t first_seq = 1) {
-  std::vector<CdcEvent> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    CdcEvent& e = out[i];
-    e.sequence = first_seq + i;
-    e.database = "db";
-    e.table = "t";
-    e.event_id = make_event_id("db", e.sequence);
-    e.key = "key-" + std::to_string(i % keys);
-    e.value = std::string(value_size, static_cast<char>('a' + i % 26));
-  }
-  return out;
+  return testing::make_events(
+      {.count = n, .first_seq = first_seq, .keys = keys, .shape = [&](size_t i, CdcEvent& e) {
+         e.value = std::string(value_size, static_cast<char>('a' + i % 26));
+       }});
 }
 
 KinesisOptions fast_options() {
@@ -204,11 +144,11 @@ uint64_t seq_of(const std::string& data) { return std::stoull(data.substr(0, dat
 TEST(KinesisSinkTest, EveryRecordSentOnceAndAcknowledged) {
   Harness h;
   ASSERT_TRUE(h.sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(2000, 300);
   ASSERT_TRUE(h.send(events, acks).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 2000u);
+  EXPECT_EQ(acks.acked_count(), 2000u);
   EXPECT_EQ(acks.checkpoint(), 2000u);
   std::set<uint64_t> seen;
   for (const auto& w : h.fake->written) EXPECT_TRUE(seen.insert(seq_of(w.data)).second);
@@ -226,7 +166,7 @@ TEST(KinesisSinkTest, CallsStayWithinRecordAndKeyLimits) {
   o.max_in_flight = 1;
   Harness h(o);
   ASSERT_TRUE(h.sink->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   // 1500 distinct keys, then 40 events of ~300 KiB: 5 MiB per call binds.
   auto small = make_events(1500, 1500);
   ASSERT_TRUE(h.send(small, acks, 0, 1500).is_ok());
@@ -234,7 +174,7 @@ TEST(KinesisSinkTest, CallsStayWithinRecordAndKeyLimits) {
   for (auto& e : big) e.key = "big-" + std::to_string(e.sequence);
   ASSERT_TRUE(h.send(big, acks, 1500, 40).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 1540u);
+  EXPECT_EQ(acks.acked_count(), 1540u);
   for (const auto& call : h.fake->calls) {
     EXPECT_LE(call.size(), kMaxRecordsPerCall);
     size_t bytes = 0;
@@ -257,10 +197,10 @@ TEST(KinesisSinkTest, BatchSizeOptionCapsRecordsPerCall) {
   KinesisOptions o = fast_options();
   o.batch_size = 7;
   Harness h(o);
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(100, 100), acks).is_ok());  // open() implicitly
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 100u);
+  EXPECT_EQ(acks.acked_count(), 100u);
   for (const auto& call : h.fake->calls) EXPECT_LE(call.size(), 7u);
 }
 
@@ -271,7 +211,7 @@ TEST(KinesisSinkTest, PartialFailureResendsOnlyTheFailedEntriesByIndex) {
   h.fake->entry_error = [](size_t call, size_t i, const SentEntry&) -> std::string {
     return call == 0 && (i == 1 || i == 3) ? "ProvisionedThroughputExceededException" : "";
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(5, 5), acks, 0, 5).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
   ASSERT_EQ(h.fake->calls.size(), 2u);
@@ -279,7 +219,7 @@ TEST(KinesisSinkTest, PartialFailureResendsOnlyTheFailedEntriesByIndex) {
   ASSERT_EQ(h.fake->calls[1].size(), 2u);
   EXPECT_EQ(seq_of(h.fake->calls[1][0].data), 2u);
   EXPECT_EQ(seq_of(h.fake->calls[1][1].data), 4u);
-  EXPECT_EQ(acks.acked(), 5u);
+  EXPECT_EQ(acks.acked_count(), 5u);
   EXPECT_EQ(h.fake->written.size(), 5u);  // nothing written twice
   EXPECT_EQ(h.sink->stats().records_retried, 2u);
 }
@@ -291,7 +231,7 @@ TEST(KinesisSinkTest, GivesUpAfterMaxRetriesFailsTheRecordAndNeverCheckpointsPas
   h.fake->entry_error = [](size_t, size_t, const SentEntry& e) -> std::string {
     return e.partition_key == "key-7" ? "ProvisionedThroughputExceededException" : "";
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(50, 10);  // key-7 at tickets 7, 17, 27, ...
   Status sent = h.send(events, acks, 0, 50);
   EXPECT_TRUE(sent.is_ok());
@@ -328,10 +268,10 @@ TEST(KinesisSinkTest, RetryPolicyKeepsRetryingPastMaxRetries) {
     return call < 6 ? "InternalFailure" : "";
   };
   o.max_in_flight = 1;
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(3, 3), acks, 0, 3).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 3u);
+  EXPECT_EQ(acks.acked_count(), 3u);
   EXPECT_GE(h.fake->calls.size(), 7u);
 }
 
@@ -344,11 +284,11 @@ TEST(KinesisSinkTest, PerKeyOrderHoldsUnderRandomPartialFailures) {
   h.fake->entry_error = [rng](size_t, size_t, const SentEntry&) -> std::string {
     return (*rng)() % 4 == 0 ? "ProvisionedThroughputExceededException" : "";
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(3000, 37);
   ASSERT_TRUE(h.send(events, acks, 0, 250).is_ok());
   ASSERT_TRUE(h.sink->drain(30s).is_ok());
-  EXPECT_EQ(acks.acked(), 3000u);
+  EXPECT_EQ(acks.acked_count(), 3000u);
   std::map<std::string, uint64_t> last;
   for (const auto& w : h.fake->written) {
     uint64_t s = seq_of(w.data);
@@ -371,10 +311,10 @@ TEST(KinesisSinkTest, ThrottledAndServerErrorCallsAreRetriedWhole) {
     if (call == 2) return Status(ErrorCode::kTimeout, "timed out");
     return std::nullopt;
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(10, 10), acks, 0, 10).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 10u);
+  EXPECT_EQ(acks.acked_count(), 10u);
   EXPECT_EQ(h.fake->calls.size(), 4u);
   EXPECT_EQ(h.sink->stats().calls_retried, 3u);
   EXPECT_EQ(h.fake->written.size(), 10u);
@@ -388,13 +328,13 @@ TEST(KinesisSinkTest, AuthErrorStopsAtOnceWithoutRetry) {
     return Status(ErrorCode::kPermissionDenied,
                   "Kinesis PutRecords failed: HTTP 400 UnrecognizedClientException: bad token");
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(10, 10), acks, 0, 10).is_ok());
   Status st = h.sink->drain(10s);
   EXPECT_EQ(st.code(), ErrorCode::kPermissionDenied);
   EXPECT_NE(st.message().find("UnrecognizedClientException"), std::string::npos);
   EXPECT_EQ(h.fake->calls.size(), 1u);
-  EXPECT_EQ(acks.acked(), 0u);
+  EXPECT_EQ(acks.acked_count(), 0u);
   EXPECT_EQ(acks.resolved(), 10u);
 }
 
@@ -405,7 +345,7 @@ TEST(KinesisSinkTest, NonRetriableRecordErrorStops) {
   h.fake->entry_error = [](size_t, size_t i, const SentEntry&) -> std::string {
     return i == 2 ? "KMSAccessDeniedException" : "";
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.send(make_events(5, 5), acks, 0, 5).is_ok());
   Status st = h.sink->drain(10s);
   EXPECT_FALSE(st.is_ok());
@@ -417,26 +357,26 @@ TEST(KinesisSinkTest, NonRetriableRecordErrorStops) {
 
 TEST(KinesisSinkTest, RecordOverOneMebibyteFailsClearly) {
   Harness h;
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(3, 3, 1024 * 1024);
   Status st = h.send(events, acks, 0, 3);
   EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(st.message().find("at most 1 MiB"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("evt_db_1"), std::string::npos) << st.message();
   EXPECT_EQ(acks.resolved(), 3u);
-  EXPECT_EQ(acks.acked(), 0u);
+  EXPECT_EQ(acks.acked_count(), 0u);
 }
 
 TEST(KinesisSinkTest, RecordOfExactlyOneMebibyteWithKeyIsAccepted) {
   Harness h;
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto events = make_events(1, 1);
   const std::string pk = partition_key_for(events[0]);
   std::string prefix = std::to_string(events[0].sequence) + "|";
   events[0].value = std::string(kMaxBytesPerRecord - pk.size() - prefix.size(), 'x');
   ASSERT_TRUE(h.send(events, acks, 0, 1).is_ok());
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 1u);
+  EXPECT_EQ(acks.acked_count(), 1u);
 }
 
 TEST(KinesisSinkTest, OpenReportsMissingStreamClearly) {
@@ -511,7 +451,7 @@ TEST(KinesisSinkTest, BackpressureBoundsQueuedRecords) {
     while (!gate->load()) std::this_thread::sleep_for(1ms);
     return std::nullopt;
   };
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   ASSERT_TRUE(h.sink->open().is_ok());
   auto events = make_events(100, 100);
   std::atomic<size_t> handed{0};
@@ -527,7 +467,7 @@ TEST(KinesisSinkTest, BackpressureBoundsQueuedRecords) {
   gate->store(true);
   producer.join();
   ASSERT_TRUE(h.sink->drain(10s).is_ok());
-  EXPECT_EQ(acks.acked(), 100u);
+  EXPECT_EQ(acks.acked_count(), 100u);
 }
 
 TEST(KinesisOptionsTest, BuilderValidatesOptions) {
