@@ -17,6 +17,7 @@
 
 #include "heliosdb/cdc/wal.h"
 #include "kafka_test_util.h"
+#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -299,43 +300,13 @@ TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   kafka_test::create_topic(topic, 3);
   std::string config =
       write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
-  // HeliosDB keeps writing while the daemon is killed and restarted.
-  pid_t generator = testing::spawn_with_log({testing::cli_path(),
-                                             "wal",
-                                             "generate",
-                                             "--dir",
-                                             dir.file("wal"),
-                                             "--database",
-                                             "shop",
-                                             "--events",
-                                             "100000000",
-                                             "--tables",
-                                             "users,orders",
-                                             "--txn-size",
-                                             "3",
-                                             "--abort-ratio",
-                                             "0.15",
-                                             "--value-bytes",
-                                             "48",
-                                             "--rate",
-                                             "20000",
-                                             "--follow",
-                                             "--seed",
-                                             "8"},
-                                            dir.file("generator.log"));
-  for (int i = 0; i < 5; ++i) {
-    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
-                                           dir.file("daemon.log"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + 200 * i));
-    ASSERT_EQ(kill(daemon, SIGKILL), 0);
-    int rc = wait_exit(daemon);
-    ASSERT_EQ(rc, 128 + SIGKILL) << "daemon exited on its own; log:\n"
-                                 << testing::read_file(dir.file("daemon.log"));
-  }
-  kill(generator, SIGKILL);
-  wait_exit(generator);
-  auto r = testing::run_cli({"run", "--config", config, "--once"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
+      {.wal_dir = dir.file("wal"),
+       .config = config,
+       .log_dir = dir.path(),
+       .rate = 20000,
+       .kills = 5,
+       .run_for = [](int i) { return std::chrono::milliseconds(300 + 200 * i); }}));
   auto expected = committed_changes(dir.file("wal"), "shop");
   auto msgs = kafka_test::consume_all(topic, expected.size(), 120s);
   Verdict v = check_messages(expected, msgs);

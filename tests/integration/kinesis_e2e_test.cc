@@ -17,6 +17,7 @@
 #include "heliosdb/cdc/wal.h"
 #include "kinesis_test_util.h"
 #include "sink/aws/crypto.h"
+#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -272,41 +273,13 @@ TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 2));
   std::string config = write_config(dir, stream, kinesis_test::kPlainEndpoint, "",
                                     "batch_size = 50\ncheckpoint_interval = 100\n");
-  pid_t generator = testing::spawn_with_log({testing::cli_path(),
-                                             "wal",
-                                             "generate",
-                                             "--dir",
-                                             dir.file("wal"),
-                                             "--database",
-                                             "shop",
-                                             "--events",
-                                             "100000000",
-                                             "--tables",
-                                             "users,orders",
-                                             "--txn-size",
-                                             "3",
-                                             "--abort-ratio",
-                                             "0.15",
-                                             "--value-bytes",
-                                             "48",
-                                             "--rate",
-                                             "400",
-                                             "--follow",
-                                             "--seed",
-                                             "8"},
-                                            dir.file("generator.log"));
-  for (int i = 0; i < 4; ++i) {
-    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
-                                           dir.file("daemon.log"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(800 + 300 * i));
-    ASSERT_EQ(kill(daemon, SIGKILL), 0);
-    ASSERT_EQ(wait_exit(daemon), 128 + SIGKILL) << "daemon exited on its own; log:\n"
-                                                << testing::read_file(dir.file("daemon.log"));
-  }
-  kill(generator, SIGKILL);
-  wait_exit(generator);
-  auto r = testing::run_cli({"run", "--config", config, "--once"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
+      {.wal_dir = dir.file("wal"),
+       .config = config,
+       .log_dir = dir.path(),
+       .rate = 400,
+       .kills = 4,
+       .run_for = [](int i) { return std::chrono::milliseconds(800 + 300 * i); }}));
   auto expected = committed_changes(dir.file("wal"), "shop");
   auto records = kinesis_test::read_all(stream, expected.size(), 60s);
   Verdict v = check_records(expected, records);

@@ -19,6 +19,7 @@
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/checkpoint_store.h"
 #include "testing/checkpoint_util.h"
+#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -274,54 +275,27 @@ TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
   TempDir dir;
   std::string config = write_config(dir, "checkpoint_interval = 500\nbatch_size = 50\n");
   generate(dir, "shop", 2000, 11);  // some history before the first start
-  pid_t generator = testing::spawn_with_log({testing::cli_path(),
-                                             "wal",
-                                             "generate",
-                                             "--dir",
-                                             dir.file("wal"),
-                                             "--database",
-                                             "shop",
-                                             "--events",
-                                             "100000000",
-                                             "--tables",
-                                             "users,orders",
-                                             "--txn-size",
-                                             "3",
-                                             "--abort-ratio",
-                                             "0.15",
-                                             "--value-bytes",
-                                             "48",
-                                             "--segment-bytes",
-                                             "1048576",
-                                             "--rate",
-                                             "5000",
-                                             "--follow",
-                                             "--seed",
-                                             "12"},
-                                            dir.file("generator.log"));
   std::mt19937 rng(20261125);
   struct Restart {
     DeliveryPosition checkpoint;
     size_t lines_before;
   };
   std::vector<Restart> restarts;
-  const int kKills = 20;
-  for (int i = 0; i < kKills; ++i) {
-    pid_t daemon = testing::spawn_with_log({testing::cli_path(), "run", "--config", config},
-                                           dir.file("daemon.log"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 500));
-    ASSERT_EQ(kill(daemon, SIGKILL), 0);
-    int status = 0;
-    waitpid(daemon, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "daemon exited on its own; log:\n"
-                                     << testing::read_file(dir.file("daemon.log"));
-    auto ckpt = testing::load_wal_checkpoint(dir.file("ckpt"), "shop");
-    restarts.push_back({ckpt.value_or(DeliveryPosition{}), complete_lines(dir.file("out.jsonl"))});
-  }
-  kill(generator, SIGKILL);
-  waitpid(generator, nullptr, 0);
-  auto final_run = testing::run_cli({"run", "--config", config, "--once"});
-  ASSERT_EQ(final_run.exit_code, 0) << final_run.err;
+  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
+      {.wal_dir = dir.file("wal"),
+       .config = config,
+       .log_dir = dir.path(),
+       .rate = 5000,
+       .seed = 12,
+       .extra_generator_args = {"--segment-bytes", "1048576"},
+       .kills = 20,
+       .run_for = [&](int) { return std::chrono::milliseconds(150 + rng() % 500); },
+       .after_kill =
+           [&](int) {
+             auto ckpt = testing::load_wal_checkpoint(dir.file("ckpt"), "shop");
+             restarts.push_back(
+                 {ckpt.value_or(DeliveryPosition{}), complete_lines(dir.file("out.jsonl"))});
+           }}));
 
   auto expected = committed_changes(dir.file("wal"), "shop");
   std::map<std::string, const Change*> by_id;
