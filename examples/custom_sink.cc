@@ -1,41 +1,16 @@
-// A custom sink: implement EventSink's send/flush/close/name (the seed's
-// interface) and hand it to an EventProcessor. This one prints one line per
+// A custom sink (printing_sink.h: implement EventSink's send/flush/close/name,
+// the seed's interface) handed to an EventProcessor. It prints one line per
 // change and counts changes per table.
 //
 //   custom_sink_example WAL_DIR DATABASE CHECKPOINT_DIR
 #include <heliosdb/cdc/processor.h>
 
 #include <cstdio>
-#include <map>
 #include <memory>
-#include <string>
+
+#include "printing_sink.h"
 
 namespace cdc = heliosdb::cdc;
-
-class PrintingSink : public cdc::EventSink {
- public:
-  cdc::Status send(const cdc::CdcEvent& event) override {
-    std::printf("%s %s.%s key=%zu bytes\n",
-                std::string(cdc::operation_name(event.operation)).c_str(), event.database.c_str(),
-                event.table.c_str(), event.key.size());
-    ++per_table_[event.table];
-    return cdc::Status::ok();
-  }
-  // Nothing is buffered: every send() is already written to stdout.
-  cdc::Status flush() override {
-    std::fflush(stdout);
-    return cdc::Status::ok();
-  }
-  cdc::Status close() override {
-    for (const auto& [table, count] : per_table_)
-      std::printf("table %s: %zu\n", table.c_str(), count);
-    return flush();
-  }
-  std::string_view name() const override { return "printing"; }
-
- private:
-  std::map<std::string, size_t> per_table_;
-};
 
 int main(int argc, char** argv) {
   if (argc != 4) {
