@@ -1,5 +1,4 @@
 // `heliosdb-cdc wal generate` and `heliosdb-cdc wal dump`.
-#include <openssl/evp.h>
 #include <signal.h>
 #include <time.h>
 
@@ -11,6 +10,8 @@
 
 #include "cli/commands.h"
 #include "cli/operator_signals.h"
+#include "common/base64.h"
+#include "common/json_text.h"
 #include "heliosdb/cdc/wal.h"
 #include "wal/generator.h"
 
@@ -79,44 +80,27 @@ class Out {
   std::string buf_;
 };
 
+// The library's encoder (common/base64.h), through a reused scratch buffer.
 void append_base64(Out& out, std::string_view bytes, std::string& scratch) {
-  scratch.resize(4 * ((bytes.size() + 2) / 3) + 1);
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(scratch.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out << std::string_view(scratch.data(), static_cast<size_t>(n));
+  scratch.resize(base64_encoded_size(bytes.size()));
+  char* end = base64_encode_to(scratch.data(), bytes);
+  out << std::string_view(scratch.data(), static_cast<size_t>(end - scratch.data()));
 }
 
-void append_json_string(Out& out, std::string_view s) {
-  out << '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out << "\\\"";
-        break;
-      case '\\':
-        out << "\\\\";
-        break;
-      case '\n':
-        out << "\\n";
-        break;
-      case '\r':
-        out << "\\r";
-        break;
-      case '\t':
-        out << "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out << std::string_view(b, 6);
-        } else {
-          out << static_cast<char>(c);
-        }
-    }
+// common/json_text.h's escaping, except that `wal dump` has always written
+// \b and \f as \u0008 and \u000c: kept so its output stays byte-identical.
+void append_json_string(Out& out, std::string_view s, std::string& scratch) {
+  scratch.assign(1, '"');
+  size_t run_start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\b' && s[i] != '\f') continue;
+    append_json_escaped(scratch, s.substr(run_start, i - run_start));
+    scratch += s[i] == '\b' ? "\\u0008" : "\\u000c";
+    run_start = i + 1;
   }
-  out << '"';
+  append_json_escaped(scratch, s.substr(run_start));
+  scratch += '"';
+  out << scratch;
 }
 
 // Bytes for humans: printable ASCII as is, everything else as \xNN.
@@ -151,9 +135,9 @@ void print_json(Out& out, const WalEntry& e, std::string& scratch) {
   out.snum(e.timestamp_ms) << ",\"kind\":\"" << wal_entry_kind_name(e.kind)
                            << "\",\"transaction_id\":\"txn_";
   out.num(e.transaction_id) << "\",\"database\":";
-  append_json_string(out, e.database);
+  append_json_string(out, e.database, scratch);
   out << ",\"table\":";
-  append_json_string(out, e.table);
+  append_json_string(out, e.table, scratch);
   out << ",\"key\":\"";
   append_base64(out, e.key, scratch);
   out << "\",\"value\":";
