@@ -27,6 +27,10 @@ std::vector<CdcConfig::Problem> CdcConfig::problems() const {
   if (max_transaction_memory_bytes < 1024) {
     bad("max_transaction_memory_bytes", "must be at least 1024");
   }
+  if (stop_interrupt_delay_ms == 0) bad("stop_interrupt_delay_ms", "must be at least 1");
+  if (stop_interrupt_delay_ms > 3600000) bad("stop_interrupt_delay_ms", "must be at most 3600000");
+  if (drain_timeout_ms == 0) bad("drain_timeout_ms", "must be at least 1");
+  if (drain_timeout_ms > 3600000) bad("drain_timeout_ms", "must be at most 3600000");
   return out;
 }
 

@@ -31,6 +31,10 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
   c.max_transaction_memory_bytes = static_cast<uint64_t>(s.get_int(
       "max_transaction_memory_bytes", static_cast<int64_t>(defaults.max_transaction_memory_bytes),
       1024, 2ll * 1024 * 1024 * 1024));
+  c.stop_interrupt_delay_ms = static_cast<uint32_t>(
+      s.get_int("stop_interrupt_delay_ms", defaults.stop_interrupt_delay_ms, 1, 3600000));
+  c.drain_timeout_ms =
+      static_cast<uint32_t>(s.get_int("drain_timeout_ms", defaults.drain_timeout_ms, 1, 3600000));
   // The library's own rules (the processor checks the same at start), each
   // reported at the line of its key, or of [cdc] for a missing key.
   for (const auto& p : c.problems()) s.error(p.option, p.message);

@@ -64,10 +64,9 @@ AckTracker::PendingEvent AckTracker::describe(const DeliveryPosition& position,
   e.timestamp_ms = event.timestamp;
   e.bytes = event.key.size() + (event.value ? event.value->size() : 0) +
             (event.old_value ? event.old_value->size() : 0);
-  if (observer_) {
-    e.operation = event.operation;
-    e.table = intern_table(event.table);
-  }
+  e.operation = event.operation;
+  // Always interned: a give-up error names the event's table (fail()).
+  e.table = intern_table(event.table);
   return e;
 }
 
@@ -148,18 +147,27 @@ void AckTracker::acknowledge(uint64_t first_ticket, uint64_t count) {
 
 void AckTracker::fail(uint64_t ticket, Status reason) {
   std::lock_guard lock(mu_);
+  std::string what = "an event";
   if (ticket >= base_ticket_ && ticket - base_ticket_ < entries_.size()) {
     Entry& e = entries_[ticket - base_ticket_];
     if (!e.done && !e.failed) {
       e.failed = true;
       failed_.fetch_add(1, std::memory_order_relaxed);
     }
+    what = describe_for_user(e);
   }
-  if (!failure_) {
-    failure_ = reason.with_context("event ticket " + std::to_string(ticket) + " failed");
-  }
+  if (!failure_) failure_ = reason.with_context("delivering " + what + " failed");
   space_cv_.notify_all();
   drained_cv_.notify_all();
+}
+
+std::string AckTracker::describe_for_user(const PendingEvent& e) const {
+  // The ticket is internal; users know the event by its id, table and
+  // where it stands in the source.
+  std::string out = "event " + make_event_id(database_, e.position.event_sequence);
+  if (e.table < table_names_.size()) out += " of table " + std::string(table_names_[e.table]);
+  out += " (commit sequence " + std::to_string(e.position.commit_sequence) + ")";
+  return out;
 }
 
 DeliveryPosition AckTracker::delivered() const {

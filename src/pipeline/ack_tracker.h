@@ -32,7 +32,7 @@
 #include "heliosdb/cdc/processor.h"
 #include "heliosdb/cdc/sink.h"
 #include "pipeline/memory_budget.h"
-#include "pipeline/position.h"
+#include "source/position.h"
 
 namespace heliosdb::cdc {
 
@@ -85,6 +85,9 @@ class AckTracker final : public AckReceiver {
   // the observer is told. The caller charges them when it registers the
   // batch. Set before registering; `budget` must outlive the tracker's use.
   void set_budget(MemoryBudget* budget) { budget_ = budget; }
+  // The database the events come from: a give-up error names the event by
+  // its id ("evt_<database>_<sequence>"). Set before registering.
+  void set_database(std::string database) { database_ = std::move(database); }
   // Events given up on (each ticket counted once).
   uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
   // Moves the position reached after the last registered event (a
@@ -123,6 +126,8 @@ class AckTracker final : public AckReceiver {
     bool failed = false;
   };
   void pop_done_locked();
+  // "event evt_shop_42 of table orders (commit sequence 45)"; under mu_.
+  std::string describe_for_user(const PendingEvent& e) const;
 
   const size_t capacity_;
   mutable std::mutex mu_;
@@ -143,6 +148,7 @@ class AckTracker final : public AckReceiver {
   std::atomic<uint64_t> failed_{0};
   std::shared_ptr<PipelineObserver> observer_;
   MemoryBudget* budget_ = nullptr;
+  std::string database_;
   // Interned table names. table_names_ only grows, under mu_ (acknowledge()
   // reads it under mu_); its strings live in table_storage_ (a deque: stable
   // addresses), so the views handed to the observer stay valid. The lookup

@@ -249,14 +249,14 @@ Result<Checkpoint> parse_checkpoint(const std::string& text, const std::string& 
              "\" (this version reads checkpoint formats v1 and v2)");
 }
 
-CheckpointStore::CheckpointStore(std::string dir, std::string pipeline)
+FileCheckpointStore::FileCheckpointStore(std::string dir, std::string pipeline)
     : dir_(std::move(dir)), pipeline_(std::move(pipeline)) {
   const std::string stem = dir_ + "/" + file_stem_for(pipeline_);
   path_ = stem + ".checkpoint";
   lock_path_ = stem + ".lock";
 }
 
-Result<std::optional<Checkpoint>> CheckpointStore::load() const {
+Result<std::optional<Checkpoint>> FileCheckpointStore::load() const {
   std::ifstream in(path_, std::ios::binary);
   if (!in) {
     if (errno == ENOENT || !std::filesystem::exists(path_)) return std::optional<Checkpoint>();
@@ -285,12 +285,12 @@ Status create_directory(const std::string& dir) {
 
 }  // namespace
 
-Result<std::unique_ptr<PipelineLock>> CheckpointStore::lock() const {
+Result<std::unique_ptr<PipelineLock>> FileCheckpointStore::lock() const {
   HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
   return PipelineLock::acquire(lock_path_);
 }
 
-Status CheckpointStore::prepare(const SourcePosition& probe) const {
+Status FileCheckpointStore::prepare(const SourcePosition& probe) const {
   HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
   // access() passes on a full disk: only writing a checkpoint proves one fits.
   const std::string tmp = path_ + ".tmp";
@@ -304,7 +304,7 @@ Status CheckpointStore::prepare(const SourcePosition& probe) const {
   return Status::ok();
 }
 
-Status CheckpointStore::save(const SourcePosition& position) {
+Status FileCheckpointStore::save(const SourcePosition& position) {
   HELIOSDB_RETURN_IF_ERROR(create_directory(dir_));
   Checkpoint c;
   c.pipeline = pipeline_;

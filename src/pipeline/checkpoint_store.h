@@ -24,7 +24,7 @@
 
 #include "heliosdb/cdc/status.h"
 #include "pipeline/pipeline_lock.h"
-#include "pipeline/position.h"
+#include "source/position.h"
 
 namespace heliosdb::cdc {
 
@@ -37,27 +37,50 @@ struct Checkpoint {
   int64_t updated_at_ms = 0;
 };
 
+// Where a pipeline keeps its checkpoint: the one durable record of how far
+// delivery got. The processor saves only positions the AckTracker released
+// (every event before them acknowledged), from its checkpoint-writer thread,
+// one save at a time; load(), prepare() and lock() come before the run.
+// The file store is the one implementation today; a Kafka-topic store is
+// planned (EventProcessor::with_checkpoint_store injects one).
 class CheckpointStore {
  public:
+  virtual ~CheckpointStore() = default;
+
+  // The stored checkpoint, nullopt if none exists yet. A damaged one is a
+  // kCorruption error naming where it is kept.
+  virtual Result<std::optional<Checkpoint>> load() const = 0;
+  // Durably replaces the stored checkpoint: once it returns OK, a crash
+  // resumes at `position` or later.
+  virtual Status save(const SourcePosition& position) = 0;
+  // Proves a checkpoint can be saved (writing `probe`, the position the run
+  // starts from, somewhere harmless), so a store that cannot take one stops
+  // the pipeline before it delivers anything.
+  virtual Status prepare(const SourcePosition& probe) const = 0;
+  // Takes this pipeline's exclusive lock, held until the returned object is
+  // destroyed: a second daemon on the same checkpoint fails here.
+  virtual Result<std::unique_ptr<PipelineLock>> lock() const = 0;
+  // Where the checkpoint is kept, for messages ("/var/lib/cdc/mydb.checkpoint").
+  virtual const std::string& path() const = 0;
+};
+
+// The checkpoint as a file in a directory (the format above).
+class FileCheckpointStore final : public CheckpointStore {
+ public:
   // `dir` is created on first save if missing.
-  CheckpointStore(std::string dir, std::string pipeline);
+  FileCheckpointStore(std::string dir, std::string pipeline);
 
-  // The stored checkpoint, nullopt if none exists yet. A damaged file is a
-  // kCorruption error naming the file.
-  Result<std::optional<Checkpoint>> load() const;
-  Status save(const SourcePosition& position);
-  // Creates the directory if missing and proves a checkpoint can be written
-  // there: writes `probe` (the position the run starts from) to the temp
-  // file, fsyncs and removes it. So a full, read-only or bad checkpoint_dir
-  // stops the pipeline before it delivers anything, with the directory and
-  // the errno in the error.
-  Status prepare(const SourcePosition& probe) const;
+  // A damaged file is a kCorruption error naming the file.
+  Result<std::optional<Checkpoint>> load() const override;
+  Status save(const SourcePosition& position) override;
+  // Creates the directory if missing and writes `probe` to the temp file,
+  // fsyncs and removes it: a full, read-only or bad checkpoint_dir fails
+  // with the directory and the errno in the error.
+  Status prepare(const SourcePosition& probe) const override;
+  // Creates the directory if missing and takes "<dir>/<pipeline>.lock".
+  Result<std::unique_ptr<PipelineLock>> lock() const override;
 
-  // Creates the directory if missing and takes this pipeline's lock
-  // ("<dir>/<pipeline>.lock"), held until the returned object is destroyed.
-  Result<std::unique_ptr<PipelineLock>> lock() const;
-
-  const std::string& path() const { return path_; }
+  const std::string& path() const override { return path_; }
   const std::string& lock_path() const { return lock_path_; }
 
  private:

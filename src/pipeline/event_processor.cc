@@ -18,6 +18,7 @@
 // slot. A stalled sink stalls the reader (lag grows, memory does not).
 #include "heliosdb/cdc/processor.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -72,6 +73,13 @@ void assign_keeping_buffer(std::optional<std::string>& slot, std::string& spare,
   }
 }
 
+// "10 s", "1.5 s", "250 ms": the stop-interrupt delay as a message says it.
+std::string format_delay(uint32_t ms) {
+  if (ms < 1000) return std::to_string(ms) + " ms";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return fmt::format("{:.1f} s", ms / 1000.0);
+}
+
 // Row bytes a change brings into a batch slot (what the budget counts).
 uint64_t row_bytes(const CommittedChange& c) {
   return c.key.size() + (c.value ? c.value->size() : 0) + (c.old_value ? c.old_value->size() : 0);
@@ -97,15 +105,26 @@ struct EventProcessor::Impl {
   Status lock_checkpoint() {
     if (pipeline_lock) return Status::ok();
     HELIOSDB_RETURN_IF_ERROR(config.validate());
-    auto locked = CheckpointStore(config.checkpoint_dir, config.database).lock();
+    auto locked = checkpoint_store().lock();
     if (!locked) return locked.status();
     pipeline_lock = std::move(*locked);
     return Status::ok();
   }
 
+  void set_checkpoint_store(std::unique_ptr<CheckpointStore> injected) {
+    store = std::move(injected);
+  }
+  // The injected store, or the file store in checkpoint_dir.
+  CheckpointStore& checkpoint_store() {
+    if (!store)
+      store = std::make_unique<FileCheckpointStore>(config.checkpoint_dir, config.database);
+    return *store;
+  }
+
   // Runs the pipeline; tells the observer when it runs and how it ended.
   Status run(bool once) {
     Status st = run_pipeline(once);
+    source.reset();
     stop_requested.store(false);
     checkpointer.reset();   // flushed when the run ended
     pipeline_lock.reset();  // after the last checkpoint write
@@ -117,7 +136,6 @@ struct EventProcessor::Impl {
   bool should_stop() const { return stop_requested.load(std::memory_order_relaxed); }
   Status run_pipeline(bool once);
   Status read_loop(bool once);
-  Status check_wal_holds_checkpoint();
   Status sink_loop();
   Status emit_change(const CommitInfo& info, const CommittedChange& change);
   // Registers the batch being filled and hands it to the sink thread, or
@@ -141,8 +159,8 @@ struct EventProcessor::Impl {
     return std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
   }
   void interrupt_busy_sink() {
-    spdlog::warn("sink {} is still busy 10 s after the stop request; interrupting it",
-                 sink->name());
+    spdlog::warn("sink {} is still busy {} after the stop request; interrupting it", sink->name(),
+                 format_delay(config.stop_interrupt_delay_ms));
     sink->interrupt();
   }
   void maybe_checkpoint(bool force);
@@ -158,10 +176,11 @@ struct EventProcessor::Impl {
   std::unique_ptr<MemoryBudget> budget;  // rows in flight ([cdc] buffer_bytes)
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
-  size_t keep_bytes = 0;  // what a slot's row buffer may keep beyond its row
-  std::unique_ptr<CheckpointStore> store;
-  std::unique_ptr<PipelineLock> pipeline_lock;          // held while running
+  size_t keep_bytes = 0;                        // what a slot's row buffer may keep beyond its row
+  std::unique_ptr<CheckpointStore> store;       // with_checkpoint_store(), or the file store
+  std::unique_ptr<PipelineLock> pipeline_lock;  // held while running
   std::unique_ptr<SourcePositionCodec> position_codec;  // the source's checkpoint encoding
+  std::unique_ptr<ChangeSource> source;                 // opened at `resume`
   std::unique_ptr<CheckpointWriter> checkpointer;       // writes `store` in the background
   DeliveryPosition resume;                              // from the checkpoint: already delivered
   DeliveryPosition last_saved;
@@ -209,6 +228,10 @@ EventProcessor& EventProcessor::with_observer(std::shared_ptr<PipelineObserver> 
   impl_->observer = std::move(observer);
   return *this;
 }
+EventProcessor& EventProcessor::with_checkpoint_store(std::unique_ptr<CheckpointStore> store) {
+  impl_->set_checkpoint_store(std::move(store));
+  return *this;
+}
 EventProcessor& EventProcessor::handle_signals(bool) { return *this; }
 Status EventProcessor::lock_checkpoint() { return impl_->lock_checkpoint(); }
 Status EventProcessor::start() { return impl_->run(false); }
@@ -230,7 +253,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   if (!sink) return invalid_argument("EventProcessor needs a sink");
 
   checkpointer.reset();  // a previous run's writer, flushed when that run ended
-  store = std::make_unique<CheckpointStore>(config.checkpoint_dir, config.database);
+  checkpoint_store();
   HELIOSDB_RETURN_IF_ERROR(lock_checkpoint());
   auto codec = open_wal_position_codec(config.wal_path);
   if (!codec) return codec.status();
@@ -263,6 +286,12 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   last_saved = resume;
   stats.checkpoint_sequence.store(resume.commit_sequence);
   HELIOSDB_RETURN_IF_ERROR(store->prepare(position_codec->to_checkpoint(resume)));
+  // Before the sink opens and the threads start: a source that cannot
+  // resume here (no WAL, or one that no longer holds the checkpoint) ends
+  // the run before it ran, with its error and no final status line.
+  auto opened_source = open_wal_source_for_resume(config.wal_path, resume, store->path());
+  if (!opened_source) return opened_source.status();
+  source = std::move(*opened_source);
   checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
 
   sink_context = "sink " + std::string(sink->name());
@@ -293,6 +322,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   tracker = std::make_unique<AckTracker>(config.buffer_size, resume);
   tracker->set_observer(observer);
   tracker->set_budget(budget.get());
+  tracker->set_database(config.database);
   if (observer) observer->on_started();
   queue = std::make_unique<BatchQueue>(batches, config.batch_size, keep_bytes);
   filling_bytes = 0;
@@ -309,11 +339,13 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
     if (!st.is_ok()) set_fatal(st);
     reader_done.store(true);
     // A sink blocked in send_batch() (destination down, its queue full)
-    // would hold up a stop forever: give it 10 s, then interrupt it. What it
-    // had not delivered is not acknowledged, so it is sent again next time.
-    // (When this thread sends, poll_loop() watches it instead.)
+    // would hold up a stop forever: give it stop_interrupt_delay_ms, then
+    // interrupt it. What it had not delivered is not acknowledged, so it is
+    // sent again next time. (When this thread sends, poll_loop() watches it
+    // instead.)
     if (should_stop() && !send_on_reader) {
-      for (int i = 0; i < 500 && !sink_done.load(); ++i) {
+      const auto give_up = Clock::now() + std::chrono::milliseconds(config.stop_interrupt_delay_ms);
+      while (!sink_done.load() && Clock::now() < give_up) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       if (!sink_done.load()) interrupt_busy_sink();
@@ -329,9 +361,10 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   // the destination may never make.
   if (send_on_reader && !reader_done.load()) sink->interrupt();
   reader.join();
+  source.reset();
 
   // Final drain, checkpoint and close.
-  Status drain = sink->drain(std::chrono::seconds(30));
+  Status drain = sink->drain(std::chrono::milliseconds(config.drain_timeout_ms));
   if (!drain.is_ok()) spdlog::warn("sink {} did not drain: {}", sink->name(), drain.to_string());
   sink->poll(std::chrono::milliseconds(1)).is_ok();
   maybe_checkpoint(true);
@@ -467,75 +500,8 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   return Status::ok();
 }
 
-// With nothing open at the checkpoint, reading restarts after the commit it
-// covers, so the WAL must be shown to hold that commit: a WAL that ends
-// earlier was reset or replaced, and resuming would silently skip changes.
-Status EventProcessor::Impl::check_wal_holds_checkpoint() {
-  const uint64_t commit = resume.commit_sequence;
-  if (commit == 0 || resume.restart_sequence <= commit) return Status::ok();
-  auto probe = open_wal_source(config.wal_path, commit);
-  if (!probe) {
-    if (probe.status().code() == ErrorCode::kNotFound) {
-      // The commit's segment may be gone while the next entry starts the
-      // oldest remaining segment: nothing undelivered was lost.
-      auto segments = list_wal_segments(config.wal_path);
-      if (segments && !segments->empty() &&
-          segments->front().first_sequence == resume.restart_sequence) {
-        return Status::ok();
-      }
-      return Status(ErrorCode::kFailedPrecondition,
-                    "the checkpoint needs WAL sequence " + std::to_string(resume.restart_sequence) +
-                        " (delivered through commit sequence " + std::to_string(commit) +
-                        ") but the WAL in " + config.wal_path +
-                        " no longer holds it: " + probe.status().message());
-    }
-    return probe.status().with_context("opening WAL " + config.wal_path);
-  }
-  WalEntry entry;
-  auto r = (*probe)->next(entry);
-  if (!r) return r.status();
-  if (*r == WalReadStatus::kEndOfLog) {
-    // Find the WAL's last sequence for the message (reads the newest segment).
-    uint64_t last = 0;
-    auto segments = list_wal_segments(config.wal_path);
-    if (segments && !segments->empty()) {
-      if (auto tail = open_wal_source(config.wal_path, segments->back().first_sequence)) {
-        while (true) {
-          auto t = (*tail)->next(entry);
-          if (!t || *t == WalReadStatus::kEndOfLog) break;
-        }
-        last = (*tail)->last_position();
-      }
-    }
-    return Status(ErrorCode::kFailedPrecondition,
-                  "the checkpoint in " + store->path() +
-                      " is beyond the end of the WAL: it covers commit sequence " +
-                      std::to_string(commit) + " but the WAL in " + config.wal_path +
-                      " ends at sequence " + std::to_string(last));
-  }
-  if (entry.sequence != commit) {
-    return Status(ErrorCode::kFailedPrecondition,
-                  "the WAL in " + config.wal_path + " does not hold checkpointed commit sequence " +
-                      std::to_string(commit) + " (found sequence " +
-                      std::to_string(entry.sequence) + " instead)");
-  }
-  return Status::ok();
-}
-
 Status EventProcessor::Impl::read_loop(bool once) {
-  HELIOSDB_RETURN_IF_ERROR(check_wal_holds_checkpoint());
-  auto opened = open_wal_source(config.wal_path, resume.restart_sequence);
-  if (!opened) {
-    if (opened.status().code() == ErrorCode::kNotFound && resume.commit_sequence > 0) {
-      return Status(ErrorCode::kFailedPrecondition,
-                    "the checkpoint needs WAL sequence " + std::to_string(resume.restart_sequence) +
-                        " (delivered through commit sequence " +
-                        std::to_string(resume.commit_sequence) + ") but the WAL in " +
-                        config.wal_path + " no longer holds it: " + opened.status().message());
-    }
-    return opened.status().with_context("opening WAL " + config.wal_path);
-  }
-  ChangeSource& reader = **opened;
+  ChangeSource& reader = *source;
   TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
   assembler.resume_after_commit(resume.commit_sequence);
   DatabaseMatchCounter databases(config.database, reader.description(), Clock::now());
@@ -559,26 +525,12 @@ Status EventProcessor::Impl::read_loop(bool once) {
     return Status::ok();
   };
   WalEntry entry;
-  // When the restart point is inside the delivered range, the checkpointed
-  // commit must show up as we read; otherwise check_wal_holds_checkpoint()
-  // verified it already.
-  bool checked_start =
-      resume.commit_sequence == 0 || resume.restart_sequence > resume.commit_sequence;
   uint64_t idle_polls = 0;
   while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
     auto r = reader.next(entry);
     if (!r) return r.status();
     if (*r == WalReadStatus::kEndOfLog) {
       reader_idle.store(true, std::memory_order_relaxed);
-      if (!checked_start) {
-        return Status(ErrorCode::kFailedPrecondition, "the checkpoint in " + store->path() +
-                                                          " is beyond the end of the WAL: it "
-                                                          "covers commit sequence " +
-                                                          std::to_string(resume.commit_sequence) +
-                                                          " but the WAL in " + config.wal_path +
-                                                          " ends at sequence " +
-                                                          std::to_string(reader.last_position()));
-      }
       Status pushed = push_batch(true);
       if (pushed.code() == ErrorCode::kCancelled) break;  // stopping
       HELIOSDB_RETURN_IF_ERROR(pushed);
@@ -589,18 +541,6 @@ Status EventProcessor::Impl::read_loop(bool once) {
       ++idle_polls;
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;
-    }
-    if (!checked_start && entry.sequence >= resume.commit_sequence) {
-      if (entry.sequence != resume.commit_sequence &&
-          resume.restart_sequence <= resume.commit_sequence) {
-        return Status(ErrorCode::kFailedPrecondition,
-                      "the WAL in " + config.wal_path +
-                          " does not hold checkpointed commit "
-                          "sequence " +
-                          std::to_string(resume.commit_sequence) + " (found sequence " +
-                          std::to_string(entry.sequence) + " instead)");
-      }
-      checked_start = true;
     }
     if (idle_polls) {
       idle_polls = 0;
@@ -685,11 +625,12 @@ Status EventProcessor::Impl::poll_loop() {
     HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait()).with_context(sink_context));
     HELIOSDB_RETURN_IF_ERROR(after_poll());
     // The reader may be blocked in send_batch() (destination down, its
-    // queue full): 10 s after a stop request, interrupt it. What it had not
-    // delivered is not acknowledged, so it is sent again next time.
+    // queue full): stop_interrupt_delay_ms after a stop request, interrupt
+    // it. What it had not delivered is not acknowledged, so it is sent again
+    // next time.
     if (should_stop() && !interrupted) {
       if (!stop_seen) stop_seen = Clock::now();
-      if (Clock::now() - *stop_seen >= std::chrono::seconds(10)) {
+      if (Clock::now() - *stop_seen >= std::chrono::milliseconds(config.stop_interrupt_delay_ms)) {
         interrupt_busy_sink();
         interrupted = true;
       }

@@ -15,7 +15,7 @@
 
 #include "heliosdb/cdc/status.h"
 #include "heliosdb/cdc/wal.h"
-#include "pipeline/position.h"
+#include "source/position.h"
 
 namespace heliosdb::cdc {
 
@@ -82,5 +82,13 @@ Result<std::unique_ptr<SourcePositionCodec>> open_wal_position_codec(const std::
 // oldest entry present).
 Result<std::unique_ptr<ChangeSource>> open_wal_source(const std::string& dir,
                                                       uint64_t start_sequence);
+
+// The source to resume delivery at `resume` (read from `checkpoint_file`,
+// named in errors): reads from its restart point, and answers whether the
+// WAL in `dir` still holds what resuming needs. kFailedPrecondition if it
+// does not (the WAL was reset, replaced or trimmed past the checkpoint),
+// before it opens or on the first reads, so nothing is skipped silently.
+Result<std::unique_ptr<ChangeSource>> open_wal_source_for_resume(
+    const std::string& dir, const DeliveryPosition& resume, const std::string& checkpoint_file);
 
 }  // namespace heliosdb::cdc

@@ -17,14 +17,14 @@ inline Status save_wal_checkpoint(const std::string& checkpoint_dir, const std::
                                   const std::string& wal_dir, const DeliveryPosition& position) {
   auto codec = open_wal_position_codec(wal_dir);
   if (!codec) return codec.status();
-  return CheckpointStore(checkpoint_dir, database).save((*codec)->to_checkpoint(position));
+  return FileCheckpointStore(checkpoint_dir, database).save((*codec)->to_checkpoint(position));
 }
 
 // The WAL position in the checkpoint; nullopt if there is none. Fails the
 // test if the file is not a WAL checkpoint.
 inline std::optional<DeliveryPosition> load_wal_checkpoint(const std::string& checkpoint_dir,
                                                            const std::string& database) {
-  auto loaded = CheckpointStore(checkpoint_dir, database).load();
+  auto loaded = FileCheckpointStore(checkpoint_dir, database).load();
   EXPECT_TRUE(loaded) << loaded.status().to_string();
   if (!loaded || !loaded->has_value()) return std::nullopt;
   EXPECT_EQ((*loaded)->source.source_type, kWalSourceType);

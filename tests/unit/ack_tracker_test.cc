@@ -53,6 +53,23 @@ TEST(AckTracker, FailureNeverLetsThePositionPassTheFailedEvent) {
   EXPECT_NE(t.failure()->message().find("broker said no"), std::string::npos);
 }
 
+TEST(AckTracker, AGiveUpErrorNamesTheEventByIdTableAndPositionNotByTicket) {
+  auto stop = [] { return false; };
+  AckTracker t(10, {});
+  t.set_database("shop");
+  CdcEvent ev;
+  ev.table = "orders";
+  ASSERT_EQ(t.register_event(at(45, 42), ev, stop), 0u);
+  t.fail(0, unavailable("broker said no"));
+  ASSERT_TRUE(t.failure().has_value());
+  const std::string message = t.failure()->message();
+  EXPECT_EQ(message.find("ticket"), std::string::npos) << message;
+  EXPECT_NE(message.find("evt_shop_42"), std::string::npos) << message;
+  EXPECT_NE(message.find("orders"), std::string::npos) << message;
+  EXPECT_NE(message.find("commit sequence 45"), std::string::npos) << message;
+  EXPECT_NE(message.find("broker said no"), std::string::npos) << message;
+}
+
 TEST(AckTracker, RegisterBlocksWhenFullUntilAnAckMakesRoom) {
   std::atomic<bool> stop_flag{false};
   auto stop = [&] { return stop_flag.load(); };

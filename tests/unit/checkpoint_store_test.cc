@@ -33,7 +33,7 @@ std::vector<std::string> temp_files(const std::string& dir) {
 
 TEST(CheckpointStore, MissingFileMeansNoCheckpoint) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/ckpt", "mydb");
   auto loaded = store.load();
   ASSERT_TRUE(loaded) << loaded.status().to_string();
   EXPECT_FALSE(loaded->has_value());
@@ -41,7 +41,7 @@ TEST(CheckpointStore, MissingFileMeansNoCheckpoint) {
 
 TEST(CheckpointStore, SaveThenLoadRoundTripsAndCreatesTheDirectory) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/nested/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/nested/ckpt", "mydb");
   SourcePosition pos = wal_position({101, 250, 240}, "00112233445566778899aabbccddeeff");
   ASSERT_TRUE(store.save(pos).is_ok());
   auto loaded = store.load();
@@ -94,7 +94,7 @@ TEST(CheckpointStore, V1FileLoadsAsAWalPositionWithNoIdentity) {
 
 TEST(CheckpointStore, TheWriteAfterAV1FileIsV2) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "shop");
+  FileCheckpointStore store(dir.path(), "shop");
   testing::write_file(store.path(), kV1File);
   auto loaded = store.load();
   ASSERT_TRUE(loaded && loaded->has_value()) << loaded.status().to_string();
@@ -112,7 +112,7 @@ TEST(CheckpointStore, TheWriteAfterAV1FileIsV2) {
 
 TEST(CheckpointStore, PositionBytesAreKeptAsTheSourceGaveThem) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "mydb");
+  FileCheckpointStore store(dir.path(), "mydb");
   SourcePosition pos{"postgres", "slot\nx", std::string("\0\n%=\xff lsn", 9)};
   ASSERT_TRUE(store.save(pos).is_ok());
   std::string text = testing::read_file(store.path());
@@ -125,7 +125,7 @@ TEST(CheckpointStore, PositionBytesAreKeptAsTheSourceGaveThem) {
 
 TEST(CheckpointStore, FlippedDigitIsDetectedAndNamesTheFile) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "mydb");
+  FileCheckpointStore store(dir.path(), "mydb");
   ASSERT_TRUE(store.save(wal_position({5, 10, 10})).is_ok());
   std::string text = testing::read_file(store.path());
   text[text.find("commit 10") + 7] = '9';
@@ -139,7 +139,7 @@ TEST(CheckpointStore, FlippedDigitIsDetectedAndNamesTheFile) {
 
 TEST(CheckpointStore, TruncatedFileIsCorruption) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "mydb");
+  FileCheckpointStore store(dir.path(), "mydb");
   ASSERT_TRUE(store.save(wal_position({5, 10, 10})).is_ok());
   std::string text = testing::read_file(store.path());
   testing::write_file(store.path(), text.substr(0, text.size() / 2));
@@ -170,7 +170,7 @@ TEST(CheckpointStore, AnUnknownFormatVersionIsNamed) {
 
 TEST(CheckpointStore, DatabaseNamesAreSafeFileNames) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "../evil/db");
+  FileCheckpointStore store(dir.path(), "../evil/db");
   EXPECT_EQ(std::filesystem::path(store.path()).parent_path(), dir.path());
   EXPECT_EQ(std::filesystem::path(store.lock_path()).parent_path(), dir.path());
   ASSERT_TRUE(store.save(wal_position({1, 2, 2})).is_ok());
@@ -179,7 +179,7 @@ TEST(CheckpointStore, DatabaseNamesAreSafeFileNames) {
 
 TEST(CheckpointStore, PrepareWritesAProbeAndLeavesNothingBehind) {
   TempDir dir;
-  CheckpointStore store(dir.file("ckpt"), "mydb");
+  FileCheckpointStore store(dir.file("ckpt"), "mydb");
   ASSERT_TRUE(store.prepare(wal_position({0, 0, 0})).is_ok());
   EXPECT_TRUE(std::filesystem::is_directory(dir.file("ckpt")));
   EXPECT_TRUE(std::filesystem::is_empty(dir.file("ckpt")));
@@ -211,7 +211,7 @@ TEST(CheckpointStore, PrepareFailsWhenNoCheckpointFitsAndLeavesNoTempFile) {
   int report[2];  // the child's error text (a pipe: RLIMIT_FSIZE does not apply)
   ASSERT_EQ(::pipe(report), 0);
   int code = in_child_that_cannot_write([&] {
-    Status st = CheckpointStore(ckpt, "mydb").prepare(wal_position({0, 0, 0}));
+    Status st = FileCheckpointStore(ckpt, "mydb").prepare(wal_position({0, 0, 0}));
     const std::string text = st.to_string();
     (void)!::write(report[1], text.data(), text.size());
     return st.is_ok() ? 0 : 1;
@@ -232,10 +232,10 @@ TEST(CheckpointStore, PrepareFailsWhenNoCheckpointFitsAndLeavesNoTempFile) {
 
 TEST(CheckpointStore, AFailedSaveLeavesNoTempFileAndKeepsTheOldCheckpoint) {
   TempDir dir;
-  CheckpointStore store(dir.path(), "mydb");
+  FileCheckpointStore store(dir.path(), "mydb");
   ASSERT_TRUE(store.save(wal_position({1, 2, 2})).is_ok());
   int code = in_child_that_cannot_write([&] {
-    return CheckpointStore(dir.path(), "mydb").save(wal_position({3, 4, 4})).is_ok() ? 0 : 1;
+    return FileCheckpointStore(dir.path(), "mydb").save(wal_position({3, 4, 4})).is_ok() ? 0 : 1;
   });
   ASSERT_EQ(code, 1);
   EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});

@@ -35,7 +35,7 @@ std::unique_ptr<SourcePositionCodec> codec_for(const TempDir& dir) {
 
 TEST(CheckpointWriter, FlushMakesTheNewestRequestDurable) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/ckpt", "mydb");
   PipelineStats stats;
   auto codec = codec_for(dir);
   CheckpointWriter writer(&store, codec.get(), &stats);
@@ -52,7 +52,7 @@ TEST(CheckpointWriter, FlushMakesTheNewestRequestDurable) {
 TEST(CheckpointWriter, AWriteFailureIsReportedAndNothingIsCountedAsWritten) {
   TempDir dir;
   testing::write_file(dir.file("not-a-dir"), "x");  // the checkpoint dir is a file
-  CheckpointStore store(dir.file("not-a-dir"), "mydb");
+  FileCheckpointStore store(dir.file("not-a-dir"), "mydb");
   PipelineStats stats;
   auto codec = codec_for(dir);
   CheckpointWriter writer(&store, codec.get(), &stats);
@@ -67,7 +67,7 @@ TEST(CheckpointWriter, AWriteFailureIsReportedAndNothingIsCountedAsWritten) {
 
 TEST(CheckpointWriter, WritesStartAtLeastTheSpacingApartButFlushDoesNotWait) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/ckpt", "mydb");
   PipelineStats stats;
   auto codec = codec_for(dir);
   CheckpointWriter writer(&store, codec.get(), &stats, std::chrono::hours(1));
@@ -86,7 +86,7 @@ TEST(CheckpointWriter, WritesStartAtLeastTheSpacingApartButFlushDoesNotWait) {
 
 TEST(CheckpointWriter, DestructionWritesWhatWasRequestedWithoutWaitingForTheSpacing) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/ckpt", "mydb");
   {
     auto codec = codec_for(dir);
     CheckpointWriter writer(&store, codec.get(), nullptr, std::chrono::hours(1));
@@ -99,7 +99,7 @@ TEST(CheckpointWriter, DestructionWritesWhatWasRequestedWithoutWaitingForTheSpac
 
 TEST(CheckpointWriter, DestructionWritesWhatWasRequested) {
   TempDir dir;
-  CheckpointStore store(dir.path() + "/ckpt", "mydb");
+  FileCheckpointStore store(dir.path() + "/ckpt", "mydb");
   {
     auto codec = codec_for(dir);
     CheckpointWriter writer(&store, codec.get(), nullptr);

@@ -18,6 +18,7 @@
 #include "heliosdb/cdc/serialization.h"
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/checkpoint_store.h"
+#include "pipeline/pipeline_lock.h"
 #include "testing/checkpoint_util.h"
 #include "testing/test_util.h"
 
@@ -353,7 +354,7 @@ TEST(EventProcessor, StopBeforeStartEndsTheRunAtOnceAndDeliversNothing) {
   EXPECT_TRUE(st.is_ok()) << st.to_string();
   EXPECT_FALSE(watchdog_fired.load()) << "a stop() before start() was lost";
   EXPECT_TRUE(events->empty());
-  auto ckpt = CheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
+  auto ckpt = FileCheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
   ASSERT_TRUE(ckpt) << ckpt.status().to_string();
   EXPECT_FALSE(ckpt->has_value()) << "a stopped start-up wrote a checkpoint";
   // The stop ended that run only: the next one delivers.
@@ -420,7 +421,7 @@ TEST(EventProcessor, StopDuringTheSinkOpenInterruptsItAndEndsTheRunCleanly) {
   EXPECT_TRUE(st.is_ok()) << st.to_string();
   EXPECT_LT(took, std::chrono::seconds(3)) << "the stop did not interrupt open()";
   EXPECT_TRUE(events->empty());
-  auto ckpt = CheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
+  auto ckpt = FileCheckpointStore(make_config(dir).checkpoint_dir, "mydb").load();
   ASSERT_TRUE(ckpt) << ckpt.status().to_string();
   EXPECT_FALSE(ckpt->has_value());
 }
@@ -1054,7 +1055,7 @@ TEST(EventProcessor, AReplacedWalIsRefusedNamingBothIdentitiesAndTheCheckpoint) 
   ASSERT_FALSE(st.is_ok());
   EXPECT_TRUE(events.empty());
   EXPECT_EQ(st.code(), ErrorCode::kFailedPrecondition);
-  const std::string file = CheckpointStore(config.checkpoint_dir, "mydb").path();
+  const std::string file = FileCheckpointStore(config.checkpoint_dir, "mydb").path();
   EXPECT_NE(st.message().find("checkpoint file " + file + " belongs to identity " + old_id +
                               ", but the WAL in " + config.wal_path + " has identity " + new_id),
             std::string::npos)
@@ -1090,7 +1091,7 @@ TEST(EventProcessor, AV1CheckpointResumesAndTheNextOneIsV2WithTheWalIdentity) {
   std::snprintf(crc, sizeof crc, "%08lx",
                 crc32(0L, reinterpret_cast<const Bytef*>(body.data()), body.size()));
   std::filesystem::create_directories(config.checkpoint_dir);
-  const std::string file = CheckpointStore(config.checkpoint_dir, "mydb").path();
+  const std::string file = FileCheckpointStore(config.checkpoint_dir, "mydb").path();
   testing::write_file(file, body + "crc32=" + crc + "\n");
   EXPECT_EQ(sequences(run_once(config)), (std::vector<uint64_t>{5, 8}));
   const std::string id = **read_wal_identity(config.wal_path);
@@ -1156,6 +1157,81 @@ TEST(CdcConfig, BuilderHasTheSeedDefaultsAndNamesTheBadOption) {
   ASSERT_FALSE(tiny);
   EXPECT_EQ(tiny.status().message(), "buffer_bytes: must be at least 1048576 (1 MiB)");
   EXPECT_TRUE(CdcConfig::builder().database("d").buffer_bytes(1024 * 1024).build());
+}
+
+// An error before the pipeline ran (no WAL to read) is the only thing said:
+// no "stopped: ... checkpoint at commit sequence 0" line, as though a run
+// had ended and checkpointed.
+TEST(EventProcessor, AMissingWalFailsWithoutTheFinalStatusLine) {
+  TempDir dir;
+  CdcConfig config = make_config(dir);  // dir.file("wal") was never created
+  auto logs = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  logs->set_level(spdlog::level::info);
+  const auto level = spdlog::default_logger()->level();
+  spdlog::default_logger()->set_level(spdlog::level::info);
+  spdlog::default_logger()->sinks().push_back(logs);
+  Status st;
+  run_once(config, &st);
+  spdlog::default_logger()->sinks().pop_back();
+  spdlog::default_logger()->set_level(level);
+  std::string logged;
+  for (const auto& line : logs->last_formatted()) logged += line;
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find(config.wal_path), std::string::npos) << st.message();
+  EXPECT_EQ(logged.find("stopped"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("checkpoint at commit sequence"), std::string::npos) << logged;
+}
+
+// A store kept in memory: what a non-file store (a Kafka topic) plugs in as.
+class MemoryCheckpointStore final : public CheckpointStore {
+ public:
+  explicit MemoryCheckpointStore(std::string lock_path) : lock_path_(std::move(lock_path)) {}
+  Result<std::optional<Checkpoint>> load() const override { return saved_; }
+  Status save(const SourcePosition& position) override {
+    Checkpoint c;
+    c.pipeline = "mydb";
+    c.source = position;
+    saved_ = c;
+    ++saves_;
+    return Status::ok();
+  }
+  Status prepare(const SourcePosition&) const override { return Status::ok(); }
+  Result<std::unique_ptr<PipelineLock>> lock() const override {
+    return PipelineLock::acquire(lock_path_);
+  }
+  const std::string& path() const override { return name_; }
+  const std::optional<Checkpoint>& saved() const { return saved_; }
+
+ private:
+  std::string lock_path_;
+  std::string name_ = "memory";
+  std::optional<Checkpoint> saved_;
+  int saves_ = 0;
+};
+
+TEST(EventProcessor, AnInjectedCheckpointStoreKeepsTheCheckpointInsteadOfTheFile) {
+  TempDir dir;
+  {
+    WalBuilder wal(dir.file("wal"));
+    wal.add(WalEntryKind::Begin, 1);
+    wal.add(WalEntryKind::Insert, 1, "users", "a", "v");
+    wal.add(WalEntryKind::Commit, 1);
+    wal.close();
+  }
+  CdcConfig config = make_config(dir);
+  auto events = std::make_shared<std::vector<CdcEvent>>();
+  auto store = std::make_unique<MemoryCheckpointStore>(dir.file("memory.lock"));
+  MemoryCheckpointStore* kept = store.get();
+  EventProcessor p(config, std::make_unique<RecordingSink>(events));
+  p.with_checkpoint_store(std::move(store));
+  ASSERT_TRUE(p.run_once().is_ok());
+  ASSERT_EQ(events->size(), 1u);
+  ASSERT_TRUE(kept->saved().has_value());
+  EXPECT_EQ(kept->saved()->source.position, "restart 4 commit 3 event 3");
+  EXPECT_FALSE(std::filesystem::exists(FileCheckpointStore(config.checkpoint_dir, "mydb").path()));
+  // The second run resumes from the injected store: nothing is sent again.
+  ASSERT_TRUE(p.run_once().is_ok());
+  EXPECT_EQ(events->size(), 1u);
 }
 
 }  // namespace

@@ -37,6 +37,13 @@ struct CdcConfig {
   // Transactions whose buffered changes exceed this many bytes are not kept
   // in memory: they are re-read from the WAL at commit (see docs).
   uint64_t max_transaction_memory_bytes = 64ull * 1024 * 1024;
+  // After a stop request, how long a sink still busy sending (its
+  // destination down, its queue full) is given before it is interrupted.
+  // What it had not delivered is sent again on the next run.
+  uint32_t stop_interrupt_delay_ms = 10000;
+  // When a run ends, how long the sink may take to deliver what it holds
+  // before it is closed (the rest is sent again on the next run).
+  uint32_t drain_timeout_ms = 30000;
 
   class Builder;
   static Builder builder();
@@ -99,6 +106,14 @@ class CdcConfig::Builder {
   }
   Builder& max_transaction_memory_bytes(uint64_t v) {
     c_.max_transaction_memory_bytes = v;
+    return *this;
+  }
+  Builder& stop_interrupt_delay_ms(uint32_t v) {
+    c_.stop_interrupt_delay_ms = v;
+    return *this;
+  }
+  Builder& drain_timeout_ms(uint32_t v) {
+    c_.drain_timeout_ms = v;
     return *this;
   }
   // Validates and returns the config, or an error naming the bad option.

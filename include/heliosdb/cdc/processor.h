@@ -94,6 +94,8 @@ class PipelineObserver {
   virtual void on_sink_call(double seconds, size_t events) {}
 };
 
+class CheckpointStore;
+
 class EventProcessor {
  public:
   EventProcessor(CdcConfig config, std::unique_ptr<EventSink> sink);
@@ -104,6 +106,11 @@ class EventProcessor {
   // Installs a filter applied before events reach the sink.
   EventProcessor& with_filter(EventFilter filter);
   EventProcessor& with_observer(std::shared_ptr<PipelineObserver> observer);
+  // Keeps the checkpoint in `store` instead of the file store in
+  // checkpoint_dir (the default). CheckpointStore is the library's internal
+  // seam (src/pipeline/checkpoint_store.h) for stores built with it, such as
+  // a Kafka-topic store; set before start()/run_once()/lock_checkpoint().
+  EventProcessor& with_checkpoint_store(std::unique_ptr<CheckpointStore> store);
   // Does nothing, whatever `enabled` is; kept so that existing callers
   // compile. The processor used to install SIGTERM/SIGINT handlers while
   // start() ran; it no longer touches signals: call stop() from your own

@@ -30,7 +30,7 @@ struct DeliveryPosition {
 };
 
 // A position as a checkpoint keeps it: chosen and encoded by the source
-// (SourcePositionCodec in source/source.h), kept as they are by the checkpoint
+// (SourcePositionCodec in source.h), kept as they are by the checkpoint
 // store, which never interprets them. So a new source (PostgreSQL's LSNs,
 // snapshot progress) needs no new checkpoint format.
 struct SourcePosition {
