@@ -1234,5 +1234,39 @@ TEST(EventProcessor, AnInjectedCheckpointStoreKeepsTheCheckpointInsteadOfTheFile
   EXPECT_EQ(events->size(), 1u);
 }
 
+TEST(CdcConfigTest, StopInterruptDelayAndDrainTimeoutDefaultAndAreChecked) {
+  auto c = CdcConfig::builder().database("d").build();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->stop_interrupt_delay_ms, 10000u);
+  EXPECT_EQ(c->drain_timeout_ms, 30000u);
+  auto zero = CdcConfig::builder().database("d").stop_interrupt_delay_ms(0).build();
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.status().message().find("stop_interrupt_delay_ms"), std::string::npos);
+  auto huge = CdcConfig::builder().database("d").drain_timeout_ms(3600001).build();
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.status().message().find("drain_timeout_ms"), std::string::npos);
+  EXPECT_TRUE(
+      CdcConfig::builder().database("d").stop_interrupt_delay_ms(250).drain_timeout_ms(1).build());
+}
+
+TEST(EventProcessor, TheStopInterruptDelayComesFromTheConfig) {
+  TempDir dir;
+  write_one_insert_transactions(dir.file("wal"), 50);
+  CdcConfig config = make_config(dir);
+  config.stop_interrupt_delay_ms = 300;
+  auto sink = std::make_unique<StuckSink>();
+  StuckSink* stuck = sink.get();
+  EventProcessor p(config, std::move(sink));
+  Status st = internal_error("not run");
+  std::thread runner([&] { st = p.start(); });
+  ASSERT_TRUE(stuck->wait_until_blocked());
+  auto asked = std::chrono::steady_clock::now();
+  p.stop();
+  runner.join();
+  EXPECT_GE(stuck->interrupted_at - asked, std::chrono::milliseconds(300));
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc
