@@ -1,5 +1,6 @@
 // `heliosdb-cdc config check FILE`: validates a config file and prints the
 // resolved configuration (defaults included, secrets redacted) or every error.
+// `heliosdb-cdc config options [SECTION]`: lists the declared options.
 #include <cstdio>
 #include <iostream>
 
@@ -7,8 +8,50 @@
 #include "cli/operator_signals.h"
 #include "common/redact.h"
 #include "config/daemon_config.h"
+#include "config/option_tables.h"
 
 namespace heliosdb::cdc::cli {
+
+namespace {
+
+void register_options_command(CLI::App& config, CliContext& ctx) {
+  CLI::App* list = config.add_subcommand(
+      "options",
+      "List every option of the config sections declared in option tables (key, type, "
+      "default, range, secret, doc), or of SECTION only (e.g. cdc).\nExit codes: 0 listed, 2 "
+      "unknown SECTION.");
+  auto section = std::make_shared<std::string>();
+  auto markdown = std::make_shared<bool>(false);
+  list->add_option("SECTION", *section, "Config section, e.g. cdc");
+  list->add_flag("--markdown", *markdown,
+                 "Print SECTION's table as Markdown (as in docs/configuration.md)");
+  list->callback([section, markdown, &ctx] {
+    restore_default_signals();
+    std::vector<const options::Table*> chosen;
+    if (section->empty()) {
+      chosen = config::option_tables();
+    } else if (const options::Table* t = config::find_option_table(*section)) {
+      chosen.push_back(t);
+    } else {
+      std::string names;
+      for (const auto* t : config::option_tables())
+        names += (names.empty() ? "" : ", ") + t->section;
+      std::cerr << "heliosdb-cdc: no option table for section \"" << *section
+                << "\" (declared: " << names << ")\n";
+      ctx.exit_code = 2;
+      return;
+    }
+    bool first = true;
+    for (const options::Table* t : chosen) {
+      if (!first) std::cout << "\n";
+      first = false;
+      std::cout << (*markdown ? options::render_markdown(*t) : options::render_listing(*t));
+    }
+    ctx.exit_code = 0;
+  });
+}
+
+}  // namespace
 
 void register_config_commands(CLI::App& app, CliContext& ctx) {
   CLI::App* config = app.add_subcommand("config", "Validate and print a configuration file");
@@ -41,6 +84,7 @@ void register_config_commands(CLI::App& app, CliContext& ctx) {
     }
     ctx.exit_code = 0;
   });
+  register_options_command(*config, ctx);
 }
 
 }  // namespace heliosdb::cdc::cli

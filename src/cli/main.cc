@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "HeliosDB CDC: streams committed changes from the HeliosDB write-ahead log to Kafka,\n"
       "Kinesis, files or stdout, at least once, resuming from durable checkpoints."};
+  app.footer(
+      "Configuration: `heliosdb-cdc config options [SECTION]` lists the config file's options\n"
+      "(type, default, range, doc); `heliosdb-cdc config check FILE` validates a file.");
   app.name("heliosdb-cdc");
   app.set_version_flag("--version", "heliosdb-cdc 0.1.0");
   app.require_subcommand(1);

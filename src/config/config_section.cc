@@ -208,6 +208,18 @@ bool ConfigSection::get_bool(std::string_view key, bool default_value) {
   return b->get();
 }
 
+std::string ConfigSection::get_string(const options::Option& option) {
+  return get_string(option.key, option.default_text, option.secret, option.allowed);
+}
+
+int64_t ConfigSection::get_int(const options::Option& option) {
+  return get_int(option.key, option.default_int, option.min, option.max);
+}
+
+bool ConfigSection::get_bool(const options::Option& option) {
+  return get_bool(option.key, option.default_bool);
+}
+
 std::vector<std::string> ConfigSection::get_string_list(std::string_view key) {
   std::vector<std::string> out;
   const toml::node* node = lookup(key);

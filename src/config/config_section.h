@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "heliosdb/cdc/status.h"
+#include "options/option_table.h"
 
 namespace heliosdb::cdc::config {
 
@@ -37,7 +38,7 @@ struct ConfigReport {
   Status to_status() const;
 };
 
-enum class Secret { kNo, kYes };
+using Secret = options::Secret;
 
 class ConfigSection {
  public:
@@ -60,6 +61,12 @@ class ConfigSection {
   int64_t get_int(std::string_view key, int64_t default_value, int64_t min, int64_t max);
   bool get_bool(std::string_view key, bool default_value);
   std::vector<std::string> get_string_list(std::string_view key);
+
+  // Reads a declared option: its key, default, limits (the same the library
+  // builder checks), allowed values and secrecy all come from `option`.
+  std::string get_string(const options::Option& option);
+  int64_t get_int(const options::Option& option);
+  bool get_bool(const options::Option& option);
 
   // A nested table, e.g. section("kafka") of "sink" is "sink.kafka".
   ConfigSection section(std::string_view key);

@@ -1,40 +1,31 @@
 #include "config/daemon_config.h"
 
-#include <limits>
-
 #include "filter/filter_config.h"
 #include "metrics/metrics_config.h"
+#include "options/cdc_options.h"
 
 namespace heliosdb::cdc {
 
 namespace {
 
 void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
-  const CdcConfig defaults;
-  c.wal_path = s.get_string("wal_path", defaults.wal_path);
-  c.database = s.get_string("database", "");
-  c.checkpoint_dir = s.get_string("checkpoint_dir", defaults.checkpoint_dir);
-  c.checkpoint_interval = static_cast<uint64_t>(
-      s.get_int("checkpoint_interval", static_cast<int64_t>(defaults.checkpoint_interval), 1,
-                std::numeric_limits<int32_t>::max()));
-  c.batch_size = static_cast<uint32_t>(s.get_int("batch_size", defaults.batch_size, 1, 100000));
-  c.buffer_size =
-      static_cast<uint32_t>(s.get_int("buffer_size", defaults.buffer_size, 1, 10000000));
-  c.buffer_bytes =
-      static_cast<uint64_t>(s.get_int("buffer_bytes", static_cast<int64_t>(defaults.buffer_bytes),
-                                      static_cast<int64_t>(CdcConfig::kMinBufferBytes), 1ll << 40));
-  c.poll_interval_ms =
-      static_cast<uint32_t>(s.get_int("poll_interval_ms", defaults.poll_interval_ms, 1, 60000));
-  c.enable_metrics = s.get_bool("enable_metrics", defaults.enable_metrics);
-  c.checkpoint_max_age_ms = static_cast<uint32_t>(
-      s.get_int("checkpoint_max_age_ms", defaults.checkpoint_max_age_ms, 1, 3600000));
-  c.max_transaction_memory_bytes = static_cast<uint64_t>(s.get_int(
-      "max_transaction_memory_bytes", static_cast<int64_t>(defaults.max_transaction_memory_bytes),
-      1024, 2ll * 1024 * 1024 * 1024));
-  c.stop_interrupt_delay_ms = static_cast<uint32_t>(
-      s.get_int("stop_interrupt_delay_ms", defaults.stop_interrupt_delay_ms, 1, 3600000));
-  c.drain_timeout_ms =
-      static_cast<uint32_t>(s.get_int("drain_timeout_ms", defaults.drain_timeout_ms, 1, 3600000));
+  // Keys, defaults and limits come from the table the library's builder
+  // checks too; read in the order config check prints them.
+  const options::Table& t = cdc_option_table();
+  c.wal_path = s.get_string(t.at("wal_path"));
+  c.database = s.get_string(t.at("database"));
+  c.checkpoint_dir = s.get_string(t.at("checkpoint_dir"));
+  c.checkpoint_interval = static_cast<uint64_t>(s.get_int(t.at("checkpoint_interval")));
+  c.batch_size = static_cast<uint32_t>(s.get_int(t.at("batch_size")));
+  c.buffer_size = static_cast<uint32_t>(s.get_int(t.at("buffer_size")));
+  c.buffer_bytes = static_cast<uint64_t>(s.get_int(t.at("buffer_bytes")));
+  c.poll_interval_ms = static_cast<uint32_t>(s.get_int(t.at("poll_interval_ms")));
+  c.enable_metrics = s.get_bool(t.at("enable_metrics"));
+  c.checkpoint_max_age_ms = static_cast<uint32_t>(s.get_int(t.at("checkpoint_max_age_ms")));
+  c.max_transaction_memory_bytes =
+      static_cast<uint64_t>(s.get_int(t.at("max_transaction_memory_bytes")));
+  c.stop_interrupt_delay_ms = static_cast<uint32_t>(s.get_int(t.at("stop_interrupt_delay_ms")));
+  c.drain_timeout_ms = static_cast<uint32_t>(s.get_int(t.at("drain_timeout_ms")));
   // The library's own rules (the processor checks the same at start), each
   // reported at the line of its key, or of [cdc] for a missing key.
   for (const auto& p : c.problems()) s.error(p.option, p.message);

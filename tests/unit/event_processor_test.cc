@@ -1155,7 +1155,8 @@ TEST(CdcConfig, BuilderHasTheSeedDefaultsAndNamesTheBadOption) {
   EXPECT_EQ(ok->buffer_bytes, 256u * 1024 * 1024);
   auto tiny = CdcConfig::builder().database("d").buffer_bytes(1024 * 1024 - 1).build();
   ASSERT_FALSE(tiny);
-  EXPECT_EQ(tiny.status().message(), "buffer_bytes: must be at least 1048576 (1 MiB)");
+  EXPECT_EQ(tiny.status().message(),
+            "buffer_bytes: must be at least 1048576 (1 MiB); set with .buffer_bytes()");
   EXPECT_TRUE(CdcConfig::builder().database("d").buffer_bytes(1024 * 1024).build());
 }
 

@@ -48,17 +48,20 @@ struct CdcConfig {
   class Builder;
   static Builder builder();
 
-  // One rule an option breaks: the option's name (its key in [cdc]) and why.
+  // One rule an option breaks: the option's name (its key in [cdc]), why,
+  // and the builder call that sets it (".batch_size()").
   struct Problem {
     std::string option;
     std::string message;
+    std::string call;
   };
   // Every rule the options break, in declaration order (empty when valid).
   // The one definition of a valid CdcConfig: validate() and the builder
   // report the first problem, the daemon's config reader (config check and
   // run alike) reports each at its file:line.
   std::vector<Problem> problems() const;
-  // Checks every option; the error ("option: message") names the first bad one.
+  // Checks every option; the error ("option: message") names the first bad
+  // one. The limits are those `heliosdb-cdc config options cdc` lists.
   Status validate() const;
 };
 
@@ -116,7 +119,9 @@ class CdcConfig::Builder {
     c_.drain_timeout_ms = v;
     return *this;
   }
-  // Validates and returns the config, or an error naming the bad option.
+  // Validates and returns the config, or an error naming the bad option and
+  // its builder call ("batch_size: must be at most 100000; set with
+  // .batch_size()"). The limits are those of the [cdc] config section.
   Result<CdcConfig> build() const;
 
  private:

@@ -1,0 +1,19 @@
+#include "config/option_tables.h"
+
+#include "options/cdc_options.h"
+
+namespace heliosdb::cdc::config {
+
+const std::vector<const options::Table*>& option_tables() {
+  static const std::vector<const options::Table*> tables = {&cdc_option_table()};
+  return tables;
+}
+
+const options::Table* find_option_table(std::string_view section) {
+  for (const options::Table* t : option_tables()) {
+    if (t->section == section) return t;
+  }
+  return nullptr;
+}
+
+}  // namespace heliosdb::cdc::config
