@@ -2,14 +2,12 @@
 #include <optional>
 #include <utility>
 
+#include "common/sha256.h"
 #include "filter/condition.h"
-#include "filter/sha256.h"
 #include "heliosdb/cdc/filter.h"
 
 namespace heliosdb::cdc {
 
-using filter_internal::Digest;
-using filter_internal::HmacSha256;
 using filter_internal::quote;
 
 struct TransformRule::Impl {
@@ -28,7 +26,7 @@ TransformRule make(TransformRule::Impl impl) {
   return TransformRule(std::make_shared<const TransformRule::Impl>(std::move(impl)));
 }
 
-void encode_digest(const Digest& d, TransformRule::HashEncoding encoding, std::string& out) {
+void encode_digest(const Sha256Digest& d, TransformRule::HashEncoding encoding, std::string& out) {
   if (encoding == TransformRule::HashEncoding::kRaw) {
     out.assign(reinterpret_cast<const char*>(d.data()), d.size());
     return;
@@ -112,8 +110,8 @@ void TransformRule::apply(CdcEvent& event) const {
       if (event.old_value) event.old_value->assign(t.value);
       return;
     case Kind::kHashKey: {
-      Digest d = t.algorithm == HashAlgorithm::kHmacSha256 ? t.hmac->mac(event.key)
-                                                           : filter_internal::sha256(event.key);
+      Sha256Digest d =
+          t.algorithm == HashAlgorithm::kHmacSha256 ? t.hmac->mac(event.key) : sha256(event.key);
       encode_digest(d, t.encoding, event.key);
       return;
     }

@@ -23,6 +23,7 @@
 
 #include "common/wall_clock.h"
 #include "serde/serializer_factory.h"
+#include "sink/ack_adapter.h"
 #include "sink/kafka_config.h"
 #include "sink/kafka_errors.h"
 #include "sink/kafka_topic.h"
@@ -42,25 +43,7 @@ std::string_view header_value(rd_kafka_headers_t* hdrs, const char* name) {
   return {};
 }
 
-// Collects the fate of events given to send(): the seed's simple interface.
-class SimpleAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t, uint64_t) override {}
-  void fail(uint64_t, Status reason) override {
-    std::lock_guard lock(mu_);
-    if (first_failure_.is_ok()) first_failure_ = std::move(reason);
-  }
-  Status take_failure() {
-    std::lock_guard lock(mu_);
-    Status s = std::move(first_failure_);
-    first_failure_ = Status::ok();
-    return s;
-  }
-
- private:
-  std::mutex mu_;
-  Status first_failure_;
-};
+using sink_internal::SimpleAcks;
 
 }  // namespace
 
@@ -135,6 +118,8 @@ class KafkaConnector::Impl {
                             Clock::time_point deadline, bool brokers_must_answer);
   std::string broker_problem();
   void handle_too_large(uint64_t ticket, Status st, AckReceiver& a);
+  Status produce_one(const CdcEvent& ev, uint64_t ticket, AckReceiver& a, int64_t& create_time_ms);
+  void settle_unsent(AckReceiver& a, uint64_t first, uint64_t count, const Status& st);
 };
 
 // ---- callbacks --------------------------------------------------------------
@@ -425,101 +410,122 @@ Status KafkaConnector::Impl::send_batch(const EventBatch& batch, AckReceiver& a)
     }
     acks.store(&a, std::memory_order_release);
   }
-  char seq[24];
   // The messages' CreateTime: one clock read per batch (and after any wait
   // for queue room) instead of librdkafka's per-message gettimeofday(); a
   // batch is produced within a millisecond or so.
   int64_t create_time_ms = wall_clock_ms();
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    const CdcEvent& ev = batch.events[i];
     const uint64_t ticket = batch.first_ticket + i;
-    std::string_view topic_name;
-    auto rkt = topic_for(ev, &topic_name);
-    if (!rkt) {
-      failed.fetch_add(1, std::memory_order_relaxed);
-      a.fail(ticket, rkt.status());
-      return rkt.status();
-    }
-    value_buf.clear();
-    Status ser = serializer->serialize(ev, topic_name, value_buf);
-    if (!ser.is_ok()) {
-      Status st = ser.with_context("kafka: serializing " + ev.event_id);
-      failed.fetch_add(1, std::memory_order_relaxed);
-      a.fail(ticket, st);
+    Status st = produce_one(batch.events[i], ticket, a, create_time_ms);
+    if (!st.is_ok()) {
+      // The rest of the batch never reaches librdkafka: no delivery report
+      // will settle it, so it is settled here (sink.h's promise).
+      settle_unsent(a, ticket, batch.events.size() - i, st);
       return st;
     }
-    auto [end, ec] = std::to_chars(seq, seq + sizeof seq, ev.sequence);
-    std::string_view op = operation_name(ev.operation);
-    // Counted before producing: the delivery report may run on another
-    // thread's poll before producev returns.
-    in_flight.fetch_add(1, std::memory_order_relaxed);
-    // Headers: one list sized for exactly five entries; librdkafka owns it
-    // once producev succeeds.
-    rd_kafka_headers_t* hdrs = options.headers ? rd_kafka_headers_new(5) : nullptr;
-    if (hdrs) {
-      rd_kafka_header_add(hdrs, "operation", 9, op.data(), static_cast<ssize_t>(op.size()));
-      rd_kafka_header_add(hdrs, "database", 8, ev.database.data(),
-                          static_cast<ssize_t>(ev.database.size()));
-      rd_kafka_header_add(hdrs, "table", 5, ev.table.data(), static_cast<ssize_t>(ev.table.size()));
-      rd_kafka_header_add(hdrs, "sequence", 8, seq, static_cast<ssize_t>(end - seq));
-      rd_kafka_header_add(hdrs, "event_id", 8, ev.event_id.data(),
-                          static_cast<ssize_t>(ev.event_id.size()));
-    }
-    rd_kafka_resp_err_t err;
-    for (;;) {
-      err = rd_kafka_producev(
-          rk, RD_KAFKA_V_RKT(*rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE(value_buf.data(), value_buf.size()),
-          RD_KAFKA_V_KEY(ev.key.empty() ? nullptr : ev.key.data(), ev.key.size()),
-          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(create_time_ms),
-          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(ticket))),
-          RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-      // Backpressure: serve delivery reports until librdkafka has room.
-      queue_full_waits.fetch_add(1, std::memory_order_relaxed);
-      serve(50);
-      create_time_ms = wall_clock_ms();
-      if (interrupted.load(std::memory_order_relaxed)) {
-        if (hdrs) rd_kafka_headers_destroy(hdrs);
-        in_flight.fetch_sub(1, std::memory_order_relaxed);
-        return Status(ErrorCode::kCancelled, "kafka: interrupted while waiting for queue room");
-      }
-      Status f = fatal_status();
-      if (!f.is_ok()) {
-        if (hdrs) rd_kafka_headers_destroy(hdrs);
-        in_flight.fetch_sub(1, std::memory_order_relaxed);
-        return f;
-      }
-    }
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (hdrs) rd_kafka_headers_destroy(hdrs);  // not taken over by librdkafka on error
-      in_flight.fetch_sub(1, std::memory_order_relaxed);
-      kafka::MessageContext ctx;
-      ctx.topic = topic_name;
-      ctx.event_id = ev.event_id;
-      ctx.sequence = std::string_view(seq, end - seq);
-      ctx.bytes = value_buf.size() + ev.key.size();
-      Status st = kafka::delivery_failure(err, ctx, options.brokers);
-      if (kafka::is_message_too_large(err)) {
-        flush_run();
-        handle_too_large(ticket, st, a);
-        if (options.on_message_too_large == MessageTooLargePolicy::kSkip) continue;
-        return st;
-      }
-      if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        Status f = fatal_status();
-        if (!f.is_ok()) st = f;
-      }
-      failed.fetch_add(1, std::memory_order_relaxed);
-      a.fail(ticket, st);
-      return st;
-    }
-    produced.fetch_add(1, std::memory_order_relaxed);
-    bytes.fetch_add(value_buf.size(), std::memory_order_relaxed);
   }
   serve(0);
   return fatal_status();
+}
+
+void KafkaConnector::Impl::settle_unsent(AckReceiver& a, uint64_t first, uint64_t count,
+                                         const Status& st) {
+  // A stop (interrupt) ends the run cleanly: what was not handed over stays
+  // unacknowledged and is sent again next run; failing it would turn the
+  // clean stop into an error.
+  if (st.code() == ErrorCode::kCancelled) return;
+  failed.fetch_add(1, std::memory_order_relaxed);
+  a.fail(first, st);
+  if (count > 1) {
+    sink_internal::fail_range(
+        a, first + 1, count - 1,
+        Status(ErrorCode::kCancelled,
+               "not sent: the Kafka sink stopped after an earlier error (" + st.message() + ")"));
+  }
+}
+
+// Hands one event to librdkafka. OK: its delivery report will settle it, or
+// (a too large message skipped) it is acknowledged already. An error: it was
+// not handed over nor settled; the caller settles it.
+Status KafkaConnector::Impl::produce_one(const CdcEvent& ev, uint64_t ticket, AckReceiver& a,
+                                         int64_t& create_time_ms) {
+  std::string_view topic_name;
+  auto rkt = topic_for(ev, &topic_name);
+  if (!rkt) return rkt.status();
+  value_buf.clear();
+  Status ser = serializer->serialize(ev, topic_name, value_buf);
+  if (!ser.is_ok()) return ser.with_context("kafka: serializing " + ev.event_id);
+  char seq[24];
+  auto [end, ec] = std::to_chars(seq, seq + sizeof seq, ev.sequence);
+  std::string_view op = operation_name(ev.operation);
+  // Counted before producing: the delivery report may run on another
+  // thread's poll before producev returns.
+  in_flight.fetch_add(1, std::memory_order_relaxed);
+  // Headers: one list sized for exactly five entries; librdkafka owns it
+  // once producev succeeds.
+  rd_kafka_headers_t* hdrs = options.headers ? rd_kafka_headers_new(5) : nullptr;
+  if (hdrs) {
+    rd_kafka_header_add(hdrs, "operation", 9, op.data(), static_cast<ssize_t>(op.size()));
+    rd_kafka_header_add(hdrs, "database", 8, ev.database.data(),
+                        static_cast<ssize_t>(ev.database.size()));
+    rd_kafka_header_add(hdrs, "table", 5, ev.table.data(), static_cast<ssize_t>(ev.table.size()));
+    rd_kafka_header_add(hdrs, "sequence", 8, seq, static_cast<ssize_t>(end - seq));
+    rd_kafka_header_add(hdrs, "event_id", 8, ev.event_id.data(),
+                        static_cast<ssize_t>(ev.event_id.size()));
+  }
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    err = rd_kafka_producev(
+        rk, RD_KAFKA_V_RKT(*rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(value_buf.data(), value_buf.size()),
+        RD_KAFKA_V_KEY(ev.key.empty() ? nullptr : ev.key.data(), ev.key.size()),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(create_time_ms),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(ticket))), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+    // Backpressure: serve delivery reports until librdkafka has room.
+    queue_full_waits.fetch_add(1, std::memory_order_relaxed);
+    serve(50);
+    create_time_ms = wall_clock_ms();
+    if (interrupted.load(std::memory_order_relaxed)) {
+      if (hdrs) rd_kafka_headers_destroy(hdrs);
+      in_flight.fetch_sub(1, std::memory_order_relaxed);
+      return Status(ErrorCode::kCancelled, "kafka: interrupted while waiting for queue room");
+    }
+    Status f = fatal_status();
+    if (!f.is_ok()) {
+      if (hdrs) rd_kafka_headers_destroy(hdrs);
+      in_flight.fetch_sub(1, std::memory_order_relaxed);
+      return f;
+    }
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (hdrs) rd_kafka_headers_destroy(hdrs);  // not taken over by librdkafka on error
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    kafka::MessageContext ctx;
+    ctx.topic = topic_name;
+    ctx.event_id = ev.event_id;
+    ctx.sequence = std::string_view(seq, end - seq);
+    ctx.bytes = value_buf.size() + ev.key.size();
+    Status st = kafka::delivery_failure(err, ctx, options.brokers);
+    if (kafka::is_message_too_large(err)) {
+      flush_run();
+      if (options.on_message_too_large == MessageTooLargePolicy::kSkip) {
+        handle_too_large(ticket, std::move(st), a);
+        return Status::ok();
+      }
+      spdlog::error("kafka: {}", st.message());
+      return st;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      Status f = fatal_status();
+      if (!f.is_ok()) st = f;
+    }
+    return st;
+  }
+  produced.fetch_add(1, std::memory_order_relaxed);
+  bytes.fetch_add(value_buf.size(), std::memory_order_relaxed);
+  return Status::ok();
 }
 
 Status KafkaConnector::Impl::poll(std::chrono::milliseconds timeout) {

@@ -23,6 +23,7 @@
 
 #include "common/redact.h"
 #include "common/thread_name.h"
+#include "sink/ack_adapter.h"
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_records.h"
 
@@ -75,23 +76,8 @@ bool valid_region(std::string_view s) {
   return true;
 }
 
-// Records the fate of events handed over through the seed's send().
-class SimpleAcks : public AckReceiver {
- public:
-  void acknowledge(uint64_t, uint64_t) override {}
-  void fail(uint64_t, Status reason) override {
-    std::lock_guard lock(mu_);
-    if (first_failure_.is_ok()) first_failure_ = std::move(reason);
-  }
-  Status failure() const {
-    std::lock_guard lock(mu_);
-    return first_failure_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  Status first_failure_;
-};
+using sink_internal::fail_range;
+using sink_internal::SimpleAcks;
 
 class KinesisSink final : public KinesisConnector {
  public:
@@ -275,10 +261,6 @@ class KinesisSink final : public KinesisConnector {
     return Status(ErrorCode::kCancelled,
                   "not sent: the Kinesis sink stopped after an earlier error (" +
                       fatal_copy_.message() + ")");
-  }
-
-  static void fail_range(AckReceiver& acks, uint64_t first, size_t count, const Status& st) {
-    for (size_t i = 0; i < count; ++i) acks.fail(first + i, st);
   }
 
   void set_fatal(const Status& st) {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "filter/sha256.h"
+#include "common/sha256.h"
 #include "heliosdb/cdc/filter.h"
 
 namespace heliosdb::cdc {
@@ -29,7 +29,7 @@ CdcEvent sample() {
   return e;
 }
 
-std::string hex(const filter_internal::Digest& d) {
+std::string hex(const Sha256Digest& d) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (uint8_t b : d) {
@@ -50,25 +50,25 @@ std::string unhex(std::string_view h) {
 // ---- HMAC-SHA-256 itself: RFC 4231 test cases 1, 2 and 6 ----
 
 TEST(HmacSha256Test, Rfc4231Case1) {
-  filter_internal::HmacSha256 mac(std::string(20, '\x0b'));
+  HmacSha256 mac(std::string(20, '\x0b'));
   EXPECT_EQ(hex(mac.mac("Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
 TEST(HmacSha256Test, Rfc4231Case2ShortKey) {
-  filter_internal::HmacSha256 mac("Jefe");
+  HmacSha256 mac("Jefe");
   EXPECT_EQ(hex(mac.mac("what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(HmacSha256Test, Rfc4231Case6KeyLongerThanABlockIsHashedFirst) {
-  filter_internal::HmacSha256 mac(std::string(131, '\xaa'));
+  HmacSha256 mac(std::string(131, '\xaa'));
   EXPECT_EQ(hex(mac.mac("Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST(HmacSha256Test, ReusableAcrossMessages) {
-  filter_internal::HmacSha256 mac("Jefe");
+  HmacSha256 mac("Jefe");
   auto first = mac.mac("what do ya want for nothing?");
   mac.mac("something else");
   EXPECT_EQ(mac.mac("what do ya want for nothing?"), first);

@@ -645,5 +645,54 @@ TEST(KafkaSinkMock, OversizedMessageStopsTheDaemonWithExit1NotTheConfigurationCo
       << "checkpointed past the event that was not delivered";
 }
 
+// sink.h: every ticket acknowledged or failed exactly once. An event the
+// sink gives up on part way through a batch must not strand the events after
+// it, which never reach librdkafka and so never get a delivery report.
+TEST(KafkaSinkMock, EventsAfterOneThatFailsLocallyAreFailedNotStranded) {
+  MockCluster mock;
+  mock.create_topic("events", 1);
+  auto o = mock_options(mock);
+  o.properties["message.max.bytes"] = "2000";
+  o.batch_size = 1000;
+  auto k = connect(o);
+  ASSERT_TRUE(k->open().is_ok());
+  RecordingAcks acks;
+  auto small = make_events(3, 1, "users", 10);
+  auto big = make_events(1, 4, "users", 5000);
+  std::vector<CdcEvent> events = {small[0], big[0], small[1], small[2]};
+  Status st = k->send_batch({events, 10}, acks);
+  ASSERT_FALSE(st.is_ok());
+  k->drain(10s).is_ok();
+  EXPECT_EQ(acks.acked(), range(10, 1));
+  auto failed = acks.failed();
+  ASSERT_EQ(failed.size(), 3u) << "tickets 12 and 13 were neither acknowledged nor failed";
+  EXPECT_NE(failed.at(11).message().find("evt_mydb_4"), std::string::npos)
+      << failed.at(11).message();
+  for (uint64_t t : {12u, 13u}) {
+    EXPECT_NE(failed.at(t).message().find("not sent"), std::string::npos) << failed.at(t).message();
+    EXPECT_NE(failed.at(t).message().find("evt_mydb_4"), std::string::npos)
+        << "names the event that stopped the sink: " << failed.at(t).message();
+  }
+}
+
+TEST(KafkaSinkMock, EventsAfterAnIllegalTemplateTopicAreFailedNotStranded) {
+  MockCluster mock;
+  mock.create_topic("mydb.users", 1);
+  auto k = connect(mock_options(mock, "{database}.{table}"));
+  ASSERT_TRUE(k->open().is_ok());
+  RecordingAcks acks;
+  auto users = make_events(2, 1, "users");
+  auto weird = make_events(1, 3, "weird table");
+  std::vector<CdcEvent> events = {users[0], weird[0], users[1]};
+  Status st = k->send_batch({events, 0}, acks);
+  ASSERT_FALSE(st.is_ok());
+  k->drain(10s).is_ok();
+  std::set<uint64_t> settled = acks.acked();
+  for (const auto& [t, reason] : acks.failed()) settled.insert(t);
+  EXPECT_EQ(settled, range(0, 3)) << "every ticket acknowledged or failed";
+  EXPECT_EQ(acks.failed().count(1), 1u);
+  EXPECT_EQ(acks.failed().count(2), 1u);
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc

@@ -1,5 +1,6 @@
-// Small hashing and encoding helpers on top of OpenSSL, used by the AWS
-// signer and the Kinesis client. All functions are pure and thread-safe.
+// Hashing and encoding helpers for the AWS signer and the Kinesis client: the
+// SHA-256 / HMAC-SHA-256 of common/sha256.h (the one copy) plus hex. All
+// functions are pure and thread-safe.
 #pragma once
 
 #include <array>
@@ -9,13 +10,13 @@
 #include <string_view>
 
 #include "common/base64.h"
+#include "common/sha256.h"
 
 namespace heliosdb::cdc::aws {
 
-using Sha256Digest = std::array<uint8_t, 32>;
-
-Sha256Digest sha256(std::string_view data);
-Sha256Digest hmac_sha256(std::string_view key, std::string_view data);
+using ::heliosdb::cdc::hmac_sha256;
+using ::heliosdb::cdc::sha256;
+using ::heliosdb::cdc::Sha256Digest;
 
 // Lower-case hex of `bytes`.
 std::string hex_encode(std::string_view bytes);

@@ -1,5 +1,6 @@
-// SHA-256 and HMAC-SHA-256 (RFC 2104) for the hash_key transform, on
-// OpenSSL's SHA-256 (hardware-accelerated where the CPU has SHA extensions).
+// SHA-256 and HMAC-SHA-256 (RFC 2104) on OpenSSL's SHA-256
+// (hardware-accelerated where the CPU has SHA extensions): the one copy, used
+// by the hash_key transform (filter/) and the AWS signer (sink/aws/).
 //
 // HmacSha256 absorbs key^ipad and key^opad once at construction, so each
 // message costs two SHA-256 finalizations and no heap allocation. The secret
@@ -12,11 +13,11 @@
 
 #include <openssl/sha.h>
 
-namespace heliosdb::cdc::filter_internal {
+namespace heliosdb::cdc {
 
-using Digest = std::array<uint8_t, 32>;
+using Sha256Digest = std::array<uint8_t, 32>;
 
-Digest sha256(std::string_view message);
+Sha256Digest sha256(std::string_view message);
 
 class HmacSha256 {
  public:
@@ -25,11 +26,14 @@ class HmacSha256 {
   HmacSha256(const HmacSha256&) = default;
   HmacSha256& operator=(const HmacSha256&) = default;
 
-  Digest mac(std::string_view message) const;
+  Sha256Digest mac(std::string_view message) const;
 
  private:
   SHA256_CTX inner_;  // state after absorbing key ^ ipad
   SHA256_CTX outer_;  // state after absorbing key ^ opad
 };
 
-}  // namespace heliosdb::cdc::filter_internal
+// One message under one key (the AWS signer derives a new key per step).
+Sha256Digest hmac_sha256(std::string_view key, std::string_view message);
+
+}  // namespace heliosdb::cdc

@@ -2,22 +2,22 @@
 // but EVP digest contexts allocate on every copy; the low-level midstate API is
 // what makes a precomputed HMAC allocation-free. It remains in OpenSSL 3.x.
 #define OPENSSL_SUPPRESS_DEPRECATED 1
-#include "filter/sha256.h"
+#include "common/sha256.h"
 
 #include <cstring>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-namespace heliosdb::cdc::filter_internal {
+namespace heliosdb::cdc {
 
 namespace {
 constexpr size_t kBlock = 64;  // SHA-256 block size
 }  // namespace
 
-Digest sha256(std::string_view message) {
+Sha256Digest sha256(std::string_view message) {
   // SHA256() would go through an EVP fetch per call; the context API does not.
-  Digest out;
+  Sha256Digest out;
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
   SHA256_Update(&ctx, message.data(), message.size());
@@ -28,7 +28,7 @@ Digest sha256(std::string_view message) {
 HmacSha256::HmacSha256(std::string_view key) {
   unsigned char block[kBlock] = {};
   if (key.size() > kBlock) {
-    Digest d = sha256(key);  // RFC 2104: keys longer than a block are hashed first
+    Sha256Digest d = sha256(key);  // RFC 2104: keys longer than a block are hashed first
     std::memcpy(block, d.data(), d.size());
     OPENSSL_cleanse(d.data(), d.size());
   } else {
@@ -50,12 +50,12 @@ HmacSha256::~HmacSha256() {
   OPENSSL_cleanse(&outer_, sizeof outer_);
 }
 
-Digest HmacSha256::mac(std::string_view message) const {
+Sha256Digest HmacSha256::mac(std::string_view message) const {
   SHA256_CTX work = inner_;
-  Digest inner_digest;
+  Sha256Digest inner_digest;
   SHA256_Update(&work, message.data(), message.size());
   SHA256_Final(inner_digest.data(), &work);
-  Digest out;
+  Sha256Digest out;
   work = outer_;
   SHA256_Update(&work, inner_digest.data(), inner_digest.size());
   SHA256_Final(out.data(), &work);
@@ -63,4 +63,8 @@ Digest HmacSha256::mac(std::string_view message) const {
   return out;
 }
 
-}  // namespace heliosdb::cdc::filter_internal
+Sha256Digest hmac_sha256(std::string_view key, std::string_view message) {
+  return HmacSha256(key).mac(message);
+}
+
+}  // namespace heliosdb::cdc
