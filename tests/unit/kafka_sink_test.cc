@@ -656,7 +656,7 @@ TEST(KafkaSinkMock, EventsAfterOneThatFailsLocallyAreFailedNotStranded) {
   o.batch_size = 1000;
   auto k = connect(o);
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto small = make_events(3, 1, "users", 10);
   auto big = make_events(1, 4, "users", 5000);
   std::vector<CdcEvent> events = {small[0], big[0], small[1], small[2]};
@@ -680,7 +680,7 @@ TEST(KafkaSinkMock, EventsAfterAnIllegalTemplateTopicAreFailedNotStranded) {
   mock.create_topic("mydb.users", 1);
   auto k = connect(mock_options(mock, "{database}.{table}"));
   ASSERT_TRUE(k->open().is_ok());
-  RecordingAcks acks;
+  testing::AckRecorder acks;
   auto users = make_events(2, 1, "users");
   auto weird = make_events(1, 3, "weird table");
   std::vector<CdcEvent> events = {users[0], weird[0], users[1]};
