@@ -18,7 +18,6 @@
 // slot. A stalled sink stalls the reader (lag grows, memory does not).
 #include "heliosdb/cdc/processor.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -27,6 +26,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/duration_text.h"
 #include "common/event_prefetch.h"
 #include "common/thread_name.h"
 #include "common/wall_clock.h"
@@ -71,13 +71,6 @@ void assign_keeping_buffer(std::optional<std::string>& slot, std::string& spare,
     slot.reset();
     release_if_larger(spare, keep);
   }
-}
-
-// "10 s", "1.5 s", "250 ms": the stop-interrupt delay as a message says it.
-std::string format_delay(uint32_t ms) {
-  if (ms < 1000) return std::to_string(ms) + " ms";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  return fmt::format("{:.1f} s", ms / 1000.0);
 }
 
 // Row bytes a change brings into a batch slot (what the budget counts).
@@ -160,7 +153,7 @@ struct EventProcessor::Impl {
   }
   void interrupt_busy_sink() {
     spdlog::warn("sink {} is still busy {} after the stop request; interrupting it", sink->name(),
-                 format_delay(config.stop_interrupt_delay_ms));
+                 format_duration(std::chrono::milliseconds(config.stop_interrupt_delay_ms)));
     sink->interrupt();
   }
   void maybe_checkpoint(bool force);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/duration_text.h"
 #include "common/redact.h"
 #include "serde/schema_registry_json.h"
 
@@ -25,13 +26,6 @@ size_t collect(char* data, size_t size, size_t nmemb, void* user) {
 void ensure_curl_global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string format_duration(std::chrono::milliseconds ms) {
-  if (ms.count() < 1000) return std::to_string(ms.count()) + " ms";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms.count()) / 1000.0);
-  return buf;
 }
 
 // The registry's own words for an error answer: its "message" member, or the
