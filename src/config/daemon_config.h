@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/config.h"
 #include "heliosdb/cdc/filter.h"
 #include "heliosdb/cdc/metrics.h"

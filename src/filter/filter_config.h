@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/filter.h"
 
 namespace heliosdb::cdc {

@@ -2,7 +2,7 @@
 //
 // Each entry says what an option is (key, type, default, limits, secret or
 // not, the library builder call that sets it, a one-line doc). The TOML
-// reader (config/config_section.h), the library builders' validation, the
+// reader (options/config_section.h), the library builders' validation, the
 // `heliosdb-cdc config options` listing and the tables of
 // docs/configuration.md all read the same entry, so limits and defaults
 // cannot drift apart. This module depends on common only: no TOML here.

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/serialization.h"
 
 namespace heliosdb::cdc {

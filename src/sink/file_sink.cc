@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "common/thread_name.h"
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "sink/avro_file_sink.h"
 #include "sink/sink_registry.h"
 

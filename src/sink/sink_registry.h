@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/sink.h"
 #include "serde/serializer_factory.h"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "avro_check_util.h"
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "serde/avro_container_writer.h"
 #include "sink/sink_registry.h"
 #include "testing/ack_recorder.h"

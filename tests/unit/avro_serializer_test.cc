@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "avro_check_util.h"
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "serde/avro_encoder.h"
 #include "serde/avro_schema.h"
 #include "serde/serializer_factory.h"

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "filter/filter_config.h"
 
 namespace heliosdb::cdc {

@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/kafka.h"
 #include "sink/kafka_config.h"
 #include "sink/kafka_topic.h"

@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "heliosdb/cdc/kinesis.h"
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_records.h"

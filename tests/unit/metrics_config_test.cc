@@ -1,7 +1,7 @@
 // [metrics] section parsing and listen-address validation.
 #include <gtest/gtest.h>
 
-#include "config/config_section.h"
+#include "options/config_section.h"
 #include "metrics/metrics_config.h"
 
 namespace heliosdb::cdc::metrics {

@@ -1,4 +1,4 @@
-#include "config/config_section.h"
+#include "options/config_section.h"
 
 #include <sys/stat.h>
 
