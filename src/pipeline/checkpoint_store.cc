@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "source/source.h"
+#include "source/wal_position.h"
 
 namespace heliosdb::cdc {
 namespace {

@@ -1,7 +1,8 @@
 // The EventProcessor: two threads joined by a bounded pool of batches.
 //
-//  reader thread: WAL -> TxnAssembler -> filter -> CdcEvent in a batch slot,
-//                 each kept event registered with the AckTracker (ticket).
+//  reader thread: source (committed transactions, src/source/source.h) ->
+//                 filter -> CdcEvent in a batch slot, each kept event
+//                 registered with the AckTracker (ticket).
 //  sink thread:   batches -> sink.send_batch(); poll the sink for
 //                 acknowledgements; checkpoint the tracker's delivered
 //                 position every checkpoint_interval events / max age.
@@ -30,32 +31,17 @@
 #include "common/event_prefetch.h"
 #include "common/thread_name.h"
 #include "common/wall_clock.h"
-#include "heliosdb/cdc/wal.h"
 #include "pipeline/ack_tracker.h"
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/checkpoint_writer.h"
-#include "pipeline/database_match.h"
-#include "pipeline/txn_assembler.h"
 #include "source/source.h"
+#include "source/wal_source_factory.h"
 
 namespace heliosdb::cdc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-OperationType to_operation(WalEntryKind kind) {
-  switch (kind) {
-    case WalEntryKind::Update:
-      return OperationType::Update;
-    case WalEntryKind::Delete:
-      return OperationType::Delete;
-    case WalEntryKind::Truncate:
-      return OperationType::Truncate;
-    default:
-      return OperationType::Insert;
-  }
-}
 
 // Sets `slot` to `bytes` (or absent), parking its buffer in `spare` while
 // absent: batch slots are reused, and freeing and reallocating the buffer on
@@ -80,7 +66,8 @@ uint64_t row_bytes(const CommittedChange& c) {
 
 }  // namespace
 
-struct EventProcessor::Impl {
+// The reader thread is the source's TransactionHandler.
+struct EventProcessor::Impl final : TransactionHandler {
   CdcConfig config;
   std::unique_ptr<EventSink> sink;
   EventFilter filter;
@@ -107,6 +94,15 @@ struct EventProcessor::Impl {
   void set_checkpoint_store(std::unique_ptr<CheckpointStore> injected) {
     store = std::move(injected);
   }
+  void set_source(std::unique_ptr<SourceFactory> injected) { sources = std::move(injected); }
+  // The injected source, or the HeliosDB WAL in wal_path.
+  SourceFactory& source_factory() {
+    if (!sources) {
+      sources = make_wal_source_factory(
+          {config.wal_path, config.database, config.max_transaction_memory_bytes});
+    }
+    return *sources;
+  }
   // The injected store, or the file store in checkpoint_dir.
   CheckpointStore& checkpoint_store() {
     if (!store)
@@ -131,6 +127,13 @@ struct EventProcessor::Impl {
   Status read_loop(bool once);
   Status sink_loop();
   Status emit_change(const CommitInfo& info, const CommittedChange& change);
+  // TransactionHandler: what the source hands the reader thread.
+  Status on_change(const CommitInfo& info, const CommittedChange& change) override {
+    return emit_change(info, change);
+  }
+  Status on_commit(const CommitInfo& info) override;
+  // The source's counts into `stats`.
+  void publish_source_progress();
   // Registers the batch being filled and hands it to the sink thread, or
   // (send_on_reader) sends it to the sink from here. `wake_sink`: wake the
   // sink thread now (the reader is about to wait); otherwise the queue wakes
@@ -171,6 +174,7 @@ struct EventProcessor::Impl {
   std::unique_ptr<BatchQueue> queue;
   size_t keep_bytes = 0;                        // what a slot's row buffer may keep beyond its row
   std::unique_ptr<CheckpointStore> store;       // with_checkpoint_store(), or the file store
+  std::unique_ptr<SourceFactory> sources;       // with_source(), or the WAL in wal_path
   std::unique_ptr<PipelineLock> pipeline_lock;  // held while running
   std::unique_ptr<SourcePositionCodec> position_codec;  // the source's checkpoint encoding
   std::unique_ptr<ChangeSource> source;                 // opened at `resume`
@@ -225,6 +229,10 @@ EventProcessor& EventProcessor::with_checkpoint_store(std::unique_ptr<Checkpoint
   impl_->set_checkpoint_store(std::move(store));
   return *this;
 }
+EventProcessor& EventProcessor::with_source(std::unique_ptr<SourceFactory> source) {
+  impl_->set_source(std::move(source));
+  return *this;
+}
 EventProcessor& EventProcessor::handle_signals(bool) { return *this; }
 Status EventProcessor::lock_checkpoint() { return impl_->lock_checkpoint(); }
 Status EventProcessor::start() { return impl_->run(false); }
@@ -248,15 +256,9 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   checkpointer.reset();  // a previous run's writer, flushed when that run ended
   checkpoint_store();
   HELIOSDB_RETURN_IF_ERROR(lock_checkpoint());
-  auto codec = open_wal_position_codec(config.wal_path);
+  auto codec = source_factory().open_position_codec();
   if (!codec) return codec.status();
   position_codec = std::move(*codec);
-  if (position_codec->source_id().empty()) {
-    spdlog::warn(
-        "the WAL in {} has no identity file (written by an older version): checkpoints "
-        "cannot tell it from a replaced WAL until a WAL writer opens it",
-        config.wal_path);
-  }
   auto loaded = store->load();
   if (!loaded) return loaded.status();
   if (loaded->has_value()) {
@@ -264,8 +266,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
     if (!position) return position.status();
     resume = *position;
     if ((*loaded)->source.source_id.empty() && !position_codec->source_id().empty()) {
-      spdlog::info("checkpoint {} records no WAL identity; the next one records {}", store->path(),
-                   position_codec->source_id());
+      spdlog::info("checkpoint {} records no identity of {}; the next one records {}",
+                   store->path(), position_codec->description(), position_codec->source_id());
     }
     spdlog::info(
         "resuming {} from checkpoint {}: delivered through commit {} (event {}), "
@@ -274,7 +276,8 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
         resume.restart_sequence);
   } else {
     resume = DeliveryPosition{};
-    spdlog::info("no checkpoint at {}: starting at the oldest WAL entry", store->path());
+    spdlog::info("no checkpoint at {}: starting at {}", store->path(),
+                 sources->start_description());
   }
   last_saved = resume;
   stats.checkpoint_sequence.store(resume.commit_sequence);
@@ -282,7 +285,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   // Before the sink opens and the threads start: a source that cannot
   // resume here (no WAL, or one that no longer holds the checkpoint) ends
   // the run before it ran, with its error and no final status line.
-  auto opened_source = open_wal_source_for_resume(config.wal_path, resume, store->path());
+  auto opened_source = sources->open(resume, store->path());
   if (!opened_source) return opened_source.status();
   source = std::move(*opened_source);
   checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
@@ -327,7 +330,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   send_on_reader = sink->supports_concurrent_poll();
   std::atomic<bool> sink_done{false};
   std::thread reader([this, once, &sink_done] {
-    name_this_thread("cdc-wal-reader");
+    name_this_thread("cdc-wal-reader");  // the name docs/pipeline.md gives for top -H
     Status st = read_loop(once);
     if (!st.is_ok()) set_fatal(st);
     reader_done.store(true);
@@ -467,7 +470,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   assign_event_id(ev.event_id, config.database, c.sequence);
   ev.timestamp = c.timestamp_ms;
   ev.sequence = c.sequence;
-  ev.operation = to_operation(c.kind);
+  ev.operation = c.kind;
   ev.database.assign(config.database);
   ev.table.assign(c.table);
   assign_row_bytes(ev.key, c.key, keep_bytes);
@@ -493,70 +496,58 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   return Status::ok();
 }
 
+Status EventProcessor::Impl::on_commit(const CommitInfo& info) {
+  stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
+  if (resume.covers(info.commit_sequence, info.commit_sequence)) return Status::ok();
+  const DeliveryPosition after{info.restart_after, info.commit_sequence, info.commit_sequence};
+  // The last emitted event may still sit in the batch being filled (not
+  // registered yet): then it carries the position.
+  if (current && current->size > 0) {
+    current->pending[current->size - 1].position = after;
+  } else {
+    tracker->advance_after_last(after);
+  }
+  return Status::ok();
+}
+
+void EventProcessor::Impl::publish_source_progress() {
+  const SourceProgress progress = source->progress();
+  stats.wal_sequence.store(progress.last_position, std::memory_order_relaxed);
+  stats.changes_aborted.store(progress.aborted_changes, std::memory_order_relaxed);
+  stats.transactions_aborted.store(progress.aborted_transactions, std::memory_order_relaxed);
+}
+
 Status EventProcessor::Impl::read_loop(bool once) {
+  // Entries a source reads between two looks at a stop request.
+  constexpr size_t kEntriesPerRead = 1024;
   ChangeSource& reader = *source;
-  TxnAssembler assembler(&reader, config.database, config.max_transaction_memory_bytes);
-  assembler.resume_after_commit(resume.commit_sequence);
-  DatabaseMatchCounter databases(config.database, reader.description(), Clock::now());
-  auto warn_if_unmatched = [](const std::optional<std::string>& warning) {
-    if (warning) spdlog::warn("{}", *warning);
-  };
-  auto on_change = [this](const CommitInfo& info, const CommittedChange& c) {
-    return emit_change(info, c);
-  };
-  auto on_commit = [this](const CommitInfo& info) {
-    stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
-    if (resume.covers(info.commit_sequence, info.commit_sequence)) return Status::ok();
-    const DeliveryPosition after{info.restart_after, info.commit_sequence, info.commit_sequence};
-    // The last emitted event may still sit in the batch being filled (not
-    // registered yet): then it carries the position.
-    if (current && current->size > 0) {
-      current->pending[current->size - 1].position = after;
-    } else {
-      tracker->advance_after_last(after);
-    }
-    return Status::ok();
-  };
-  WalEntry entry;
-  uint64_t idle_polls = 0;
+  bool idle = false;
   while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
-    auto r = reader.next(entry);
-    if (!r) return r.status();
-    if (*r == WalReadStatus::kEndOfLog) {
-      reader_idle.store(true, std::memory_order_relaxed);
+    auto r = reader.read(*this, kEntriesPerRead);
+    if (!r) {
+      if (r.status().code() == ErrorCode::kCancelled) break;  // stopping
+      return r.status();
+    }
+    if (*r == SourceReadStatus::kCaughtUp) {
+      reader_idle.store(idle = true, std::memory_order_relaxed);
       Status pushed = push_batch(true);
       if (pushed.code() == ErrorCode::kCancelled) break;  // stopping
       HELIOSDB_RETURN_IF_ERROR(pushed);
-      stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
-      stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
+      publish_source_progress();
       if (once) break;
-      warn_if_unmatched(databases.periodic_warning(Clock::now()));
-      ++idle_polls;
+      reader.log_health(false);
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;
     }
-    if (idle_polls) {
-      idle_polls = 0;
-      reader_idle.store(false, std::memory_order_relaxed);
-    }
-    stats.wal_sequence.store(entry.sequence, std::memory_order_relaxed);
-    if (!databases.count(entry.database)) {
-      if (databases.entries() % 4096 == 0) {
-        warn_if_unmatched(databases.periodic_warning(Clock::now()));
-      }
-      continue;
-    }
-    Status st = assembler.add(entry, on_change, on_commit);
-    if (st.code() == ErrorCode::kCancelled) break;
-    HELIOSDB_RETURN_IF_ERROR(st);
+    stats.wal_sequence.store(reader.progress().last_position, std::memory_order_relaxed);
+    if (idle) reader_idle.store(idle = false, std::memory_order_relaxed);
   }
   // Stopping while the tracker is full leaves the last batch unregistered:
   // it was never handed to the sink, so it is read again next time.
   Status pushed = push_batch(true);
   if (pushed.code() != ErrorCode::kCancelled) HELIOSDB_RETURN_IF_ERROR(pushed);
-  stats.changes_aborted.store(assembler.aborted_changes(), std::memory_order_relaxed);
-  stats.transactions_aborted.store(assembler.aborted_transactions(), std::memory_order_relaxed);
-  if (once) warn_if_unmatched(databases.warning());
+  publish_source_progress();
+  if (once) reader.log_health(true);
   return Status::ok();
 }
 

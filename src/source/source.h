@@ -1,38 +1,107 @@
-// ChangeSource: where raw changes come from, with a position.
+// The source seam: where committed changes come from, in commit order.
 //
-// The pipeline reads entries (BEGIN, changes, COMMIT/ABORT) in log order
-// from a ChangeSource and never touches the WAL directly, so other sources
-// (a PostgreSQL logical-replication source is planned) plug in without
-// changing the processor. Positions are the source's sequence numbers:
-// strictly increasing, and a source can be reopened at any position it
-// still holds.
+// A source delivers committed transactions, one after another in commit
+// order, as source-neutral records: a begin, its changes, a commit. How it
+// gets them is its own business: the HeliosDB WAL source reads an
+// interleaved log and assembles transactions (dropping aborted ones,
+// re-reading a large one at its commit); a PostgreSQL source would receive
+// them already committed and pass them through. The processor only sees
+// this header: it includes nothing of the WAL.
+//
+// Positions: each record carries the source's position (DeliveryPosition's
+// three numbers, whose meaning the source chooses: the WAL's sequences
+// today, a PostgreSQL LSN later), and the source encodes them for the
+// checkpoint (SourcePositionCodec). The processor compares positions only
+// through DeliveryPosition::covers, so any source whose positions grow in
+// commit order plugs in.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "heliosdb/cdc/event.h"
 #include "heliosdb/cdc/status.h"
-#include "heliosdb/cdc/wal.h"
 #include "source/position.h"
 
 namespace heliosdb::cdc {
+
+// One committed transaction, as its changes are handed out.
+struct CommitInfo {
+  uint64_t transaction_id = 0;
+  // The commit's position: transactions come in increasing commit_sequence.
+  uint64_t commit_sequence = 0;
+  // Where a reader must restart to see this transaction's changes again.
+  uint64_t restart_during = 0;
+  // Where a reader must restart once this transaction is fully delivered.
+  uint64_t restart_after = 0;
+  uint64_t change_count = 0;
+  int64_t commit_time_ms = 0;  // ms since the Unix epoch, as the source recorded the commit
+  std::string_view database;
+};
+
+// One change of a committed transaction. Views stay valid until the handler
+// returns.
+struct CommittedChange {
+  uint64_t transaction_id = 0;
+  // The change's position inside its transaction (increasing; the WAL: its
+  // sequence number). With the commit's, it is the event's DeliveryPosition.
+  uint64_t sequence = 0;
+  int64_t timestamp_ms = 0;  // when the change was made, ms since the Unix epoch
+  OperationType kind = OperationType::Insert;
+  std::string_view table;
+  std::string_view key;
+  std::optional<std::string_view> value;
+  std::optional<std::string_view> old_value;
+};
+
+// Receives committed transactions: on_begin, then each change, then
+// on_commit. A transaction without changes (all of them delivered before,
+// or none of the configured database) may come as on_commit alone. An error
+// from the handler ends the read with that error; kCancelled ends it as a
+// stop.
+class TransactionHandler {
+ public:
+  virtual ~TransactionHandler() = default;
+  virtual Status on_begin(const CommitInfo& info) { return Status::ok(); }
+  virtual Status on_change(const CommitInfo& info, const CommittedChange& change) = 0;
+  virtual Status on_commit(const CommitInfo& info) = 0;
+};
+
+// What the source has read, for the pipeline's statistics.
+struct SourceProgress {
+  uint64_t last_position = 0;  // the last position read (the WAL: its last sequence)
+  uint64_t aborted_transactions = 0;
+  uint64_t aborted_changes = 0;  // changes dropped because their transaction aborted
+};
+
+enum class SourceReadStatus {
+  kMore,      // read its share of entries; call read() again
+  kCaughtUp,  // nothing more for now: call wait_for_data(), then read() again
+};
 
 class ChangeSource {
  public:
   virtual ~ChangeSource() = default;
 
-  // The next entry in log order. Views in `entry` stay valid until the next
-  // call. kEndOfLog: nothing more for now (call wait_for_data, then again).
-  virtual Result<WalReadStatus> next(WalEntry& entry) = 0;
-  // Blocks until more entries may be available or `timeout` passes.
+  // Reads on, handing committed transactions to `handler` in commit order,
+  // and returns after at most about `max_entries` of its own entries (so a
+  // caller can look at a stop request between calls), or when caught up.
+  // After a resume, the first transactions may be ones the resume position
+  // covers, in whole or in part (a source re-reads from its restart point):
+  // the caller skips what DeliveryPosition::covers.
+  virtual Result<SourceReadStatus> read(TransactionHandler& handler, size_t max_entries) = 0;
+  // Blocks until more may be available or `timeout` passes.
   virtual void wait_for_data(std::chrono::milliseconds timeout) = 0;
-  // Position of the last entry returned (0 before the first).
-  virtual uint64_t last_position() const = 0;
-  // A second, independent reader of the same source starting at `position`
-  // (used to stream a large transaction again at its commit).
-  virtual Result<std::unique_ptr<ChangeSource>> open_at(uint64_t position) const = 0;
+  virtual SourceProgress progress() const = 0;
+  // Called when read() was caught up: the source may log what an operator
+  // should know about what it has read so far (the WAL source: that no
+  // entry matched the configured database), at most once a minute, or now
+  // when `end_of_run`.
+  virtual void log_health(bool end_of_run) {}
   // For messages: "WAL /var/lib/heliosdb/wal".
   virtual std::string description() const = 0;
 };
@@ -68,27 +137,25 @@ class SourcePositionCodec {
                                            const std::string& checkpoint_file) const;
 };
 
-// The HeliosDB WAL source's type tag and position encoding:
-// "restart R commit C event E" in decimal (see docs/checkpoint-format.md).
-inline constexpr std::string_view kWalSourceType = "heliosdb-wal";
-std::string encode_wal_position(const DeliveryPosition& position);
-Result<DeliveryPosition> decode_wal_position(std::string_view bytes);
+// A kind of source, configured: what the processor asks before it reads.
+class SourceFactory {
+ public:
+  virtual ~SourceFactory() = default;
 
-// The codec for the WAL in `dir`, with the directory's identity (none if it
-// has no identity file yet; see read_wal_identity).
-Result<std::unique_ptr<SourcePositionCodec>> open_wal_position_codec(const std::string& dir);
-
-// A source reading a HeliosDB WAL directory from `start_sequence` (0: the
-// oldest entry present).
-Result<std::unique_ptr<ChangeSource>> open_wal_source(const std::string& dir,
-                                                      uint64_t start_sequence);
-
-// The source to resume delivery at `resume` (read from `checkpoint_file`,
-// named in errors): reads from its restart point, and answers whether the
-// WAL in `dir` still holds what resuming needs. kFailedPrecondition if it
-// does not (the WAL was reset, replaced or trimmed past the checkpoint),
-// before it opens or on the first reads, so nothing is skipped silently.
-Result<std::unique_ptr<ChangeSource>> open_wal_source_for_resume(
-    const std::string& dir, const DeliveryPosition& resume, const std::string& checkpoint_file);
+  // The source's checkpoint codec, with the identity of what it reads now
+  // (the WAL source warns here when its WAL has none).
+  virtual Result<std::unique_ptr<SourcePositionCodec>> open_position_codec() = 0;
+  // A source delivering every change `resume` does not cover (read from
+  // `checkpoint_file`, named in errors; a default position: from the oldest
+  // change held), and perhaps some it covers (see read()). The
+  // source answers whether it can resume there: kFailedPrecondition with
+  // the reason if it cannot (the log was reset, replaced or trimmed past
+  // the checkpoint), now or on the first reads, so nothing is skipped
+  // silently.
+  virtual Result<std::unique_ptr<ChangeSource>> open(const DeliveryPosition& resume,
+                                                     const std::string& checkpoint_file) = 0;
+  // Where a run without a checkpoint starts, for the log: "the oldest WAL entry".
+  virtual std::string start_description() const = 0;
+};
 
 }  // namespace heliosdb::cdc

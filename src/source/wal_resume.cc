@@ -1,7 +1,7 @@
 // Resuming a HeliosDB WAL source at a checkpoint: whether the WAL still holds
 // what the checkpoint needs, and the errors when it does not. Each error is
 // written here once; the processor only passes them on.
-#include "source/source.h"
+#include "source/wal_source.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -35,7 +35,7 @@ Status lacks_commit(const std::string& dir, const DeliveryPosition& resume, uint
 uint64_t last_wal_sequence(const std::string& dir) {
   auto segments = list_wal_segments(dir);
   if (!segments || segments->empty()) return 0;
-  auto tail = open_wal_source(dir, segments->back().first_sequence);
+  auto tail = open_wal_entry_reader(dir, segments->back().first_sequence);
   if (!tail) return 0;
   WalEntry entry;
   while (true) {
@@ -52,7 +52,7 @@ Status check_wal_holds_commit(const std::string& dir, const DeliveryPosition& re
                               const std::string& checkpoint_file) {
   const uint64_t commit = resume.commit_sequence;
   if (commit == 0 || resume.restart_sequence <= commit) return Status::ok();
-  auto probe = open_wal_source(dir, commit);
+  auto probe = open_wal_entry_reader(dir, commit);
   if (!probe) {
     if (probe.status().code() == ErrorCode::kNotFound) {
       // The commit's segment may be gone while the next entry starts the
@@ -79,10 +79,10 @@ Status check_wal_holds_commit(const std::string& dir, const DeliveryPosition& re
 // Reads from the restart point. When that point is inside the delivered
 // range, the checkpointed commit must show up as it reads; otherwise
 // check_wal_holds_commit() verified it already.
-class ResumingWalSource final : public ChangeSource {
+class ResumingWalSource final : public WalEntryReader {
  public:
   ResumingWalSource(std::string dir, DeliveryPosition resume, std::string checkpoint_file,
-                    std::unique_ptr<ChangeSource> inner)
+                    std::unique_ptr<WalEntryReader> inner)
       : dir_(std::move(dir)),
         resume_(resume),
         checkpoint_file_(std::move(checkpoint_file)),
@@ -105,7 +105,7 @@ class ResumingWalSource final : public ChangeSource {
   }
   void wait_for_data(std::chrono::milliseconds timeout) override { inner_->wait_for_data(timeout); }
   uint64_t last_position() const override { return inner_->last_position(); }
-  Result<std::unique_ptr<ChangeSource>> open_at(uint64_t position) const override {
+  Result<std::unique_ptr<WalEntryReader>> open_at(uint64_t position) const override {
     return inner_->open_at(position);
   }
   std::string description() const override { return inner_->description(); }
@@ -114,23 +114,23 @@ class ResumingWalSource final : public ChangeSource {
   std::string dir_;
   DeliveryPosition resume_;
   std::string checkpoint_file_;
-  std::unique_ptr<ChangeSource> inner_;
+  std::unique_ptr<WalEntryReader> inner_;
   bool checked_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ChangeSource>> open_wal_source_for_resume(
+Result<std::unique_ptr<WalEntryReader>> open_wal_entry_reader_for_resume(
     const std::string& dir, const DeliveryPosition& resume, const std::string& checkpoint_file) {
   HELIOSDB_RETURN_IF_ERROR(check_wal_holds_commit(dir, resume, checkpoint_file));
-  auto opened = open_wal_source(dir, resume.restart_sequence);
+  auto opened = open_wal_entry_reader(dir, resume.restart_sequence);
   if (!opened) {
     if (opened.status().code() == ErrorCode::kNotFound && resume.commit_sequence > 0) {
       return no_longer_holds(dir, resume, opened.status().message());
     }
     return opened.status().with_context("opening WAL " + dir);
   }
-  return std::unique_ptr<ChangeSource>(
+  return std::unique_ptr<WalEntryReader>(
       std::make_unique<ResumingWalSource>(dir, resume, checkpoint_file, std::move(*opened)));
 }
 

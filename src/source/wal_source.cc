@@ -1,11 +1,11 @@
 #include <charconv>
 
-#include "source/source.h"
+#include "source/wal_source.h"
 
 namespace heliosdb::cdc {
 namespace {
 
-class WalSource final : public ChangeSource {
+class WalSource final : public WalEntryReader {
  public:
   WalSource(std::string dir, std::unique_ptr<WalReader> reader)
       : dir_(std::move(dir)), reader_(std::move(reader)) {}
@@ -15,8 +15,8 @@ class WalSource final : public ChangeSource {
     reader_->wait_for_data(timeout);
   }
   uint64_t last_position() const override { return reader_->last_sequence(); }
-  Result<std::unique_ptr<ChangeSource>> open_at(uint64_t position) const override {
-    return open_wal_source(dir_, position);
+  Result<std::unique_ptr<WalEntryReader>> open_at(uint64_t position) const override {
+    return open_wal_entry_reader(dir_, position);
   }
   std::string description() const override { return "WAL " + dir_; }
 
@@ -88,14 +88,14 @@ Result<std::unique_ptr<SourcePositionCodec>> open_wal_position_codec(const std::
       std::make_unique<WalPositionCodec>(dir, identity->value_or("")));
 }
 
-Result<std::unique_ptr<ChangeSource>> open_wal_source(const std::string& dir,
-                                                      uint64_t start_sequence) {
+Result<std::unique_ptr<WalEntryReader>> open_wal_entry_reader(const std::string& dir,
+                                                              uint64_t start_sequence) {
   WalReaderOptions options;
   options.dir = dir;
   options.start_sequence = start_sequence;
   auto reader = WalReader::open(options);
   if (!reader) return reader.status();
-  return std::unique_ptr<ChangeSource>(std::make_unique<WalSource>(dir, std::move(*reader)));
+  return std::unique_ptr<WalEntryReader>(std::make_unique<WalSource>(dir, std::move(*reader)));
 }
 
 }  // namespace heliosdb::cdc

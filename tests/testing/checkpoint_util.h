@@ -8,7 +8,7 @@
 #include <string>
 
 #include "pipeline/checkpoint_store.h"
-#include "source/source.h"
+#include "source/wal_source.h"
 
 namespace heliosdb::cdc::testing {
 

@@ -10,7 +10,7 @@
 #include <functional>
 
 #include "pipeline/checkpoint_store.h"
-#include "source/source.h"
+#include "source/wal_source.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "source/wal_source.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {

@@ -1,6 +1,6 @@
 // DatabaseMatchCounter: the warning for a `database` that matches nothing,
 // with a fake clock for the 60 s repetition.
-#include "pipeline/database_match.h"
+#include "source/database_match.h"
 
 #include <gtest/gtest.h>
 

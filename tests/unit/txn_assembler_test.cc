@@ -1,7 +1,7 @@
 // TxnAssembler: commit order, aborts, and the restart positions a checkpoint
 // records for interleaved transactions (where a resumed reader must start so
 // that no change of a still-open transaction is skipped).
-#include "pipeline/txn_assembler.h"
+#include "source/txn_assembler.h"
 
 #include <gtest/gtest.h>
 #include <malloc.h>
@@ -12,11 +12,27 @@
 #include <string>
 #include <vector>
 
-#include "source/source.h"
+#include "source/wal_source.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 namespace {
+
+// A TransactionHandler calling two functions: on_change and on_commit.
+template <typename OnChange, typename OnCommit>
+class Callbacks final : public TransactionHandler {
+ public:
+  Callbacks(OnChange on_change, OnCommit on_commit)
+      : on_change_(std::move(on_change)), on_commit_(std::move(on_commit)) {}
+  Status on_change(const CommitInfo& info, const CommittedChange& c) override {
+    return on_change_(info, c);
+  }
+  Status on_commit(const CommitInfo& info) override { return on_commit_(info); }
+
+ private:
+  OnChange on_change_;
+  OnCommit on_commit_;
+};
 
 struct Recorded {
   std::vector<uint64_t> changes;    // sequences, in emission order
@@ -39,8 +55,7 @@ class Feeder {
     e.table = "t";
     e.key = key;
     if (kind == WalEntryKind::Insert) e.value = "v";
-    Status st = assembler_.add(
-        e,
+    Callbacks handler(
         [&](const CommitInfo&, const CommittedChange& c) {
           out.changes.push_back(c.sequence);
           return Status::ok();
@@ -49,6 +64,7 @@ class Feeder {
           out.commits.push_back(info);
           return Status::ok();
         });
+    Status st = assembler_.add(e, handler);
     ASSERT_TRUE(st.is_ok()) << st.to_string();
   }
   Recorded out;
@@ -206,7 +222,7 @@ TEST(TxnAssembler, OpenTransactionsTogetherStayWithinMaxTransactionMemoryBytes) 
     for (uint64_t t = 1; t <= kTxns; ++t) append(WalEntryKind::Commit, t);
     ASSERT_TRUE((*w)->close().is_ok());
   }
-  auto source = open_wal_source(dir.path(), 0);
+  auto source = open_wal_entry_reader(dir.path(), 0);
   ASSERT_TRUE(source) << source.status().to_string();
   std::vector<std::string> keys;
   size_t bad_values = 0;
@@ -220,8 +236,7 @@ TEST(TxnAssembler, OpenTransactionsTogetherStayWithinMaxTransactionMemoryBytes) 
       auto r = (*source)->next(e);
       ASSERT_TRUE(r) << r.status().to_string();
       if (*r == WalReadStatus::kEndOfLog) break;
-      Status st = assembler.add(
-          e,
+      Callbacks handler(
           [&](const CommitInfo& info, const CommittedChange& c) {
             keys.emplace_back(c.key);
             const char want = static_cast<char>('a' + info.transaction_id);
@@ -233,6 +248,7 @@ TEST(TxnAssembler, OpenTransactionsTogetherStayWithinMaxTransactionMemoryBytes) 
             return Status::ok();
           },
           [](const CommitInfo&) { return Status::ok(); });
+      Status st = assembler.add(e, handler);
       ASSERT_TRUE(st.is_ok()) << st.to_string();
       most = std::max(most, heap_in_use() - baseline);
     }

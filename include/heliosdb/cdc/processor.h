@@ -95,6 +95,7 @@ class PipelineObserver {
 };
 
 class CheckpointStore;
+class SourceFactory;
 
 class EventProcessor {
  public:
@@ -111,6 +112,10 @@ class EventProcessor {
   // seam (src/pipeline/checkpoint_store.h) for stores built with it, such as
   // a Kafka-topic store; set before start()/run_once()/lock_checkpoint().
   EventProcessor& with_checkpoint_store(std::unique_ptr<CheckpointStore> store);
+  // Reads committed changes from `source` instead of the HeliosDB WAL in
+  // wal_path (the default). SourceFactory is the library's internal source
+  // seam (src/source/source.h); set before start()/run_once().
+  EventProcessor& with_source(std::unique_ptr<SourceFactory> source);
   // Does nothing, whatever `enabled` is; kept so that existing callers
   // compile. The processor used to install SIGTERM/SIGINT handlers while
   // start() ran; it no longer touches signals: call stop() from your own

@@ -1,4 +1,4 @@
-#include "pipeline/database_match.h"
+#include "source/database_match.h"
 
 #include <algorithm>
 

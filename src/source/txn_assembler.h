@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,44 +28,20 @@
 #include "heliosdb/cdc/status.h"
 #include "heliosdb/cdc/wal.h"
 #include "source/source.h"
+#include "source/wal_source.h"
 
 namespace heliosdb::cdc {
 
-struct CommittedChange {
-  uint64_t transaction_id = 0;
-  uint64_t sequence = 0;
-  int64_t timestamp_ms = 0;
-  WalEntryKind kind = WalEntryKind::Insert;
-  std::string_view table;
-  std::string_view key;
-  std::optional<std::string_view> value;
-  std::optional<std::string_view> old_value;
-};
-
-struct CommitInfo {
-  uint64_t transaction_id = 0;
-  uint64_t commit_sequence = 0;
-  // Where a reader must restart to see this transaction's changes again.
-  uint64_t restart_during = 0;
-  // Where a reader must restart once this transaction is fully delivered.
-  uint64_t restart_after = 0;
-  uint64_t change_count = 0;
-};
-
 class TxnAssembler {
  public:
-  // Receives each change of a committed transaction, in WAL order.
-  using ChangeFn = std::function<Status(const CommitInfo&, const CommittedChange&)>;
-  // Called after the last change of a committed transaction.
-  using CommitFn = std::function<Status(const CommitInfo&)>;
-
   // `source` (which must outlive the assembler) is reopened to stream
   // transactions too large to buffer.
-  TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes);
+  TxnAssembler(const WalEntryReader* source, std::string database, uint64_t max_txn_bytes);
 
-  // Feeds one entry (already known to be of our database). Calls the
-  // callbacks when it completes a transaction.
-  Status add(const WalEntry& entry, const ChangeFn& on_change, const CommitFn& on_commit);
+  // Feeds one entry (already known to be of our database). When it commits
+  // a transaction, hands it to `handler`: on_begin, each change in WAL
+  // order, on_commit.
+  Status add(const WalEntry& entry, TransactionHandler& handler);
 
   // Reading resumes from a checkpoint that delivered every commit up to
   // `delivered_commit_sequence`. The reader starts at the checkpoint's
@@ -100,7 +75,7 @@ class TxnAssembler {
     uint64_t sequence;
     int64_t timestamp_ms;
     uint32_t table_len, key_len, value_len, old_len;
-    WalEntryKind kind;
+    OperationType kind;
     uint8_t flags;  // 1: has value, 2: has old_value
   };
   // The changes of one transaction, in blocks that never move: appending
@@ -155,13 +130,14 @@ class TxnAssembler {
   OpenTxn* find_txn(uint64_t txn_id);
   OpenTxn& open_txn(uint64_t txn_id, uint64_t begin_sequence);
   void close_txn(uint64_t txn_id);
-  Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence, const ChangeFn& on_change);
+  Status replay_spilled(const CommitInfo& info, uint64_t begin_sequence,
+                        TransactionHandler& handler);
   // Makes room for `growth` more buffered bytes for `txn` by spilling the
   // largest open transactions; false if `txn` itself was spilled.
   bool make_room(uint64_t txn_id, OpenTxn& txn, size_t growth);
   void spill(uint64_t txn_id, OpenTxn& txn);
 
-  const ChangeSource* source_;
+  const WalEntryReader* source_;
   std::string database_;
   uint64_t max_txn_bytes_;
   size_t block_bytes_;  // ChangeLog block size: small against max_txn_bytes_

@@ -1,4 +1,4 @@
-#include "pipeline/txn_assembler.h"
+#include "source/txn_assembler.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +11,20 @@ namespace {
 bool is_change(WalEntryKind kind) {
   return kind == WalEntryKind::Insert || kind == WalEntryKind::Update ||
          kind == WalEntryKind::Delete || kind == WalEntryKind::Truncate;
+}
+
+// A change entry's kind as events name it (only called on is_change kinds).
+OperationType operation_of(WalEntryKind kind) {
+  switch (kind) {
+    case WalEntryKind::Update:
+      return OperationType::Update;
+    case WalEntryKind::Delete:
+      return OperationType::Delete;
+    case WalEntryKind::Truncate:
+      return OperationType::Truncate;
+    default:
+      return OperationType::Insert;
+  }
 }
 
 constexpr size_t pad8(size_t n) { return (n + 7) & ~size_t{7}; }
@@ -54,7 +68,8 @@ Status TxnAssembler::ChangeLog::for_each(Fn&& fn) const {
   return Status::ok();
 }
 
-TxnAssembler::TxnAssembler(const ChangeSource* source, std::string database, uint64_t max_txn_bytes)
+TxnAssembler::TxnAssembler(const WalEntryReader* source, std::string database,
+                           uint64_t max_txn_bytes)
     : source_(source),
       database_(std::move(database)),
       max_txn_bytes_(max_txn_bytes),
@@ -110,7 +125,7 @@ uint64_t TxnAssembler::oldest_open_begin(uint64_t fallback) const {
   return begins_.empty() ? fallback : begins_.begin()->first;
 }
 
-Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const CommitFn& on_commit) {
+Status TxnAssembler::add(const WalEntry& e, TransactionHandler& handler) {
   switch (e.kind) {
     case WalEntryKind::Begin:
       open_txn(e.transaction_id, e.sequence);
@@ -129,9 +144,14 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
         // A COMMIT without BEGIN and changes: an empty transaction, or one
         // whose BEGIN precedes where we started reading and that had no
         // changes after it. Nothing to emit, but progress still moves.
-        CommitInfo info{e.transaction_id, e.sequence, oldest_open_begin(e.sequence),
-                        oldest_open_begin(e.sequence + 1), 0};
-        return on_commit(info);
+        CommitInfo info{e.transaction_id,
+                        e.sequence,
+                        oldest_open_begin(e.sequence),
+                        oldest_open_begin(e.sequence + 1),
+                        0,
+                        e.timestamp_ms,
+                        database_};
+        return handler.on_commit(info);
       }
       OpenTxn& txn = *open;
       CommitInfo info;
@@ -139,16 +159,18 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
       info.commit_sequence = e.sequence;
       info.restart_during = oldest_open_begin(txn.begin_sequence);
       info.change_count = txn.change_count;
+      info.commit_time_ms = e.timestamp_ms;
+      info.database = database_;
       uint64_t begin = txn.begin_sequence;
       // The oldest BEGIN still open once this transaction is closed (it is
       // in begins_ until close_txn()).
       auto oldest_other = begins_.begin();
       if (oldest_other != begins_.end() && oldest_other->first == begin) ++oldest_other;
       info.restart_after = oldest_other == begins_.end() ? e.sequence + 1 : oldest_other->first;
-      Status st;
-      if (txn.spilled) {
-        st = replay_spilled(info, begin, on_change);
-      } else {
+      Status st = handler.on_begin(info);
+      if (st.is_ok() && txn.spilled) {
+        st = replay_spilled(info, begin, handler);
+      } else if (st.is_ok()) {
         st = txn.log.for_each([&](const Stored& s, const char* bytes) {
           CommittedChange c;
           c.transaction_id = e.transaction_id;
@@ -162,12 +184,12 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
           if (s.flags & 1) c.value = std::string_view(bytes, s.value_len);
           bytes += s.value_len;
           if (s.flags & 2) c.old_value = std::string_view(bytes, s.old_len);
-          return on_change(info, c);
+          return handler.on_change(info, c);
         });
       }
       close_txn(e.transaction_id);
       HELIOSDB_RETURN_IF_ERROR(st);
-      return on_commit(info);
+      return handler.on_commit(info);
     }
     default:
       break;
@@ -189,7 +211,7 @@ Status TxnAssembler::add(const WalEntry& e, const ChangeFn& on_change, const Com
   Stored s{};
   s.sequence = e.sequence;
   s.timestamp_ms = e.timestamp_ms;
-  s.kind = e.kind;
+  s.kind = operation_of(e.kind);
   s.table_len = static_cast<uint32_t>(e.table.size());
   s.key_len = static_cast<uint32_t>(e.key.size());
   if (e.value) {
@@ -250,7 +272,7 @@ void TxnAssembler::spill(uint64_t txn_id, OpenTxn& txn) {
 }
 
 Status TxnAssembler::replay_spilled(const CommitInfo& info, uint64_t begin_sequence,
-                                    const ChangeFn& on_change) {
+                                    TransactionHandler& handler) {
   auto reader = source_->open_at(begin_sequence);
   if (!reader) {
     return reader.status().with_context("re-reading large transaction " +
@@ -268,12 +290,12 @@ Status TxnAssembler::replay_spilled(const CommitInfo& info, uint64_t begin_seque
     c.transaction_id = info.transaction_id;
     c.sequence = e.sequence;
     c.timestamp_ms = e.timestamp_ms;
-    c.kind = e.kind;
+    c.kind = operation_of(e.kind);
     c.table = e.table;
     c.key = e.key;
     c.value = e.value;
     c.old_value = e.old_value;
-    HELIOSDB_RETURN_IF_ERROR(on_change(info, c));
+    HELIOSDB_RETURN_IF_ERROR(handler.on_change(info, c));
   }
   return Status::ok();
 }
