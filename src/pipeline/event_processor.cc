@@ -12,6 +12,8 @@
 // core's cache, where handing them over made the sink thread's first touch of
 // every event a miss on the other core's lines (-5 % CPU, +7 % events/s,
 // docs/performance.md). The sink thread then only polls and checkpoints.
+// Both modes are the SinkDriver's (sink_driver.h); this file wires the parts:
+// source -> filter -> batches -> driver -> AckTracker -> checkpoint store.
 //
 // Backpressure: the tracker admits at most buffer_size unacknowledged events
 // and the batch pool is sized from buffer_size; the memory budget admits at
@@ -27,7 +29,6 @@
 #include <thread>
 #include <utility>
 
-#include "common/duration_text.h"
 #include "common/event_prefetch.h"
 #include "common/thread_name.h"
 #include "common/wall_clock.h"
@@ -35,6 +36,7 @@
 #include "pipeline/batch_queue.h"
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/checkpoint_writer.h"
+#include "pipeline/sink_driver.h"
 #include "source/source.h"
 #include "source/wal_source_factory.h"
 
@@ -114,6 +116,7 @@ struct EventProcessor::Impl final : TransactionHandler {
   Status run(bool once) {
     Status st = run_pipeline(once);
     source.reset();
+    driver.reset();
     stop_requested.store(false);
     checkpointer.reset();   // flushed when the run ended
     pipeline_lock.reset();  // after the last checkpoint write
@@ -125,7 +128,6 @@ struct EventProcessor::Impl final : TransactionHandler {
   bool should_stop() const { return stop_requested.load(std::memory_order_relaxed); }
   Status run_pipeline(bool once);
   Status read_loop(bool once);
-  Status sink_loop();
   Status emit_change(const CommitInfo& info, const CommittedChange& change);
   // TransactionHandler: what the source hands the reader thread.
   Status on_change(const CommitInfo& info, const CommittedChange& change) override {
@@ -135,30 +137,19 @@ struct EventProcessor::Impl final : TransactionHandler {
   // The source's counts into `stats`.
   void publish_source_progress();
   // Registers the batch being filled and hands it to the sink thread, or
-  // (send_on_reader) sends it to the sink from here. `wake_sink`: wake the
+  // (the driver lets the reader send) sends it to the sink from here. `wake_sink`: wake the
   // sink thread now (the reader is about to wait); otherwise the queue wakes
   // it once a few batches are waiting, and it looks every millisecond anyway.
   Status push_batch(bool wake_sink);
   // `bytes` of a new row do not fit the budget beside the batch being
   // filled: hands that batch on and waits until the row fits.
   Status wait_for_room(uint64_t bytes);
-  Status send_batch(EventBatchBuffer* b);
-  // The sink thread's loop when the reader sends: serve acknowledgements.
-  Status poll_loop();
   // What ends either loop: OK once another thread failed the run (its
   // status is the one reported), the tracker's first failure, or nullopt.
   std::optional<Status> loop_end();
   // Either loop's bookkeeping after serving the sink: stats, checkpoint,
   // status line.
   Status after_poll();
-  std::chrono::milliseconds idle_wait() const {
-    return std::chrono::milliseconds(std::min<uint32_t>(config.poll_interval_ms, 20));
-  }
-  void interrupt_busy_sink() {
-    spdlog::warn("sink {} is still busy {} after the stop request; interrupting it", sink->name(),
-                 format_duration(std::chrono::milliseconds(config.stop_interrupt_delay_ms)));
-    sink->interrupt();
-  }
   void maybe_checkpoint(bool force);
   void log_status(bool final);
   void set_fatal(Status st) {
@@ -167,11 +158,10 @@ struct EventProcessor::Impl final : TransactionHandler {
   }
 
   // Run state (valid during run()).
-  bool send_on_reader = false;           // sink->supports_concurrent_poll()
-  std::string sink_context;              // "sink <name>", for the sink's errors
   std::unique_ptr<MemoryBudget> budget;  // rows in flight ([cdc] buffer_bytes)
   std::unique_ptr<AckTracker> tracker;
   std::unique_ptr<BatchQueue> queue;
+  std::unique_ptr<SinkDriver> driver;
   size_t keep_bytes = 0;                        // what a slot's row buffer may keep beyond its row
   std::unique_ptr<CheckpointStore> store;       // with_checkpoint_store(), or the file store
   std::unique_ptr<SourceFactory> sources;       // with_source(), or the WAL in wal_path
@@ -290,7 +280,6 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   source = std::move(*opened_source);
   checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
 
-  sink_context = "sink " + std::string(sink->name());
   // A stop before or during open() (a sink waiting for its destination: stop()
   // interrupts it) ends the run cleanly: nothing was read, so nothing is
   // delivered and the checkpoint stays where it was.
@@ -305,7 +294,7 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
         sink->name(), opened.message(), resume.commit_sequence);
     return Status::ok();
   }
-  HELIOSDB_RETURN_IF_ERROR(opened.with_context(sink_context));
+  HELIOSDB_RETURN_IF_ERROR(opened.with_context("sink " + std::string(sink->name())));
 
   size_t batches = std::max<size_t>(2, config.buffer_size / config.batch_size) + 1;
   // A quarter of buffer_bytes is set aside for the buffers reused slots keep
@@ -327,27 +316,24 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   fatal = Status::ok();
   run_started = last_save_time = last_status_time = Clock::now();
 
-  send_on_reader = sink->supports_concurrent_poll();
+  SinkDriver::Run hooks;
+  hooks.stop_requested = [this] { return should_stop(); };
+  hooks.request_stop = [this] { stop_requested.store(true); };
+  hooks.loop_end = [this] { return loop_end(); };
+  hooks.after_poll = [this] { return after_poll(); };
+  hooks.reader_done = &reader_done;
+  hooks.reader_idle = &reader_idle;
+  driver = std::make_unique<SinkDriver>(*sink, config, *tracker, *queue, *budget, observer.get(),
+                                        std::move(hooks));
   std::atomic<bool> sink_done{false};
   std::thread reader([this, once, &sink_done] {
     name_this_thread("cdc-wal-reader");  // the name docs/pipeline.md gives for top -H
     Status st = read_loop(once);
     if (!st.is_ok()) set_fatal(st);
     reader_done.store(true);
-    // A sink blocked in send_batch() (destination down, its queue full)
-    // would hold up a stop forever: give it stop_interrupt_delay_ms, then
-    // interrupt it. What it had not delivered is not acknowledged, so it is
-    // sent again next time. (When this thread sends, poll_loop() watches it
-    // instead.)
-    if (should_stop() && !send_on_reader) {
-      const auto give_up = Clock::now() + std::chrono::milliseconds(config.stop_interrupt_delay_ms);
-      while (!sink_done.load() && Clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (!sink_done.load()) interrupt_busy_sink();
-    }
+    driver->interrupt_if_stuck(sink_done);
   });
-  Status sink_status = send_on_reader ? poll_loop() : sink_loop();
+  Status sink_status = driver->run();
   sink_done.store(true);
   if (!sink_status.is_ok()) set_fatal(sink_status);
   abort_reader.store(true);
@@ -355,14 +341,12 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   tracker->wake_all();
   // Stopping on an error while the reader waits in send_batch() for room
   // the destination may never make.
-  if (send_on_reader && !reader_done.load()) sink->interrupt();
+  if (driver->reader_sends() && !reader_done.load()) sink->interrupt();
   reader.join();
   source.reset();
 
   // Final drain, checkpoint and close.
-  Status drain = sink->drain(std::chrono::milliseconds(config.drain_timeout_ms));
-  if (!drain.is_ok()) spdlog::warn("sink {} did not drain: {}", sink->name(), drain.to_string());
-  sink->poll(std::chrono::milliseconds(1)).is_ok();
+  driver->drain();
   maybe_checkpoint(true);
   Status close = sink->close();
   stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
@@ -385,7 +369,7 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
     publish_read_counts();
     return Status::ok();
   }
-  if (send_on_reader) {
+  if (driver->reader_sends()) {
     // While the window is full, serve the sink's acknowledgements here, as a
     // producer's own loop does, and go on as soon as this batch fits.
     // Sleeping in register_batch() instead waits until a quarter of the
@@ -393,7 +377,7 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
     // unblocks), so the window ran ~1/8 emptier: +4 % events/s this way.
     while (!tracker->has_room_for(current->size)) {
       if (stop_fn()) return Status(ErrorCode::kCancelled, "stopping");
-      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(1)).with_context(sink_context));
+      HELIOSDB_RETURN_IF_ERROR(driver->poll(std::chrono::milliseconds(1)));
     }
   }
   // Registration waits while the tracker is full (backpressure): the sink
@@ -409,7 +393,7 @@ Status EventProcessor::Impl::push_batch(bool wake_sink) {
   local_emitted = 0;
   publish_read_counts();
   EventBatchBuffer* b = std::exchange(current, nullptr);
-  if (send_on_reader) return send_batch(b);
+  if (driver->reader_sends()) return driver->send(b);
   queue->push_full(b, wake_sink);
   return Status::ok();
 }
@@ -420,32 +404,6 @@ Status EventProcessor::Impl::wait_for_room(uint64_t bytes) {
   HELIOSDB_RETURN_IF_ERROR(push_batch(true));
   if (!budget->wait_for_room(bytes, stop_fn)) return Status(ErrorCode::kCancelled, "stopping");
   return Status::ok();
-}
-
-Status EventProcessor::Impl::send_batch(EventBatchBuffer* b) {
-  EventBatch batch{std::span<const CdcEvent>(b->events.data(), b->size), b->first_ticket};
-  // The sink may acknowledge events (releasing their bytes) before it
-  // returns, while their rows are still in the slots: charge them again
-  // until the batch is released.
-  const uint64_t held = b->bytes;
-  budget->charge(held);
-  auto t0 = Clock::now();
-  Status st = sink->send_batch(batch, *tracker);
-  if (observer) {
-    observer->on_sink_call(std::chrono::duration<double>(Clock::now() - t0).count(), b->size);
-  }
-  queue->release(b);
-  budget->release(held);
-  if (st.code() == ErrorCode::kCancelled) {
-    // Interrupted by a stop, or the sink's destination closed for good (the
-    // stdout sink's reader went away): a clean end of the run either way.
-    if (!should_stop()) {
-      spdlog::info("sink {} ended the run: {}", sink->name(), st.message());
-      stop_requested.store(true);
-    }
-    return st;
-  }
-  return st.with_context(sink_context);
 }
 
 Status EventProcessor::Impl::emit_change(const CommitInfo& info, const CommittedChange& c) {
@@ -566,60 +524,6 @@ Status EventProcessor::Impl::after_poll() {
   HELIOSDB_RETURN_IF_ERROR(checkpointer->error());
   maybe_checkpoint(false);
   if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
-  return Status::ok();
-}
-
-Status EventProcessor::Impl::sink_loop() {
-  const auto idle_wait = this->idle_wait();
-  while (true) {
-    if (auto end = loop_end()) return *end;
-    EventBatchBuffer* b = queue->pop_full(std::chrono::milliseconds(0));
-    if (b) {
-      Status st = send_batch(b);
-      if (st.code() == ErrorCode::kCancelled && should_stop()) return Status::ok();
-      HELIOSDB_RETURN_IF_ERROR(st);
-      HELIOSDB_RETURN_IF_ERROR(sink->poll(std::chrono::milliseconds(0)).with_context(sink_context));
-    } else if (reader_done.load() && !queue->has_full()) {
-      return Status::ok();
-    } else {
-      // Nothing to send. If the reader is idle or waiting for
-      // acknowledgements, let the sink complete what it holds now (a file
-      // sink fsyncs); otherwise keep grouping and wait briefly for work.
-      bool waiting = reader_idle.load(std::memory_order_relaxed) || budget->has_waiter() ||
-                     tracker->outstanding() * 4 >= static_cast<uint64_t>(config.buffer_size) * 3;
-      bool outstanding = tracker->outstanding() > 0;
-      auto poll_wait = waiting && outstanding ? idle_wait : std::chrono::milliseconds(0);
-      HELIOSDB_RETURN_IF_ERROR(sink->poll(poll_wait).with_context(sink_context));
-      // Sinks that complete asynchronously return from poll() at once; wait
-      // briefly for new work so an idle pipeline does not spin.
-      if (!queue->has_full()) {
-        queue->wait_for_full(waiting && !outstanding ? idle_wait : std::chrono::milliseconds(1));
-      }
-    }
-    HELIOSDB_RETURN_IF_ERROR(after_poll());
-  }
-}
-
-Status EventProcessor::Impl::poll_loop() {
-  std::optional<Clock::time_point> stop_seen;
-  bool interrupted = false;
-  while (!reader_done.load()) {
-    if (auto end = loop_end()) return *end;
-    // Returns as soon as the sink has acknowledgements to report.
-    HELIOSDB_RETURN_IF_ERROR(sink->poll(idle_wait()).with_context(sink_context));
-    HELIOSDB_RETURN_IF_ERROR(after_poll());
-    // The reader may be blocked in send_batch() (destination down, its
-    // queue full): stop_interrupt_delay_ms after a stop request, interrupt
-    // it. What it had not delivered is not acknowledged, so it is sent again
-    // next time.
-    if (should_stop() && !interrupted) {
-      if (!stop_seen) stop_seen = Clock::now();
-      if (Clock::now() - *stop_seen >= std::chrono::milliseconds(config.stop_interrupt_delay_ms)) {
-        interrupt_busy_sink();
-        interrupted = true;
-      }
-    }
-  }
   return Status::ok();
 }
 
