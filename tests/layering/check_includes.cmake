@@ -8,6 +8,9 @@
 # including a sink header must fail with "No such file" (serde knows nothing
 # of sinks, nor of config), and including options/config_section.h must build.
 #
+# Includes that climb out of a folder ("../sink/x.h") would get around the
+# include paths, so none may exist under src/.
+#
 # -DGRAPH=<module_graph.cmake> -DCOMPILE_COMMANDS=<compile_commands.json>
 # -DSOURCE_DIR=<project root> -DWORK_DIR=<scratch dir>
 include(${GRAPH})
@@ -77,6 +80,18 @@ foreach(module ${HELIOSDB_CDC_MODULES})
 endforeach()
 if(failures)
   message(FATAL_ERROR "module include paths do not match the graph:\n${failures}")
+endif()
+
+# No include climbs out of its folder.
+file(GLOB_RECURSE src_files ${SOURCE_DIR}/src/*.h ${SOURCE_DIR}/src/*.cc)
+foreach(f ${src_files})
+  file(STRINGS ${f} climbing REGEX "^[ \t]*#[ \t]*include[ \t]*[\"<]\\.\\./")
+  if(climbing)
+    string(APPEND failures "  ${f}: ${climbing}\n")
+  endif()
+endforeach()
+if(failures)
+  message(FATAL_ERROR "includes with \"../\" get around the module include paths:\n${failures}")
 endif()
 
 # A wrong-direction include fails to compile; an allowed one compiles.
