@@ -94,6 +94,22 @@ if(failures)
   message(FATAL_ERROR "includes with \"../\" get around the module include paths:\n${failures}")
 endif()
 
+# The pipeline sees sources only through the seam (src/source/source.h and
+# wal_source_factory.h): nothing of the WAL, so a second source needs no
+# change there.
+file(GLOB pipeline_files ${SOURCE_DIR}/src/pipeline/*.h ${SOURCE_DIR}/src/pipeline/*.cc)
+foreach(f ${pipeline_files})
+  file(STRINGS ${f} wal_includes
+       REGEX "^[ \t]*#[ \t]*include[ \t]*\"(heliosdb/cdc/wal\\.h|wal/|source/(wal_source|txn_assembler|database_match)\\.h)")
+  if(wal_includes)
+    string(APPEND failures "  ${f}: ${wal_includes}\n")
+  endif()
+endforeach()
+if(failures)
+  message(FATAL_ERROR "the pipeline includes WAL headers (use the source seam):\n${failures}")
+endif()
+message(STATUS "the pipeline includes no WAL header")
+
 # A wrong-direction include fails to compile; an allowed one compiles.
 compile_command(serde serde_cmd)
 foreach(forbidden sink config)
