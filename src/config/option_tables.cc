@@ -5,7 +5,10 @@
 namespace heliosdb::cdc::config {
 
 const std::vector<const options::Table*>& option_tables() {
-  static const std::vector<const options::Table*> tables = {&cdc_option_table()};
+  // One line per section, in the order of docs/configuration.md.
+  static const std::vector<const options::Table*> tables = {
+      &cdc_option_table(),  //
+  };
   return tables;
 }
 
