@@ -1,13 +1,17 @@
 #include "config/option_tables.h"
 
 #include "options/cdc_options.h"
+#include "sink/kafka_options.h"
+#include "sink/kinesis_options.h"
 
 namespace heliosdb::cdc::config {
 
 const std::vector<const options::Table*>& option_tables() {
   // One line per section, in the order of docs/configuration.md.
   static const std::vector<const options::Table*> tables = {
-      &cdc_option_table(),  //
+      &cdc_option_table(),               //
+      &kafka::kafka_option_table(),      //
+      &kinesis::kinesis_option_table(),  //
   };
   return tables;
 }

@@ -9,7 +9,11 @@
 #include "config/option_tables.h"
 #include "heliosdb/cdc/config.h"
 #include "options/cdc_options.h"
+#include "options/config_section.h"
 #include "options/option_table.h"
+#include "sink/kafka_config.h"
+#include "sink/kafka_options.h"
+#include "sink/kinesis_options.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -97,6 +101,136 @@ TEST(OptionTable, DocsTablesMatchTheDeclaredOptions) {
     EXPECT_EQ(docs.substr(a, b - a), options::render_markdown(*t))
         << "regenerate with: heliosdb-cdc config options --markdown " << t->section;
   }
+}
+
+// ---- the components' tables --------------------------------------------------
+
+// A file whose only non-default is `extra` in `section` (a valid [cdc] first).
+std::string file_with(const std::string& section, const std::string& extra) {
+  return "[cdc]\ndatabase = \"d\"\n[" + section + "]\n" + extra;
+}
+
+// Every integer limit of every section holds in TOML: max passes, max + 1
+// and min - 1 fail, each at the key's line.
+TEST(OptionTable, EveryIntegerLimitOfEverySectionHoldsInToml) {
+  for (const options::Table* t : config::option_tables()) {
+    if (t->section == "cdc") continue;  // EveryCdcLimitHoldsOnBothPaths
+    for (const auto& o : t->options) {
+      if (o.type != options::Type::kInt) continue;
+      // Options bounded below by another one's value get room.
+      std::string room;
+      if (o.key == "retry_base_delay_ms") room = "retry_max_delay_ms = 600000\n";
+      if (o.key == "retry_backoff_ms") room = "retry_backoff_max_ms = 3600000\n";
+      auto at_max = parse_daemon_config(
+          file_with(t->section, room + o.key + " = " + std::to_string(o.max) + "\n"), "c.toml");
+      EXPECT_TRUE(at_max) << t->section << "." << o.key << ": " << at_max.status().message();
+      for (int64_t bad : {o.max + 1, o.min - 1}) {
+        auto r = parse_daemon_config(
+            file_with(t->section, room + o.key + " = " + std::to_string(bad) + "\n"), "c.toml");
+        ASSERT_FALSE(r) << t->section << "." << o.key << " = " << bad;
+        EXPECT_NE(r.status().message().find("c.toml:" + std::to_string(room.empty() ? 4 : 5) +
+                                            ": " + t->section + "." + o.key + ": value " +
+                                            std::to_string(bad) + " is out of range"),
+                  std::string::npos)
+            << r.status().message();
+      }
+    }
+  }
+}
+
+// Issue 16: the compression list was declared twice (the TOML reader and
+// validate_options), brokers/topic/batch_size checked three times; one
+// table and one set of rules now, worded for each path.
+TEST(KafkaOptionTable, CompressionIsDeclaredOnceAndBothPathsAcceptTheSameValues) {
+  const options::Option& c = kafka::kafka_option_table().at("compression");
+  ASSERT_FALSE(c.allowed.empty());
+  for (const auto& value : c.allowed) {
+    KafkaOptions o;
+    o.compression = value;
+    EXPECT_TRUE(kafka::validate_options(o).is_ok()) << value;
+    EXPECT_TRUE(
+        parse_daemon_config(file_with("sink.kafka", "compression = \"" + value + "\"\n"), "c.toml"))
+        << value;
+  }
+  KafkaOptions o;
+  o.compression = "brotli";
+  EXPECT_EQ(kafka::validate_options(o).message(),
+            "compression: \"brotli\" is not one of: none, gzip, snappy, lz4, zstd; set with "
+            "KafkaOptions::compression");
+  auto toml = parse_daemon_config(file_with("sink.kafka", "compression = \"brotli\"\n"), "c.toml");
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.status().message(),
+            "c.toml:4: sink.kafka.compression: \"brotli\" is not one of: none, gzip, snappy, lz4, "
+            "zstd");
+}
+
+TEST(KafkaOptionTable, BrokersTopicAndBatchSizeBreakTheSameRulesOnBothPaths) {
+  KafkaOptions o;
+  o.brokers = "";
+  EXPECT_EQ(kafka::validate_options(o).message(),
+            "brokers: must not be empty; set with KafkaOptions::brokers");
+  auto toml = parse_daemon_config(file_with("sink.kafka", "brokers = \"\"\n"), "c.toml");
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.status().message(), "c.toml:4: sink.kafka.brokers: must not be empty");
+
+  o = KafkaOptions{};
+  o.topic = "{db}";
+  std::string lib = kafka::validate_options(o).message();
+  EXPECT_EQ(lib.rfind("topic: ", 0), 0u) << lib;
+  EXPECT_NE(lib.find("; set with KafkaOptions::topic"), std::string::npos) << lib;
+  toml = parse_daemon_config(file_with("sink.kafka", "topic = \"{db}\"\n"), "c.toml");
+  ASSERT_FALSE(toml);
+  // The same reason on both paths.
+  std::string reason = lib.substr(7, lib.find("; set with") - 7);
+  EXPECT_EQ(toml.status().message(), "c.toml:4: sink.kafka.topic: " + reason);
+
+  o = KafkaOptions{};
+  o.batch_size = int64_t{1} << 31;
+  EXPECT_EQ(kafka::validate_options(o).message(),
+            "batch_size: must be at most 2147483647; set with KafkaOptions::batch_size");
+}
+
+// TOML capped startup_timeout_ms at 600000; KafkaConnector::create took any
+// positive timeout. The stricter, documented limit holds on both.
+TEST(KafkaOptionTable, LibraryRejectsTheStartupTimeoutTomlRejects) {
+  KafkaOptions o;
+  o.startup_timeout = std::chrono::milliseconds(600001);
+  EXPECT_EQ(kafka::validate_options(o).message(),
+            "startup_timeout_ms: must be at most 600000; set with KafkaOptions::startup_timeout");
+  o.startup_timeout = std::chrono::milliseconds(600000);
+  EXPECT_TRUE(kafka::validate_options(o).is_ok());
+  EXPECT_FALSE(parse_daemon_config(file_with("sink.kafka", "startup_timeout_ms = 600001\n"), "c"));
+}
+
+// Issue 16: the Kinesis ranges were written twice (the TOML reader's
+// get_int limits and validate_options); the table holds them, and
+// check_options words them for the library with the builder call.
+TEST(KinesisOptionTable, RulesNameTheKeyInTomlAndTheBuilderCallInTheLibrary) {
+  KinesisOptions o;
+  o.batch_size = 501;
+  EXPECT_EQ(kinesis::check_options(o).message(),
+            "kinesis batch_size: must be at most 500; set with .batch_size()");
+  o = KinesisOptions{};
+  o.retry_base_delay = std::chrono::milliseconds(2000);
+  o.retry_max_delay = std::chrono::milliseconds(1000);
+  std::string lib = kinesis::check_options(o).message();
+  EXPECT_NE(lib.find("retry_max_delay_ms: must be at least retry_base_delay_ms (2000)"),
+            std::string::npos)
+      << lib;
+  auto toml = parse_daemon_config(
+      file_with("sink.kinesis", "retry_base_delay_ms = 2000\nretry_max_delay_ms = 1000\n"), "c");
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.status().message(),
+            "c:5: sink.kinesis.retry_max_delay_ms: must be at least retry_base_delay_ms (2000)");
+  o = KinesisOptions{};
+  o.region = "US East";
+  EXPECT_NE(kinesis::check_options(o).message().find(
+                "set with KinesisConnectorBuilder(region, stream_name)"),
+            std::string::npos);
+  toml = parse_daemon_config(file_with("sink.kinesis", "region = \"US East\"\n"), "c");
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.status().message(),
+            "c:4: sink.kinesis.region: 'US East' is not a region name (e.g. us-east-1)");
 }
 
 }  // namespace
