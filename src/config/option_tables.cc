@@ -1,6 +1,8 @@
 #include "config/option_tables.h"
 
+#include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
+#include "serde/schema_registry_options.h"
 #include "sink/kafka_options.h"
 #include "sink/kinesis_options.h"
 
@@ -10,8 +12,10 @@ const std::vector<const options::Table*>& option_tables() {
   // One line per section, in the order of docs/configuration.md.
   static const std::vector<const options::Table*> tables = {
       &cdc_option_table(),               //
+      &metrics::metrics_option_table(),  //
       &kafka::kafka_option_table(),      //
       &kinesis::kinesis_option_table(),  //
+      &schema_registry_option_table(),   //
   };
   return tables;
 }

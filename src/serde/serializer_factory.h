@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/serialization.h"
+#include "options/config_section.h"
 
 namespace heliosdb::cdc {
 
@@ -26,6 +26,9 @@ struct SchemaRegistrySettings {
   int64_t retry_backoff_max_ms = 5000;
   int64_t connect_timeout_ms = 5000;
   int64_t request_timeout_ms = 10000;
+  // Read from [schema_registry] (parse_schema_registry_section): errors name
+  // its keys. Otherwise (the library) they name the builder calls.
+  bool from_config_file = false;
 };
 
 struct SerdeSettings {

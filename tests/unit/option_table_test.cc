@@ -8,9 +8,12 @@
 #include "config/daemon_config.h"
 #include "config/option_tables.h"
 #include "heliosdb/cdc/config.h"
+#include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
 #include "options/config_section.h"
 #include "options/option_table.h"
+#include "serde/schema_registry_options.h"
+#include "serde/serializer_factory.h"
 #include "sink/kafka_config.h"
 #include "sink/kafka_options.h"
 #include "sink/kinesis_options.h"
@@ -231,6 +234,61 @@ TEST(KinesisOptionTable, RulesNameTheKeyInTomlAndTheBuilderCallInTheLibrary) {
   ASSERT_FALSE(toml);
   EXPECT_EQ(toml.status().message(),
             "c:4: sink.kinesis.region: 'US East' is not a region name (e.g. us-east-1)");
+}
+
+// Errors reached through the library named config-file keys ("set url in
+// [schema_registry]"); now they name the builder call, and the file path
+// keeps naming the key.
+TEST(SchemaRegistryOptionTable, AvroWithoutUrlNamesTheBuilderCallInTheLibrary) {
+  Status lib = validate_serde_settings(SerializationFormat::Avro, SerdeSettings{});
+  EXPECT_NE(lib.message().find("set with KafkaOptions::schema_registry_url, "
+                               "KinesisConnectorBuilder::schema_registry_url()"),
+            std::string::npos)
+      << lib.message();
+  auto toml = parse_daemon_config(file_with("sink.kafka", "format = \"avro\"\n"), "c.toml");
+  ASSERT_FALSE(toml);
+  EXPECT_NE(toml.status().message().find("c.toml:4: sink.kafka.format: "), std::string::npos);
+  EXPECT_NE(toml.status().message().find("set url in [schema_registry]"), std::string::npos);
+  EXPECT_EQ(toml.status().message().find("schema_registry_url"), std::string::npos)
+      << toml.status().message();
+}
+
+// Secrecy is a property of the entry: a value read for a secret option is
+// shown redacted by config check and scrubbed from every error message.
+TEST(OptionTable, SecretEntriesAreRedactedInResolvedValuesAndErrors) {
+  EXPECT_EQ(kinesis::kinesis_option_table().at("secret_access_key").secret, options::Secret::kYes);
+  EXPECT_EQ(schema_registry_option_table().at("password").secret, options::Secret::kYes);
+  // A url mistakenly set to the password: its error must not show it.
+  auto r = parse_daemon_config(
+      file_with("schema_registry",
+                "url = \"Hunter2Hunter2\"\nusername = \"u\"\npassword = \"Hunter2Hunter2\"\n"),
+      "c.toml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().message().find("Hunter2Hunter2"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("c.toml:4: schema_registry.url: "), std::string::npos)
+      << r.status().message();
+  setenv("HELIOSDB_TEST_SECRET_KEY", "AbcSecretXyz", 1);
+  auto ok = parse_daemon_config(
+      file_with("sink.kinesis",
+                "access_key_id = \"AKID\"\nsecret_access_key = \"${HELIOSDB_TEST_SECRET_KEY}\"\n"),
+      "c.toml");
+  ASSERT_TRUE(ok) << ok.status().message();
+  for (const auto& v : ok->report->resolved) {
+    EXPECT_EQ(v.value.find("AbcSecretXyz"), std::string::npos) << v.key;
+  }
+  EXPECT_NE(options::render_listing(kinesis::kinesis_option_table()).find("secret:  yes"),
+            std::string::npos);
+}
+
+TEST(MetricsOptionTable, LibraryChecksTheLimitsTomlChecks) {
+  MetricsSettings m;
+  m.max_table_labels = 10001;
+  EXPECT_EQ(metrics::check_settings(m).message(),
+            "max_table_labels: must be at most 10000; set with MetricsSettings::max_table_labels");
+  m = MetricsSettings{};
+  m.listen = "nowhere";
+  EXPECT_NE(metrics::check_settings(m).message().find("listen: \"nowhere\": "), std::string::npos);
+  EXPECT_TRUE(metrics::check_settings(MetricsSettings{}).is_ok());
 }
 
 }  // namespace
