@@ -3,8 +3,10 @@
 #include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
 #include "serde/schema_registry_options.h"
+#include "sink/file_options.h"
 #include "sink/kafka_options.h"
 #include "sink/kinesis_options.h"
+#include "sink/sink_registry.h"
 
 namespace heliosdb::cdc::config {
 
@@ -13,8 +15,11 @@ const std::vector<const options::Table*>& option_tables() {
   static const std::vector<const options::Table*> tables = {
       &cdc_option_table(),               //
       &metrics::metrics_option_table(),  //
+      &sink_option_table(),              //
       &kafka::kafka_option_table(),      //
       &kinesis::kinesis_option_table(),  //
+      &file_sink_option_table(),         //
+      &stdout_sink_option_table(),       //
       &schema_registry_option_table(),   //
   };
   return tables;

@@ -14,9 +14,12 @@
 #include "options/option_table.h"
 #include "serde/schema_registry_options.h"
 #include "serde/serializer_factory.h"
+#include "sink/file_options.h"
 #include "sink/kafka_config.h"
 #include "sink/kafka_options.h"
 #include "sink/kinesis_options.h"
+#include "sink/sink_registry.h"
+#include "testing/test_util.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -205,6 +208,41 @@ TEST(KafkaOptionTable, LibraryRejectsTheStartupTimeoutTomlRejects) {
   EXPECT_FALSE(parse_daemon_config(file_with("sink.kafka", "startup_timeout_ms = 600001\n"), "c"));
 }
 
+// Defaults come from the default-constructed structs, not from literals in
+// the readers.
+TEST(OptionTable, ComponentDefaultsAreTheStructsDefaults) {
+  const KafkaOptions k;
+  const options::Table& kt = kafka::kafka_option_table();
+  EXPECT_EQ(kt.at("brokers").default_text, k.brokers);
+  EXPECT_EQ(kt.at("compression").default_text, k.compression);
+  EXPECT_EQ(kt.at("batch_size").default_int, k.batch_size);
+  EXPECT_EQ(kt.at("startup_timeout_ms").default_int, k.startup_timeout.count());
+  const KinesisOptions n;
+  const options::Table& nt = kinesis::kinesis_option_table();
+  EXPECT_EQ(nt.at("region").default_text, n.region);
+  EXPECT_EQ(nt.at("batch_size").default_int, n.batch_size);
+  EXPECT_EQ(nt.at("request_timeout_ms").default_int, n.request_timeout.count());
+  const SchemaRegistrySettings r;
+  EXPECT_EQ(schema_registry_option_table().at("max_retries").default_int, r.max_retries);
+  EXPECT_EQ(schema_registry_option_table().at("retry_backoff_max_ms").default_int,
+            r.retry_backoff_max_ms);
+  const MetricsSettings m;
+  EXPECT_EQ(metrics::metrics_option_table().at("listen").default_text, m.listen);
+  const FileSinkOptions f;
+  EXPECT_EQ(file_sink_option_table().at("sync_bytes").default_int,
+            static_cast<int64_t>(f.sync_bytes));
+  EXPECT_EQ(file_sink_option_table().at("sync_interval_ms").default_int, f.sync_interval.count());
+  // What a file without the section resolves to is the table's default.
+  auto c = parse_daemon_config("[cdc]\ndatabase = \"d\"\n", "c.toml");
+  ASSERT_TRUE(c);
+  for (const auto& v : c->report->resolved) {
+    if (v.key == "sink.kafka.batch_size") EXPECT_EQ(v.value, std::to_string(k.batch_size));
+    if (v.key == "sink.kinesis.max_in_flight") {
+      EXPECT_EQ(v.value, std::to_string(n.max_in_flight));
+    }
+  }
+}
+
 // Issue 16: the Kinesis ranges were written twice (the TOML reader's
 // get_int limits and validate_options); the table holds them, and
 // check_options words them for the library with the builder call.
@@ -278,6 +316,22 @@ TEST(OptionTable, SecretEntriesAreRedactedInResolvedValuesAndErrors) {
   }
   EXPECT_NE(options::render_listing(kinesis::kinesis_option_table()).find("secret:  yes"),
             std::string::npos);
+}
+
+// SinkType::description was never read: `config options sink` and
+// `config --help` show it for every sink type.
+TEST(OptionTable, SinkDescriptionsAreListed) {
+  const std::string listing = options::render_listing(sink_option_table());
+  auto help = testing::run_cli({"config", "--help"});
+  for (const auto& t : sink_types()) {
+    EXPECT_NE(listing.find(std::string(t.name) + ": " + std::string(t.description)),
+              std::string::npos)
+        << listing;
+    EXPECT_NE(help.out.find(std::string(t.description)), std::string::npos) << help.out;
+  }
+  auto listed = testing::run_cli({"config", "options", "sink"});
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_EQ(listed.out, listing);
 }
 
 TEST(MetricsOptionTable, LibraryChecksTheLimitsTomlChecks) {
