@@ -1,5 +1,6 @@
 #include "config/option_tables.h"
 
+#include "filter/filter_options.h"
 #include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
 #include "serde/schema_registry_options.h"
@@ -21,6 +22,8 @@ const std::vector<const options::Table*>& option_tables() {
       &file_sink_option_table(),         //
       &stdout_sink_option_table(),       //
       &schema_registry_option_table(),   //
+      &filter_rule_option_table(),       //
+      &transform_option_table(),         //
   };
   return tables;
 }

@@ -1,7 +1,7 @@
 // Every section whose options are declared in a table (options/), each
-// table next to its component, in the order of docs/configuration.md. The
-// filter rules and transforms have a grammar of their own
-// (src/filter/filter_config.h, docs/filtering.md) and are not listed.
+// table next to its component, in the order of docs/configuration.md
+// ([[filter.rules]] and [[transforms]] list the keys of one entry; their
+// grammar is src/filter/filter_config.h, docs/filtering.md).
 #pragma once
 
 #include <string_view>

@@ -158,6 +158,8 @@ std::string_view type_name(Type type) {
       return "enum";
     case Type::kTable:
       return "table";
+    case Type::kTableList:
+      return "table list";
   }
   return "";
 }

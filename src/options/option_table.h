@@ -17,8 +17,9 @@
 
 namespace heliosdb::cdc::options {
 
-// kTable: a table of arbitrary keys to strings (passthrough properties).
-enum class Type { kString, kInt, kBool, kStringList, kEnum, kTable };
+// kTable: a table (passthrough properties, a filter condition);
+// kTableList: an array of tables (filter conditions).
+enum class Type { kString, kInt, kBool, kStringList, kEnum, kTable, kTableList };
 
 // A secret's value is never printed (config check shows it redacted).
 enum class Secret { kNo, kYes };

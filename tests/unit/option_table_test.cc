@@ -7,7 +7,9 @@
 
 #include "config/daemon_config.h"
 #include "config/option_tables.h"
+#include "filter/filter_options.h"
 #include "heliosdb/cdc/config.h"
+#include "heliosdb/cdc/filter.h"
 #include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
 #include "options/config_section.h"
@@ -343,6 +345,34 @@ TEST(MetricsOptionTable, LibraryChecksTheLimitsTomlChecks) {
   m.listen = "nowhere";
   EXPECT_NE(metrics::check_settings(m).message().find("listen: \"nowhere\": "), std::string::npos);
   EXPECT_TRUE(metrics::check_settings(MetricsSettings{}).is_ok());
+}
+
+// [[filter.rules]] and [[transforms]]: the reader takes the key names,
+// allowed values, defaults and secrecy from the tables.
+TEST(FilterOptionTable, ReaderTakesKeysDefaultsAndSecrecyFromTheTables) {
+  std::string keys;
+  for (const auto& o : filter_rule_option_table().options) {
+    keys += (keys.empty() ? "" : ", ") + o.key;
+  }
+  auto bad = parse_daemon_config(
+      "[cdc]\ndatabase = \"d\"\n[[filter.rules]]\naction = \"include\"\ntabel = \"x\"\n", "c.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("c.toml:5: filter.rules[0].tabel: unknown rule key; "
+                                        "expected one of: " +
+                                        keys),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_EQ(transform_option_table().at("mask").default_text, TransformRule::kDefaultMask);
+  ASSERT_EQ(transform_option_table().at("secret").secret, options::Secret::kYes);
+  // A too-short secret: the quoted transform shows the secret redacted.
+  auto short_secret = parse_daemon_config(
+      "[cdc]\ndatabase = \"d\"\n[[transforms]]\ntype = \"hash_key\"\nsecret = \"Short5ecret\"\n",
+      "c.toml");
+  ASSERT_FALSE(short_secret);
+  EXPECT_EQ(short_secret.status().message().find("Short5ecret"), std::string::npos)
+      << short_secret.status().message();
+  EXPECT_NE(short_secret.status().message().find("secret = \"<redacted>\""), std::string::npos)
+      << short_secret.status().message();
 }
 
 }  // namespace
