@@ -127,11 +127,9 @@ SinkType kafka_sink_type() {
             for (const auto& [key, value] : o.properties) {
               const toml::node* node = props ? props->get(key) : nullptr;
               std::string full = s.full_key("properties") + "." + key;
-              std::string message;
-              if (auto named = kafka::named_option_for(key)) {
-                message = "is set by the option '" + std::string(*named) + "' of [" + s.path() +
-                          "]; use that instead";
-              } else {
+              // A duplicate of a named option: the library's rule (kafka_options.cc).
+              std::string message = kafka::named_property_problem(key, kafka::Path::kConfigFile);
+              if (message.empty()) {
                 char errstr[512];
                 if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr,
                                       sizeof errstr) != RD_KAFKA_CONF_OK) {

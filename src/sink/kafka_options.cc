@@ -65,6 +65,17 @@ const options::Table& kafka_option_table() {
   return table;
 }
 
+std::string named_property_problem(std::string_view property, Path path) {
+  auto named = named_option_for(property);
+  if (!named) return "";
+  if (*named == "(internal)") return "is set by the Kafka sink itself and cannot be changed";
+  if (path == Path::kConfigFile) {
+    return "is set by the option '" + std::string(*named) + "' of [" +
+           kafka_option_table().section + "]; use that instead";
+  }
+  return "is set by " + kafka_option_table().at(*named).call + "; use that instead";
+}
+
 options::Problems option_problems(const KafkaOptions& o) {
   options::Problems p(kafka_option_table());
   p.not_empty("brokers", o.brokers);
@@ -75,9 +86,8 @@ options::Problems option_problems(const KafkaOptions& o) {
   p.limit("batch_size", o.batch_size);
   p.limit("startup_timeout_ms", o.startup_timeout.count());
   for (const auto& [key, value] : o.properties) {
-    if (auto named = named_option_for(key)) {
-      p.add("properties",
-            "'" + key + "' is set by the option '" + std::string(*named) + "'; use that instead");
+    if (std::string why = named_property_problem(key, Path::kLibrary); !why.empty()) {
+      p.add("properties", "'" + key + "' " + why);
     }
   }
   return p;

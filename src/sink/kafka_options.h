@@ -5,12 +5,22 @@
 // default-constructed KafkaOptions.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "heliosdb/cdc/kafka.h"
 #include "options/option_table.h"
 
 namespace heliosdb::cdc::kafka {
 
 const options::Table& kafka_option_table();
+
+// Why passthrough `property` may not be set, or "" if it may. The config
+// file's wording names the key ("is set by the option 'compression' of
+// [sink.kafka]; use that instead"), the library's the field
+// ("is set by KafkaOptions::compression; use that instead").
+enum class Path { kConfigFile, kLibrary };
+std::string named_property_problem(std::string_view property, Path path);
 
 // Every rule the named options of `o` break (not the passthrough
 // properties, which librdkafka checks), in table order.

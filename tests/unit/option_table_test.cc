@@ -198,6 +198,25 @@ TEST(KafkaOptionTable, BrokersTopicAndBatchSizeBreakTheSameRulesOnBothPaths) {
             "batch_size: must be at most 2147483647; set with KafkaOptions::batch_size");
 }
 
+// A passthrough property that a named option sets: one rule, the file's
+// wording names the key, the library's the KafkaOptions field.
+TEST(KafkaOptionTable, PropertyDuplicatingANamedOptionIsWordedForEachPath) {
+  KafkaOptions o;
+  o.properties["compression.type"] = "lz4";
+  EXPECT_EQ(kafka::validate_options(o).message(),
+            "properties: 'compression.type' is set by KafkaOptions::compression; use that "
+            "instead; set with KafkaOptions::properties");
+  auto toml = parse_daemon_config(
+      file_with("sink.kafka.properties", "\"compression.type\" = \"lz4\"\n"), "c.toml");
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.status().message(),
+            "c.toml:4: sink.kafka.properties.compression.type: is set by the option "
+            "'compression' of [sink.kafka]; use that instead");
+  o.properties = {{"dr_msg_cb", "x"}};
+  EXPECT_NE(kafka::validate_options(o).message().find("is set by the Kafka sink itself"),
+            std::string::npos);
+}
+
 // TOML capped startup_timeout_ms at 600000; KafkaConnector::create took any
 // positive timeout. The stricter, documented limit holds on both.
 TEST(KafkaOptionTable, LibraryRejectsTheStartupTimeoutTomlRejects) {
