@@ -247,6 +247,13 @@ TEST(OptionTable, ComponentDefaultsAreTheStructsDefaults) {
   EXPECT_EQ(schema_registry_option_table().at("max_retries").default_int, r.max_retries);
   EXPECT_EQ(schema_registry_option_table().at("retry_backoff_max_ms").default_int,
             r.retry_backoff_max_ms);
+  // ... and those of the registry client itself, not a second copy.
+  const SchemaRegistryOptions client;
+  EXPECT_EQ(r.max_retries, client.max_retries);
+  EXPECT_EQ(r.retry_backoff_ms, client.retry_backoff.count());
+  EXPECT_EQ(r.retry_backoff_max_ms, client.retry_backoff_max.count());
+  EXPECT_EQ(r.connect_timeout_ms, client.connect_timeout.count());
+  EXPECT_EQ(r.request_timeout_ms, client.request_timeout.count());
   const MetricsSettings m;
   EXPECT_EQ(metrics::metrics_option_table().at("listen").default_text, m.listen);
   const FileSinkOptions f;
