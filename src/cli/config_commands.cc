@@ -9,6 +9,7 @@
 #include "common/redact.h"
 #include "config/daemon_config.h"
 #include "config/option_tables.h"
+#include "sink/sink_registry.h"
 
 namespace heliosdb::cdc::cli {
 
@@ -85,6 +86,14 @@ void register_config_commands(CLI::App& app, CliContext& ctx) {
     ctx.exit_code = 0;
   });
   register_options_command(*config, ctx);
+  // The sink types, each with its description (sink/sink_registry.h).
+  std::string sinks = "Sink types ([sink] type; options: config options sink.<type>):\n";
+  for (const auto& t : sink_types()) {
+    sinks += "  " + std::string(t.name) +
+             std::string(t.name.size() < 9 ? 9 - t.name.size() : 1, ' ') +
+             std::string(t.description) + "\n";
+  }
+  config->footer(sinks);
 }
 
 }  // namespace heliosdb::cdc::cli

@@ -54,9 +54,7 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
   settings.serde.registry = parse_schema_registry_section(registry);
 
   config::ConfigSection sink = root.section("sink");
-  std::vector<std::string> names;
-  for (const auto& t : sink_types()) names.emplace_back(t.name);
-  out.sink_type = sink.get_string("type", "kafka", config::Secret::kNo, names);
+  out.sink_type = sink.get_string(sink_option_table().at("type"));
   // Every sink section present is validated; only the chosen one is created.
   for (const auto& t : sink_types()) {
     if (t.name != out.sink_type && !sink.has(t.name)) continue;

@@ -1,6 +1,7 @@
-// Every section whose options are declared in a table (options/), in the
-// order of docs/configuration.md. Sections not yet converted (metrics,
-// schema_registry, sink.*, filter) are read by hand and are not listed.
+// Every section whose options are declared in a table (options/), each
+// table next to its component, in the order of docs/configuration.md
+// ([[filter.rules]] and [[transforms]] list the keys of one entry; their
+// grammar is src/filter/filter_config.h, docs/filtering.md).
 #pragma once
 
 #include <string_view>

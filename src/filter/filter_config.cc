@@ -2,7 +2,6 @@
 #include "filter/filter_config.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
@@ -13,19 +12,38 @@
 
 #include "common/redact.h"
 #include "filter/condition.h"
+#include "filter/filter_options.h"
 
 namespace heliosdb::cdc {
 namespace {
 
 using config::ConfigReport;
 using config::ConfigSection;
-using config::Secret;
 using filter_internal::quote;
 using Keys = std::initializer_list<std::string_view>;
 
-constexpr std::array<std::string_view, 9> kConditionKeys = {
-    "table",      "tables", "table_pattern", "database", "operations",
-    "key_prefix", "any",    "all",           "not"};
+// The condition keys: the rule table's keys after `action`.
+const std::vector<std::string_view>& condition_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> out;
+    for (const auto& o : filter_rule_option_table().options) {
+      if (o.key != "action") out.emplace_back(o.key);
+    }
+    return out;
+  }();
+  return keys;
+}
+
+// Whether `key` of a rule or transform is declared secret (its value is
+// never quoted).
+bool secret_key(std::string_view key) {
+  for (const options::Table* t : {&filter_rule_option_table(), &transform_option_table()}) {
+    for (const auto& o : t->options) {
+      if (o.key == key && o.secret == options::Secret::kYes) return true;
+    }
+  }
+  return false;
+}
 
 template <typename Range>
 std::string join(const Range& keys) {
@@ -40,7 +58,7 @@ bool contains(const Range& keys, std::string_view k) {
 }
 
 // A TOML value on one line, as the user wrote it (before ${VAR} expansion);
-// the value of any key named "secret" is replaced by "<redacted>".
+// the value of any key declared secret is replaced by "<redacted>".
 std::string inline_toml(const toml::node& node) {
   if (const auto* s = node.as_string()) return quote(s->get());
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
@@ -65,7 +83,8 @@ std::string inline_toml(const toml::node& node) {
     std::string out = "{";
     for (size_t i = 0; i < entries.size(); ++i) {
       out += (i ? ", " : "") + std::string(entries[i].first) + " = ";
-      out += entries[i].first == "secret" ? "\"<redacted>\"" : inline_toml(*entries[i].second);
+      out += secret_key(entries[i].first) ? "\"" + std::string(kRedactedValue) + "\""
+                                          : inline_toml(*entries[i].second);
     }
     return out + "}";
   }
@@ -88,8 +107,8 @@ class Parser {
   void check_keys(ConfigSection& sec, Keys extra, std::string_view what) {
     for (const auto& [k, v] : *sec.table()) {
       std::string_view key = k.str();
-      if (contains(kConditionKeys, key) || contains(extra, key)) continue;
-      std::string expected = join(kConditionKeys);
+      if (contains(condition_keys(), key) || contains(extra, key)) continue;
+      std::string expected = join(condition_keys());
       if (extra.size()) expected = join(extra) + ", " + expected;
       sec.error_at(v, sec.full_key(key),
                    "unknown " + std::string(what) + " key; expected one of: " + expected);
@@ -191,7 +210,7 @@ class Parser {
     }
     if (error_count() != before) return std::nullopt;
     if (parts.empty()) {
-      sec.error("", "no condition; give at least one of: " + join(kConditionKeys));
+      sec.error("", "no condition; give at least one of: " + join(condition_keys()));
       return std::nullopt;
     }
     if (parts.size() == 1) return parts[0];
@@ -211,7 +230,7 @@ class Parser {
     if (!sec.has("action")) {
       sec.error("", "missing action = \"include\" or \"exclude\"");
     } else {
-      action = sec.get_string("action", "", Secret::kNo, {"include", "exclude"});
+      action = sec.get_string(filter_rule_option_table().at("action"));
     }
     auto cond = condition(sec, before);
     if (error_count() != before || !cond) {
@@ -260,8 +279,8 @@ class Parser {
       return std::nullopt;
     }
     size_t before = error_count();
-    std::string type =
-        sec.get_string("type", "", Secret::kNo, {"add_metadata", "mask_value", "hash_key"});
+    const options::Table& t = transform_option_table();
+    std::string type = sec.get_string(t.at("type"));
     if (error_count() != before) return std::nullopt;
 
     if (type == "add_metadata") {
@@ -276,16 +295,15 @@ class Parser {
     }
     if (type == "mask_value") {
       check_transform_keys(sec, {"mask"}, type);
-      std::string mask = sec.get_string("mask", TransformRule::kDefaultMask);
+      std::string mask = sec.get_string(t.at("mask"));
       if (error_count() != before) return std::nullopt;
       return TransformRule::mask_value(mask);
     }
 
     // hash_key
     check_transform_keys(sec, {"algorithm", "secret", "secret_env", "encoding"}, type);
-    std::string algorithm =
-        sec.get_string("algorithm", "hmac-sha256", Secret::kNo, {"hmac-sha256", "sha256"});
-    std::string encoding = sec.get_string("encoding", "hex", Secret::kNo, {"hex", "raw"});
+    std::string algorithm = sec.get_string(t.at("algorithm"));
+    std::string encoding = sec.get_string(t.at("encoding"));
     auto enc =
         encoding == "raw" ? TransformRule::HashEncoding::kRaw : TransformRule::HashEncoding::kHex;
     bool has_secret = sec.has("secret");
@@ -316,7 +334,7 @@ class Parser {
     std::string secret;
     std::string_view secret_key = has_secret ? "secret" : "secret_env";
     if (has_secret) {
-      auto s = sec.get_optional_string("secret", Secret::kYes);
+      auto s = sec.get_optional_string("secret", t.at("secret").secret);
       if (!s) return std::nullopt;
       secret = std::move(*s);
     } else {

@@ -62,17 +62,61 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
   return out;
 }
 
-MetricsSettings parse_metrics_section(config::ConfigSection& section) {
-  MetricsSettings s;
-  s.listen = section.get_string("listen", s.listen);
+namespace {
+
+options::Table make_metrics_table() {
+  const MetricsSettings d;
+  options::Table t;
+  t.section = "metrics";
+  auto& v = t.options;
+  v.push_back(options::string_option(
+      "listen", d.listen, "MetricsSettings::listen",
+      "Address of the endpoint: `IPv4:port`, `localhost:port`, or `[IPv6]:port` where the "
+      "civetweb library has IPv6 (Debian 12's is built without it: there an IPv6 address is a "
+      "configuration error naming the key). Only loopback by default; use e.g. `0.0.0.0:9464` "
+      "to let a remote Prometheus scrape it. If the address is in use, `run` fails at start "
+      "(exit 1): `cannot listen for metrics on 127.0.0.1:9464 ([metrics] listen): ...`."));
+  v.push_back(options::int_option(
+      "max_table_labels", d.max_table_labels, 0, 10000, "MetricsSettings::max_table_labels",
+      "Distinct `table` label values exported by `heliosdb_cdc_events_by_table_total`. The "
+      "first tables seen get their own series; changes of any further table are counted under "
+      "`table=\"_other\"`. Keeps the number of series bounded however many tables the database "
+      "has."));
+  v.push_back(
+      options::int_option("health_max_lag_seconds", d.health_max_lag_seconds, 1, 86400 * 7,
+                          "MetricsSettings::health_max_lag_seconds",
+                          "`/health` answers 503 while `heliosdb_cdc_lag_seconds` is above this."));
+  return t;
+}
+
+}  // namespace
+
+const options::Table& metrics_option_table() {
+  static const options::Table table = make_metrics_table();
+  return table;
+}
+
+options::Problems settings_problems(const MetricsSettings& s) {
+  options::Problems p(metrics_option_table());
   std::string why;
-  if (section.has("listen") && !parse_listen_address(s.listen, &why)) {
-    section.error("listen", "\"" + s.listen + "\": " + why);
-  }
-  s.max_table_labels =
-      static_cast<uint32_t>(section.get_int("max_table_labels", s.max_table_labels, 0, 10000));
-  s.health_max_lag_seconds = static_cast<uint32_t>(
-      section.get_int("health_max_lag_seconds", s.health_max_lag_seconds, 1, 86400 * 7));
+  if (!parse_listen_address(s.listen, &why)) p.add("listen", "\"" + s.listen + "\": " + why);
+  p.limit("max_table_labels", s.max_table_labels);
+  p.limit("health_max_lag_seconds", s.health_max_lag_seconds);
+  return p;
+}
+
+Status check_settings(const MetricsSettings& s) {
+  return options::library_error(settings_problems(s));
+}
+
+MetricsSettings parse_metrics_section(config::ConfigSection& section) {
+  // Keys, defaults and limits from the table above.
+  const options::Table& t = metrics_option_table();
+  MetricsSettings s;
+  s.listen = section.get_string(t.at("listen"));
+  s.max_table_labels = static_cast<uint32_t>(section.get_int(t.at("max_table_labels")));
+  s.health_max_lag_seconds = static_cast<uint32_t>(section.get_int(t.at("health_max_lag_seconds")));
+  section.report(settings_problems(s));
   section.finish();
   return s;
 }

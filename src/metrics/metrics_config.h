@@ -6,10 +6,21 @@
 #include <string>
 #include <string_view>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/metrics.h"
+#include "heliosdb/cdc/status.h"
+#include "options/config_section.h"
+#include "options/option_table.h"
 
 namespace heliosdb::cdc::metrics {
+
+// [metrics]'s options (MetricsSettings), declared once: the reader below,
+// check_settings(), `config options metrics` and docs/configuration.md read
+// it; defaults come from a default-constructed MetricsSettings.
+const options::Table& metrics_option_table();
+// Every rule `s` breaks (listen address, limits), in table order.
+options::Problems settings_problems(const MetricsSettings& s);
+// The first of them for the library, naming the MetricsSettings field.
+Status check_settings(const MetricsSettings& s);
 
 // Reads [metrics] (listen, max_table_labels, health_max_lag_seconds); errors
 // go to the section's report, naming file, line and key. `enabled` is left at

@@ -81,19 +81,30 @@ void ConfigSection::record(std::string_view key, std::string value, bool from_fi
   report_->resolved.push_back({full_key(key), std::move(value), from_file});
 }
 
+namespace {
+
+// `message` as it may be printed: URLs redacted, no secret value in it.
+std::string printable_message(const ConfigReport& report, std::string_view message) {
+  std::string out = redact_urls_in(message);
+  for (const auto& secret : report.secret_values) out = scrub(out, secret);
+  return out;
+}
+
+}  // namespace
+
 void ConfigSection::error(std::string_view key, std::string_view message) {
   // A missing key is reported at its section's line.
   const toml::node* node = nullptr;
   if (table_) node = key.empty() ? nullptr : table_->get(key);
   if (!node) node = table_;
   report_->errors.push_back(line_prefix(report_->file, node) + ": " + full_key(key) + ": " +
-                            redact_urls_in(message));
+                            printable_message(*report_, message));
 }
 
 void ConfigSection::error_at(const toml::node& node, std::string_view key,
                              std::string_view message) {
   report_->errors.push_back(line_prefix(report_->file, &node) + ": " + std::string(key) + ": " +
-                            redact_urls_in(message));
+                            printable_message(*report_, message));
 }
 
 std::optional<std::string> ConfigSection::expand_env(std::string_view key, const toml::node& node,
@@ -134,6 +145,7 @@ std::optional<std::string> ConfigSection::get_optional_string(std::string_view k
   }
   auto value = expand_env(full_key(key), *node, str->get());
   if (!value) return std::nullopt;
+  if (secret == Secret::kYes && !value->empty()) report_->secret_values.push_back(*value);
   record(key, quoted(secret == Secret::kYes ? kRedactedValue : redact_urls_in(*value)), true);
   return value;
 }
@@ -218,6 +230,25 @@ int64_t ConfigSection::get_int(const options::Option& option) {
 
 bool ConfigSection::get_bool(const options::Option& option) {
   return get_bool(option.key, option.default_bool);
+}
+
+std::vector<std::string> ConfigSection::get_string_list(const options::Option& option) {
+  return get_string_list(option.key);
+}
+
+size_t ConfigSection::get_enum_index(const options::Option& option) {
+  std::string value = get_string(option);
+  for (size_t i = 0; i < option.allowed.size(); ++i) {
+    if (option.allowed[i] == value) return i;
+  }
+  for (size_t i = 0; i < option.allowed.size(); ++i) {
+    if (option.allowed[i] == option.default_text) return i;
+  }
+  return 0;
+}
+
+void ConfigSection::report(const options::Problems& problems) {
+  for (const auto& p : problems.list()) error(p.option, p.message);
 }
 
 std::vector<std::string> ConfigSection::get_string_list(std::string_view key) {

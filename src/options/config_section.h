@@ -32,6 +32,8 @@ struct ConfigReport {
     bool from_file = false;
   };
   std::vector<Resolved> resolved;
+  // Values read for secret options: scrubbed from every error message.
+  std::vector<std::string> secret_values;
 
   bool ok() const { return errors.empty(); }
   // kConfig status listing every error, one per line.
@@ -67,6 +69,14 @@ class ConfigSection {
   std::string get_string(const options::Option& option);
   int64_t get_int(const options::Option& option);
   bool get_bool(const options::Option& option);
+  std::vector<std::string> get_string_list(const options::Option& option);
+  // get_string(option) for an enum option, mapped to its position in
+  // option.allowed (the default's position when absent or invalid).
+  size_t get_enum_index(const options::Option& option);
+
+  // Records each problem at its key's line (or the section's, for a key
+  // not in the file): the library's rules, worded for the file.
+  void report(const options::Problems& problems);
 
   // A nested table, e.g. section("kafka") of "sink" is "sink.kafka".
   ConfigSection section(std::string_view key);

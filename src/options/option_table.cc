@@ -54,6 +54,16 @@ Option string_list_option(std::string key, std::string call, std::string doc) {
   return o;
 }
 
+Option table_option(std::string key, std::string call, std::string doc) {
+  Option o;
+  o.key = std::move(key);
+  o.type = Type::kTable;
+  o.default_text = "{}";
+  o.call = std::move(call);
+  o.doc = std::move(doc);
+  return o;
+}
+
 Option enum_option(std::string key, std::string default_value, std::vector<std::string> allowed,
                    std::string call, std::string doc) {
   Option o =
@@ -91,6 +101,35 @@ std::string enum_problem(const Option& option, std::string_view value) {
   return "\"" + std::string(value) + "\" is not one of: " + list;
 }
 
+void Problems::add(std::string_view key, std::string message) {
+  table_->at(key);  // a key not declared is a programming error
+  list_.push_back({std::string(key), std::move(message)});
+}
+
+void Problems::limit(std::string_view key, int64_t value) {
+  std::string why = range_problem(table_->at(key), value);
+  if (!why.empty()) add(key, std::move(why));
+}
+
+void Problems::one_of(std::string_view key, std::string_view value) {
+  std::string why = enum_problem(table_->at(key), value);
+  if (!why.empty()) add(key, std::move(why));
+}
+
+void Problems::not_empty(std::string_view key, std::string_view value, std::string_view why) {
+  if (!value.empty()) return;
+  add(key, why.empty() ? "must not be empty" : "must not be empty: " + std::string(why));
+}
+
+Status library_error(const Problems& problems, ErrorCode code) {
+  if (problems.empty()) return Status::ok();
+  const Problem& p = problems.list().front();
+  const Option& o = problems.table().at(p.option);
+  std::string msg = p.option + ": " + p.message;
+  if (!o.call.empty()) msg += "; set with " + o.call;
+  return Status(code, redact_urls_in(msg));
+}
+
 std::string describe_range(const Option& option) {
   switch (option.type) {
     case Type::kInt:
@@ -117,6 +156,10 @@ std::string_view type_name(Type type) {
       return "string list";
     case Type::kEnum:
       return "enum";
+    case Type::kTable:
+      return "table";
+    case Type::kTableList:
+      return "table list";
   }
   return "";
 }
@@ -144,6 +187,9 @@ std::string render_listing(const Table& table) {
     if (o.secret == Secret::kYes) out += "      secret:  yes (redacted by config check)\n";
     if (!o.call.empty()) out += "      builder: " + o.call + "\n";
     out += "      " + o.doc + "\n";
+    for (size_t i = 0; i < o.allowed_docs.size() && i < o.allowed.size(); ++i) {
+      out += "        " + o.allowed[i] + ": " + o.allowed_docs[i] + "\n";
+    }
   }
   return out;
 }
@@ -163,6 +209,10 @@ std::string render_markdown(const Table& table) {
     }
     std::string range = describe_range(o);
     std::string doc = o.doc;
+    for (size_t i = 0; i < o.allowed_docs.size() && i < o.allowed.size(); ++i) {
+      doc += (i == 0 ? " " : "; ") + ("`" + o.allowed[i] + "`: " + o.allowed_docs[i]);
+      if (i + 1 == o.allowed_docs.size()) doc += ".";
+    }
     if (o.secret == Secret::kYes) doc += " Secret: `config check` prints it redacted.";
     out += "| `" + o.key + "` | " + std::string(type_name(o.type)) + " | " + def + " | " +
            (range.empty() ? "" : range) + " | " + doc + " |\n";

@@ -13,9 +13,13 @@
 #include <string_view>
 #include <vector>
 
+#include "heliosdb/cdc/status.h"
+
 namespace heliosdb::cdc::options {
 
-enum class Type { kString, kInt, kBool, kStringList, kEnum };
+// kTable: a table (passthrough properties, a filter condition);
+// kTableList: an array of tables (filter conditions).
+enum class Type { kString, kInt, kBool, kStringList, kEnum, kTable, kTableList };
 
 // A secret's value is never printed (config check shows it redacted).
 enum class Secret { kNo, kYes };
@@ -33,7 +37,10 @@ struct Option {
   bool required = false;  // no usable default: must be set
   std::string call;       // builder call named by library errors, e.g. ".batch_size()"
   std::string note;       // appended to a lower-limit message, e.g. "(1 MiB)"
-  std::string doc;        // one line, Markdown allowed
+  // kEnum: a one-line meaning per allowed value (same order), shown by the
+  // listing and the docs; may be empty.
+  std::vector<std::string> allowed_docs;
+  std::string doc;  // one line, Markdown allowed
 };
 
 Option string_option(std::string key, std::string default_value, std::string call, std::string doc);
@@ -41,6 +48,7 @@ Option int_option(std::string key, int64_t default_value, int64_t min, int64_t m
                   std::string call, std::string doc);
 Option bool_option(std::string key, bool default_value, std::string call, std::string doc);
 Option string_list_option(std::string key, std::string call, std::string doc);
+Option table_option(std::string key, std::string call, std::string doc);
 Option enum_option(std::string key, std::string default_value, std::vector<std::string> allowed,
                    std::string call, std::string doc);
 
@@ -59,6 +67,41 @@ struct Table {
 std::string range_problem(const Option& option, int64_t value);
 // Why `value` is not one of an enum option's allowed values, or "".
 std::string enum_problem(const Option& option, std::string_view value);
+
+// One rule a component's values break: the option's key, and why.
+struct Problem {
+  std::string option;
+  std::string message;
+};
+
+// Collects the problems of one set of values against `table`: the one
+// place a component states its rules, read by both paths. The TOML reader
+// reports each at its key's line (ConfigSection::report), the library as
+// library_error() words it.
+class Problems {
+ public:
+  explicit Problems(const Table& table) : table_(&table) {}
+  // A rule of the component's own (cross-field, syntax).
+  void add(std::string_view key, std::string message);
+  // The declared limits of an integer option.
+  void limit(std::string_view key, int64_t value);
+  // The declared values of an enum option.
+  void one_of(std::string_view key, std::string_view value);
+  // "must not be empty" (then ": " + why, when given) for an empty value.
+  void not_empty(std::string_view key, std::string_view value, std::string_view why = {});
+
+  const Table& table() const { return *table_; }
+  const std::vector<Problem>& list() const { return list_; }
+  bool empty() const { return list_.empty(); }
+
+ private:
+  const Table* table_;
+  std::vector<Problem> list_;
+};
+
+// The library's error for the first problem, naming the call that sets it:
+// "batch_size: must be at most 100000; set with .batch_size()"; ok if none.
+Status library_error(const Problems& problems, ErrorCode code = ErrorCode::kInvalidArgument);
 
 // "1..100000", "a, b, c" or "" (no limits): the accepted values.
 std::string describe_range(const Option& option);

@@ -1,43 +1,28 @@
 #include "serde/serializer_factory.h"
 
-#include <unistd.h>
-
 #include "common/redact.h"
 #include "serde/avro_serializer.h"
 #include "serde/schema_registry_client.h"
+#include "serde/schema_registry_options.h"
 
 namespace heliosdb::cdc {
 
 SchemaRegistrySettings parse_schema_registry_section(config::ConfigSection& s) {
+  // Keys, defaults, limits and secrets from schema_registry_options.cc.
+  const options::Table& t = schema_registry_option_table();
   SchemaRegistrySettings r;
-  r.url = s.get_string("url", "");
-  if (!r.url.empty()) {
-    std::string_view u = r.url;
-    if (!(u.starts_with("http://") || u.starts_with("https://")) || u.size() <= 8) {
-      s.error("url", "\"" + redact_url(r.url) + "\" is not an http:// or https:// URL");
-    }
-  }
-  r.username = s.get_string("username", "");
-  r.password = s.get_string("password", "", config::Secret::kYes);
-  if (!r.username.empty() && r.password.empty()) {
-    s.error("username", "is set but password is not (HTTP basic auth needs both)");
-  } else if (r.username.empty() && !r.password.empty()) {
-    s.error("password", "is set but username is not (HTTP basic auth needs both)");
-  }
-  r.ca_file = s.get_string("ca_file", "");
-  if (!r.ca_file.empty() && ::access(r.ca_file.c_str(), R_OK) != 0) {
-    s.error("ca_file", "cannot read " + r.ca_file);
-  }
-  r.subject_strategy = s.get_string("subject_strategy", "topic_name", config::Secret::kNo,
-                                    {"topic_name", "record_name", "topic_record_name"});
-  r.max_retries = static_cast<int>(s.get_int("max_retries", 8, 0, 1000));
-  r.retry_backoff_ms = s.get_int("retry_backoff_ms", 250, 1, 600000);
-  r.retry_backoff_max_ms = s.get_int("retry_backoff_max_ms", 5000, 1, 3600000);
-  if (r.retry_backoff_max_ms < r.retry_backoff_ms) {
-    s.error("retry_backoff_max_ms", "must be at least retry_backoff_ms");
-  }
-  r.connect_timeout_ms = s.get_int("connect_timeout_ms", 5000, 1, 600000);
-  r.request_timeout_ms = s.get_int("request_timeout_ms", 10000, 1, 600000);
+  r.url = s.get_string(t.at("url"));
+  r.username = s.get_string(t.at("username"));
+  r.password = s.get_string(t.at("password"));
+  r.ca_file = s.get_string(t.at("ca_file"));
+  r.subject_strategy = s.get_string(t.at("subject_strategy"));
+  r.max_retries = static_cast<int>(s.get_int(t.at("max_retries")));
+  r.retry_backoff_ms = s.get_int(t.at("retry_backoff_ms"));
+  r.retry_backoff_max_ms = s.get_int(t.at("retry_backoff_max_ms"));
+  r.connect_timeout_ms = s.get_int(t.at("connect_timeout_ms"));
+  r.request_timeout_ms = s.get_int(t.at("request_timeout_ms"));
+  r.from_config_file = true;
+  s.report(schema_registry_problems(r));
   s.finish();
   return r;
 }
@@ -61,9 +46,15 @@ Status validate_serde_settings(SerializationFormat format, const SerdeSettings& 
   if (format == SerializationFormat::Json) return Status::ok();
   const SchemaRegistrySettings& r = settings.registry;
   if (r.url.empty()) {
+    // Name what the user wrote: a key of the file, or the library's call.
+    const std::string where = r.from_config_file
+                                  ? "set url in [schema_registry]"
+                                  : "set with " + schema_registry_option_table().at("url").call +
+                                        " (in the config file: url in [schema_registry])";
     return Status(ErrorCode::kConfig,
                   "format = \"avro\" writes the Confluent wire format, which needs a schema "
-                  "registry: set url in [schema_registry]");
+                  "registry: " +
+                      where);
   }
   if (!parse_subject_strategy(r.subject_strategy)) {
     return Status(ErrorCode::kConfig, "schema_registry.subject_strategy: \"" + r.subject_strategy +

@@ -6,13 +6,19 @@
 #include <optional>
 #include <string>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/serialization.h"
+#include "options/config_section.h"
+#include "serde/schema_registry_client.h"
 
 namespace heliosdb::cdc {
 
 // [schema_registry] of the config file (used by Avro with Kafka and Kinesis).
 struct SchemaRegistrySettings {
+  // The registry client's defaults (one place for them).
+  static const SchemaRegistryOptions& client_defaults() {
+    static const SchemaRegistryOptions defaults;
+    return defaults;
+  }
   std::string url;  // empty: no registry configured
   std::string username;
   std::string password;  // secret
@@ -20,12 +26,16 @@ struct SchemaRegistrySettings {
   std::string subject_strategy = "topic_name";  // topic_name | record_name | topic_record_name
   // Registration retries when the registry is unreachable or answers
   // 408/429/5xx: waits retry_backoff_ms, doubling up to retry_backoff_max_ms,
-  // at most max_retries times; then a clear error (docs/avro.md).
-  int max_retries = 8;
-  int64_t retry_backoff_ms = 250;
-  int64_t retry_backoff_max_ms = 5000;
-  int64_t connect_timeout_ms = 5000;
-  int64_t request_timeout_ms = 10000;
+  // at most max_retries times; then a clear error (docs/avro.md). The
+  // defaults are the registry client's own (SchemaRegistryOptions).
+  int max_retries = client_defaults().max_retries;
+  int64_t retry_backoff_ms = client_defaults().retry_backoff.count();
+  int64_t retry_backoff_max_ms = client_defaults().retry_backoff_max.count();
+  int64_t connect_timeout_ms = client_defaults().connect_timeout.count();
+  int64_t request_timeout_ms = client_defaults().request_timeout.count();
+  // Read from [schema_registry] (parse_schema_registry_section): errors name
+  // its keys. Otherwise (the library) they name the builder calls.
+  bool from_config_file = false;
 };
 
 struct SerdeSettings {

@@ -14,6 +14,7 @@
 #include "common/thread_name.h"
 #include "options/config_section.h"
 #include "sink/avro_file_sink.h"
+#include "sink/file_options.h"
 #include "sink/sink_registry.h"
 
 namespace heliosdb::cdc {
@@ -447,25 +448,24 @@ std::unique_ptr<EventSink> make_stdout_sink() {
 }
 
 SinkType file_sink_type() {
-  return {
-      "file", "JSON lines appended to a local file; acknowledged once fsync'ed",
-      [](config::ConfigSection& s, const SinkSettings&) -> SinkCreator {
-        FileSinkOptions o;
-        o.path = s.get_string("path", "cdc-events.jsonl");
-        if (o.path.empty()) s.error("path", "must not be empty");
-        std::string format = s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
-        o.format = parse_format(format).value_or(SerializationFormat::Json);
-        o.sync_interval = std::chrono::milliseconds(s.get_int("sync_interval_ms", 50, 1, 60000));
-        o.sync_bytes = static_cast<size_t>(
-            s.get_int("sync_bytes", 4 * 1024 * 1024, 4096, 1024ll * 1024 * 1024));
-        return [o]() -> Result<std::unique_ptr<EventSink>> { return make_file_sink(o); };
-      }};
+  return {"file", "JSON lines appended to a local file; acknowledged once fsync'ed",
+          [](config::ConfigSection& s, const SinkSettings&) -> SinkCreator {
+            // Keys, defaults and limits from file_options.cc.
+            const options::Table& t = file_sink_option_table();
+            FileSinkOptions o;
+            o.path = s.get_string(t.at("path"));
+            o.format = parse_format(s.get_string(t.at("format"))).value_or(o.format);
+            o.sync_interval = std::chrono::milliseconds(s.get_int(t.at("sync_interval_ms")));
+            o.sync_bytes = static_cast<size_t>(s.get_int(t.at("sync_bytes")));
+            s.report(file_sink_problems(o));
+            return [o]() -> Result<std::unique_ptr<EventSink>> { return make_file_sink(o); };
+          }};
 }
 
 SinkType stdout_sink_type() {
   return {"stdout", "JSON lines on standard output, for piping into other tools",
           [](config::ConfigSection& s, const SinkSettings&) -> SinkCreator {
-            s.get_string("format", "json", config::Secret::kNo, {"json"});
+            s.get_string(stdout_sink_option_table().at("format"));
             return []() -> Result<std::unique_ptr<EventSink>> { return make_stdout_sink(); };
           }};
 }

@@ -1,10 +1,10 @@
 #include "sink/kafka_config.h"
 
 #include <algorithm>
-#include <array>
 
 #include "common/redact.h"
 #include "serde/serializer_factory.h"
+#include "sink/kafka_options.h"
 #include "sink/kafka_topic.h"
 #include "sink/sink_registry.h"
 
@@ -25,8 +25,6 @@ constexpr std::pair<std::string_view, std::string_view> kNamedProperties[] = {
     {"error_cb", "(internal)"},
     {"opaque", "(internal)"},
 };
-
-constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
 
 Status set(rd_kafka_conf_t* conf, std::string_view key, const std::string& value,
            std::string_view option_name) {
@@ -54,27 +52,8 @@ std::optional<std::string_view> named_option_for(std::string_view property) {
 }
 
 Status validate_options(const KafkaOptions& o) {
-  if (o.brokers.empty()) return invalid_argument("brokers: must not be empty");
-  if (std::find(kCompressions.begin(), kCompressions.end(), o.compression) == kCompressions.end()) {
-    return invalid_argument("compression: '" + o.compression +
-                            "' is not one of none, gzip, snappy, lz4, zstd");
-  }
-  if (o.batch_size < 1 || o.batch_size > 2147483647) {
-    return invalid_argument("batch_size: " + std::to_string(o.batch_size) +
-                            " bytes is out of range 1..2147483647");
-  }
-  if (o.startup_timeout.count() < 1) {
-    return invalid_argument("startup_timeout: must be at least 1 ms");
-  }
-  auto topic = TopicTemplate::parse(o.topic);
-  if (!topic) return invalid_argument("topic: " + topic.status().message());
-  for (const auto& [key, value] : o.properties) {
-    if (auto named = named_option_for(key)) {
-      return invalid_argument("properties: '" + key + "' is set by the option '" +
-                              std::string(*named) + "'; use that instead");
-    }
-  }
-  return Status::ok();
+  // The rules of kafka_options.cc, worded for the library (the builder field).
+  return options::library_error(option_problems(o));
 }
 
 std::optional<std::string> property_or_default(const KafkaOptions& o, std::string_view property) {
@@ -110,75 +89,73 @@ Result<ConfPtr> build_producer_conf(const KafkaOptions& o) {
 namespace heliosdb::cdc {
 
 SinkType kafka_sink_type() {
-  return {
-      "kafka", "Apache Kafka topics via librdkafka; acknowledged by delivery reports",
-      [](config::ConfigSection& s, const SinkSettings& settings) -> SinkCreator {
-        KafkaOptions o;
-        o.brokers = s.get_string("brokers", o.brokers);
-        if (o.brokers.empty()) s.error("brokers", "must not be empty");
-        o.topic = s.get_string("topic", o.topic);
-        if (auto t = kafka::TopicTemplate::parse(o.topic); !t) {
-          s.error("topic", t.status().message());
-        }
-        std::string format = s.get_string("format", "json", config::Secret::kNo, {"json", "avro"});
-        o.format = parse_format(format).value_or(SerializationFormat::Json);
-        // Avro needs [schema_registry] url: say so in `config check`, not at run time.
-        if (Status st = validate_serde_settings(o.format, settings.serde); !st.is_ok()) {
-          s.error("format", st.message());
-        }
-        o.compression = s.get_string("compression", o.compression, config::Secret::kNo,
-                                     {"none", "gzip", "snappy", "lz4", "zstd"});
-        o.batch_size = s.get_int("batch_size", o.batch_size, 1, 2147483647);
-        o.enable_idempotence = s.get_bool("enable_idempotence", o.enable_idempotence);
-        o.headers = s.get_bool("headers", o.headers);
-        std::string too_large =
-            s.get_string("on_message_too_large", "stop", config::Secret::kNo, {"stop", "skip"});
-        o.on_message_too_large =
-            too_large == "skip" ? MessageTooLargePolicy::kSkip : MessageTooLargePolicy::kStop;
-        o.startup_timeout = std::chrono::milliseconds(
-            s.get_int("startup_timeout_ms", o.startup_timeout.count(), 1, 600000));
-        o.check_topic = s.get_bool("check_topic", o.check_topic);
-        o.properties = s.get_string_map("properties");
-
-        // Check every passthrough property against librdkafka now, so
-        // `config check` reports a misspelt property with its line.
-        const toml::table* props = nullptr;
-        if (const toml::node* n = s.raw("properties")) props = n->as_table();
-        kafka::ConfPtr probe(rd_kafka_conf_new());
-        for (const auto& [key, value] : o.properties) {
-          const toml::node* node = props ? props->get(key) : nullptr;
-          std::string full = s.full_key("properties") + "." + key;
-          std::string message;
-          if (auto named = kafka::named_option_for(key)) {
-            message = "is set by the option '" + std::string(*named) + "' of [" + s.path() +
-                      "]; use that instead";
-          } else {
-            char errstr[512];
-            if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
-                RD_KAFKA_CONF_OK) {
-              message = "librdkafka rejects it: " + kafka::printable_error(key, value, errstr);
+  return {"kafka", "Apache Kafka topics via librdkafka; acknowledged by delivery reports",
+          [](config::ConfigSection& s, const SinkSettings& settings) -> SinkCreator {
+            // Keys, defaults and limits from the table KafkaConnector::create
+            // checks too (kafka_options.cc).
+            const options::Table& t = kafka::kafka_option_table();
+            KafkaOptions o;
+            o.brokers = s.get_string(t.at("brokers"));
+            o.topic = s.get_string(t.at("topic"));
+            o.format = parse_format(s.get_string(t.at("format"))).value_or(o.format);
+            // Avro needs [schema_registry] url: say so in `config check`, not at run time.
+            if (Status st = validate_serde_settings(o.format, settings.serde); !st.is_ok()) {
+              s.error("format", st.message());
             }
-          }
-          if (message.empty()) continue;
-          if (node) {
-            s.error_at(*node, full, message);
-          } else {
-            s.error("properties", key + " " + message);
-          }
-        }
+            o.compression = s.get_string(t.at("compression"));
+            o.batch_size = s.get_int(t.at("batch_size"));
+            o.enable_idempotence = s.get_bool(t.at("enable_idempotence"));
+            o.headers = s.get_bool(t.at("headers"));
+            o.on_message_too_large = s.get_string(t.at("on_message_too_large")) == "skip"
+                                         ? MessageTooLargePolicy::kSkip
+                                         : MessageTooLargePolicy::kStop;
+            o.startup_timeout = std::chrono::milliseconds(s.get_int(t.at("startup_timeout_ms")));
+            o.check_topic = s.get_bool(t.at("check_topic"));
+            o.properties = s.get_string_map("properties");
+            // The library's rules on the named options, at their lines (the
+            // properties are checked one by one below, with their own lines).
+            options::Problems problems = kafka::option_problems(o);
+            for (const auto& p : problems.list()) {
+              if (p.option != "properties") s.error(p.option, p.message);
+            }
 
-        SerdeSettings serde = settings.serde;
-        return [o, serde]() mutable -> Result<std::unique_ptr<EventSink>> {
-          if (!o.serializer) {
-            auto ser = make_serializer(o.format, serde);
-            if (!ser) return ser.status().with_context("sink.kafka.format");
-            o.serializer = std::shared_ptr<EventSerializer>(std::move(ser).value());
-          }
-          auto k = KafkaConnector::create(std::move(o));
-          if (!k) return k.status();
-          return std::unique_ptr<EventSink>(std::move(k).value());
-        };
-      }};
+            // Check every passthrough property against librdkafka now, so
+            // `config check` reports a misspelt property with its line.
+            const toml::table* props = nullptr;
+            if (const toml::node* n = s.raw("properties")) props = n->as_table();
+            kafka::ConfPtr probe(rd_kafka_conf_new());
+            for (const auto& [key, value] : o.properties) {
+              const toml::node* node = props ? props->get(key) : nullptr;
+              std::string full = s.full_key("properties") + "." + key;
+              // A duplicate of a named option: the library's rule (kafka_options.cc).
+              std::string message = kafka::named_property_problem(key, kafka::Path::kConfigFile);
+              if (message.empty()) {
+                char errstr[512];
+                if (rd_kafka_conf_set(probe.get(), key.c_str(), value.c_str(), errstr,
+                                      sizeof errstr) != RD_KAFKA_CONF_OK) {
+                  message = "librdkafka rejects it: " + kafka::printable_error(key, value, errstr);
+                }
+              }
+              if (message.empty()) continue;
+              if (node) {
+                s.error_at(*node, full, message);
+              } else {
+                s.error("properties", key + " " + message);
+              }
+            }
+
+            SerdeSettings serde = settings.serde;
+            return [o, serde]() mutable -> Result<std::unique_ptr<EventSink>> {
+              if (!o.serializer) {
+                auto ser = make_serializer(o.format, serde);
+                if (!ser) return ser.status().with_context("sink.kafka.format");
+                o.serializer = std::shared_ptr<EventSerializer>(std::move(ser).value());
+              }
+              auto k = KafkaConnector::create(std::move(o));
+              if (!k) return k.status();
+              return std::unique_ptr<EventSink>(std::move(k).value());
+            };
+          }};
 }
 
 }  // namespace heliosdb::cdc

@@ -41,7 +41,8 @@ std::optional<std::string_view> named_option_for(std::string_view property);
 std::string printable_error(std::string_view property, std::string_view value,
                             std::string_view error);
 
-// Checks a named option value (compression, batch_size, brokers).
+// Checks the named options against kafka_option_table() (kafka_options.h):
+// the first problem, naming the KafkaOptions field that sets it.
 Status validate_options(const KafkaOptions& options);
 
 // The producer configuration for `options` (without callbacks). The error

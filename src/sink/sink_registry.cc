@@ -18,4 +18,25 @@ const std::vector<SinkType>& sink_types() {
   return types;
 }
 
+const options::Table& sink_option_table() {
+  static const options::Table table = [] {
+    options::Table t;
+    t.section = "sink";
+    std::vector<std::string> names;
+    std::vector<std::string> docs;
+    for (const auto& type : sink_types()) {
+      names.emplace_back(type.name);
+      docs.emplace_back(type.description);
+    }
+    options::Option type = options::enum_option(
+        "type", names.front(), names, "",
+        "Where events go; its options live in `[sink.<type>]`. Sections of other sink types may "
+        "be present; they are validated but not used.");
+    type.allowed_docs = std::move(docs);
+    t.options.push_back(std::move(type));
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace heliosdb::cdc

@@ -10,8 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/sink.h"
+#include "options/config_section.h"
+#include "options/option_table.h"
 #include "serde/serializer_factory.h"
 
 namespace heliosdb::cdc {
@@ -25,8 +26,10 @@ struct SinkSettings {
 using SinkCreator = std::function<Result<std::unique_ptr<EventSink>>()>;
 
 struct SinkType {
-  std::string_view name;         // "kafka", "kinesis", "file", "stdout"
-  std::string_view description;  // one line for --help and docs
+  std::string_view name;  // "kafka", "kinesis", "file", "stdout"
+  // One line, shown by `config options sink`, `--help` and the [sink] table
+  // of docs/configuration.md.
+  std::string_view description;
   // Reads `section` ([sink.<name>]); records errors in its report. The
   // returned creator is only called if the whole config is valid.
   std::function<SinkCreator(config::ConfigSection& section, const SinkSettings& settings)> parse;
@@ -34,5 +37,9 @@ struct SinkType {
 
 // All sink types, in the order shown to users.
 const std::vector<SinkType>& sink_types();
+
+// [sink]'s options: `type`, one of sink_types() (each value documented by
+// its description).
+const options::Table& sink_option_table();
 
 }  // namespace heliosdb::cdc
