@@ -17,7 +17,6 @@
 
 #include "heliosdb/cdc/wal.h"
 #include "kafka_test_util.h"
-#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -291,28 +290,6 @@ TEST_F(KafkaEndToEnd, SigtermWhileBrokerIsDownExitsWithinTheDrainBoundAndResumes
   std::cout << "SIGTERM with broker down: exit " << rc << " after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
             << " ms; changes " << expected.size() << ", messages " << msgs.size() << "\n";
-}
-
-TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
-  TempDir dir;
-  generate(dir, "shop", 5000, 7);  // some history before the first start
-  std::string topic = kafka_test::unique_name("e2e-sigkill");
-  kafka_test::create_topic(topic, 3);
-  std::string config =
-      write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
-  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
-      {.wal_dir = dir.file("wal"),
-       .config = config,
-       .log_dir = dir.path(),
-       .rate = 20000,
-       .kills = 5,
-       .run_for = [](int i) { return std::chrono::milliseconds(300 + 200 * i); }}));
-  auto expected = committed_changes(dir.file("wal"), "shop");
-  auto msgs = kafka_test::consume_all(topic, expected.size(), 120s);
-  Verdict v = check_messages(expected, msgs);
-  EXPECT_EQ(v.lost, 0u) << "committed changes lost after SIGKILL";
-  std::cout << "changes: " << expected.size() << ", messages: " << msgs.size()
-            << ", redelivered after SIGKILL: " << v.duplicates << "\n";
 }
 
 TEST_F(KafkaEndToEnd, MissingTopicExitsOneWithClearError) {

@@ -17,7 +17,6 @@
 #include "heliosdb/cdc/wal.h"
 #include "kinesis_test_util.h"
 #include "sink/aws/crypto.h"
-#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
 
 namespace heliosdb::cdc {
@@ -56,15 +55,7 @@ std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
          ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
 }
 
-// docs/kinesis.md, "Partition keys", written out independently.
-std::string expected_partition_key(const OwnedWalEntry& e, const std::string& database) {
-  std::string key = e.key.empty() ? database + "." + e.table : e.key;
-  bool printable = key.size() <= 256;
-  for (char c : key) printable = printable && c >= 0x20 && c <= 0x7e;
-  if (printable) return key;
-  if ((key.size() + 2) / 3 * 4 + 4 <= 256) return "b64:" + b64(key);
-  return "sha256:" + aws::sha256_hex(key);
-}
+using kinesis_test::expected_partition_key;
 
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database) {
   WalReaderOptions o;
@@ -264,28 +255,6 @@ TEST_F(KinesisEndToEnd, GivingUpExitsOneAndTheCheckpointStaysBeforeTheFailedReco
   EXPECT_EQ(v.lost, 0u) << "a change behind the failed record was skipped";
   std::cout << "changes: " << expected.size() << ", redelivered after give-up: " << v.duplicates
             << "\n";
-}
-
-TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
-  TempDir dir;
-  generate(dir, "shop", 500, 7);
-  std::string stream = kinesis_test::unique_name("e2e-sigkill");
-  ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 2));
-  std::string config = write_config(dir, stream, kinesis_test::kPlainEndpoint, "",
-                                    "batch_size = 50\ncheckpoint_interval = 100\n");
-  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
-      {.wal_dir = dir.file("wal"),
-       .config = config,
-       .log_dir = dir.path(),
-       .rate = 400,
-       .kills = 4,
-       .run_for = [](int i) { return std::chrono::milliseconds(800 + 300 * i); }}));
-  auto expected = committed_changes(dir.file("wal"), "shop");
-  auto records = kinesis_test::read_all(stream, expected.size(), 60s);
-  Verdict v = check_records(expected, records);
-  EXPECT_EQ(v.lost, 0u) << "committed changes lost after SIGKILL";
-  std::cout << "changes: " << expected.size() << ", records: " << records.size()
-            << ", redelivered after SIGKILL: " << v.duplicates << "\n";
 }
 
 TEST_F(KinesisEndToEnd, MissingStreamExitsOneWithClearError) {
