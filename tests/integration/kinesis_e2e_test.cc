@@ -18,6 +18,7 @@
 #include "kinesis_test_util.h"
 #include "sink/aws/crypto.h"
 #include "testing/test_util.h"
+#include "testing/wal_changes.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -27,66 +28,19 @@ using kinesis_test::ReadRecord;
 using testing::TempDir;
 using testing::wait_exit;
 
-const char* op_name(WalEntryKind k) {
-  return k == WalEntryKind::Insert   ? "INSERT"
-         : k == WalEntryKind::Update ? "UPDATE"
-         : k == WalEntryKind::Delete ? "DELETE"
-                                     : "TRUNCATE";
-}
-
-std::string b64(std::string_view s) { return aws::base64_encode(s); }
-
-struct Change {
-  OwnedWalEntry entry;
-  size_t order = 0;  // position in commit order
-  std::string json;
+// The expectation, from the WAL (testing/wal_changes.h), with the partition
+// key docs/kinesis.md gives it.
+struct Change : testing::CommittedChange {
   std::string partition_key;
 };
 
-std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
-  auto opt = [](const std::optional<std::string>& v) {
-    return v ? "\"" + b64(*v) + "\"" : std::string("null");
-  };
-  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
-         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
-         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
-         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
-         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
-}
-
-using kinesis_test::expected_partition_key;
-
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database) {
-  WalReaderOptions o;
-  o.dir = wal_dir;
-  auto reader = WalReader::open(o);
-  EXPECT_TRUE(reader) << reader.status().to_string();
-  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
   std::vector<Change> out;
-  WalEntry e;
-  while (true) {
-    auto r = (*reader)->next(e);
-    EXPECT_TRUE(r) << r.status().to_string();
-    if (!r || *r == WalReadStatus::kEndOfLog) break;
-    if (e.database != database) continue;
-    if (e.kind == WalEntryKind::Begin) {
-      open[e.transaction_id];
-    } else if (e.kind == WalEntryKind::Commit) {
-      for (auto& c : open[e.transaction_id]) {
-        Change ch;
-        ch.json = expected_json(c, database);
-        ch.partition_key = expected_partition_key(c, database);
-        ch.order = out.size();
-        ch.entry = std::move(c);
-        out.push_back(std::move(ch));
-      }
-      open.erase(e.transaction_id);
-    } else if (e.kind == WalEntryKind::Abort) {
-      open.erase(e.transaction_id);
-    } else {
-      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
-    }
+  for (auto& c : testing::read_committed_changes(wal_dir, database)) {
+    Change ch;
+    ch.partition_key = kinesis_test::expected_partition_key(c.entry, database);
+    static_cast<testing::CommittedChange&>(ch) = std::move(c);
+    out.push_back(std::move(ch));
   }
   return out;
 }

@@ -19,69 +19,18 @@
 #include "pipeline/checkpoint_store.h"
 #include "testing/checkpoint_util.h"
 #include "testing/test_util.h"
+#include "testing/wal_changes.h"
 
 namespace heliosdb::cdc {
 namespace {
 
 using testing::TempDir;
 size_t complete_lines(const std::string& path) { return testing::count_complete_lines(path); }
-std::string b64(std::string_view in) { return testing::base64(in); }
 
-struct Change {
-  OwnedWalEntry entry;
-  uint64_t commit_sequence = 0;
-  std::string json;  // the exact line the file sink must write
-};
-
-std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
-  const char* op = e.kind == WalEntryKind::Insert   ? "INSERT"
-                   : e.kind == WalEntryKind::Update ? "UPDATE"
-                   : e.kind == WalEntryKind::Delete ? "DELETE"
-                                                    : "TRUNCATE";
-  auto opt = [](const std::optional<std::string>& v) {
-    return v ? "\"" + b64(*v) + "\"" : std::string("null");
-  };
-  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
-         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
-         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op +
-         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
-         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
-}
-
-// The committed changes of `database`, in commit order, straight from the WAL.
+using Change = testing::CommittedChange;  // the expectation, from the WAL
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database,
                                       uint64_t* aborted_changes = nullptr) {
-  WalReaderOptions o;
-  o.dir = wal_dir;
-  auto reader = WalReader::open(o);
-  EXPECT_TRUE(reader) << reader.status().to_string();
-  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
-  std::vector<Change> out;
-  uint64_t aborted = 0;
-  WalEntry e;
-  while (true) {
-    auto r = (*reader)->next(e);
-    EXPECT_TRUE(r) << r.status().to_string();
-    if (!r || *r == WalReadStatus::kEndOfLog) break;
-    if (e.database != database) continue;
-    if (e.kind == WalEntryKind::Begin) {
-      open[e.transaction_id];
-    } else if (e.kind == WalEntryKind::Commit) {
-      for (auto& c : open[e.transaction_id]) {
-        std::string json = expected_json(c, database);
-        out.push_back({std::move(c), e.sequence, std::move(json)});
-      }
-      open.erase(e.transaction_id);
-    } else if (e.kind == WalEntryKind::Abort) {
-      aborted += open[e.transaction_id].size();
-      open.erase(e.transaction_id);
-    } else {
-      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
-    }
-  }
-  if (aborted_changes) *aborted_changes = aborted;
-  return out;
+  return testing::read_committed_changes(wal_dir, database, aborted_changes);
 }
 
 std::string write_config(const TempDir& dir, const std::string& extra_cdc = "") {

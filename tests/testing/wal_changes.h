@@ -44,9 +44,11 @@ inline std::string expected_event_json(const OwnedWalEntry& e, const std::string
          std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
 }
 
-// The committed changes of `database`, in commit order.
+// The committed changes of `database`, in commit order; `aborted_changes`
+// (if given) counts the changes of its aborted transactions.
 inline std::vector<CommittedChange> read_committed_changes(const std::string& wal_dir,
-                                                           const std::string& database) {
+                                                           const std::string& database,
+                                                           uint64_t* aborted_changes = nullptr) {
   WalReaderOptions o;
   o.dir = wal_dir;
   auto reader = WalReader::open(o);
@@ -54,6 +56,7 @@ inline std::vector<CommittedChange> read_committed_changes(const std::string& wa
   std::vector<CommittedChange> out;
   if (!reader) return out;
   std::map<uint64_t, std::vector<OwnedWalEntry>> open;
+  uint64_t aborted = 0;
   WalEntry e;
   while (true) {
     auto r = (*reader)->next(e);
@@ -74,11 +77,13 @@ inline std::vector<CommittedChange> read_committed_changes(const std::string& wa
       }
       open.erase(e.transaction_id);
     } else if (e.kind == WalEntryKind::Abort) {
+      aborted += open[e.transaction_id].size();
       open.erase(e.transaction_id);
     } else {
       open[e.transaction_id].push_back(OwnedWalEntry::from(e));
     }
   }
+  if (aborted_changes) *aborted_changes = aborted;
   return out;
 }
 
