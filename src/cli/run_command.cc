@@ -86,13 +86,12 @@ int run_daemon(const RunOptions& opts) {
   }
   // metrics: exporter on [metrics] listen unless [cdc] enable_metrics = false
   // (then nothing is opened). Destroyed before `processor`, whose stats it reads.
-  auto metrics = MetricsService::start(cfg.metrics, cfg.sink_type, &processor.stats());
+  auto metrics = start_metrics_exporter(processor, cfg.sink_type, cfg.metrics);
   if (!metrics) {
     spdlog::error("{}", metrics.status().to_string());
     return exit_code_for(metrics.status());
   }
   if (*metrics) {
-    processor.with_observer((*metrics)->observer());
     spdlog::info("metrics on http://{}/metrics, health on http://{}/health", (*metrics)->address(),
                  (*metrics)->address());
   }

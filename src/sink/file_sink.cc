@@ -298,9 +298,13 @@ Status LineSink::write_buffer() {
 Status LineSink::request_sync() {
   Status written = write_buffer();
   if (!written.is_ok()) {
-    // stdout closed: what was not written is never acknowledged (nor again
-    // attempted by drain()).
-    if (stdout_closed_) unsynced_.clear();
+    // stdout closed or a write to it failed (ENOSPC, EIO): what was not
+    // written is never acknowledged (nor again attempted by drain()), and a
+    // failed write stays the sink's error.
+    if (target_ == Target::kStdout) {
+      unsynced_.clear();
+      if (!stdout_closed_ && written.code() != ErrorCode::kCancelled) stdout_write_error_ = written;
+    }
     return written;
   }
   if (unsynced_.empty()) return Status::ok();
@@ -344,6 +348,7 @@ Status LineSink::flush() {
 Status LineSink::send_batch(const EventBatch& batch, AckReceiver& acks) {
   HELIOSDB_RETURN_IF_ERROR(open());
   HELIOSDB_RETURN_IF_ERROR(sync_error());
+  HELIOSDB_RETURN_IF_ERROR(stdout_write_error_);
   if (stdout_closed_) return stdout_closed_status();
   if (interrupted_.load(std::memory_order_relaxed)) return interrupted_status(name());
   acks_ = &acks;
@@ -403,6 +408,7 @@ void LineSink::interrupt() {
 }
 
 Status LineSink::drain(std::chrono::milliseconds timeout) {
+  if (!stdout_write_error_.is_ok()) return stdout_write_error_;
   if (fd_ < 0 || stdout_closed_) return Status::ok();
   if (interrupted_.load()) return interrupted_status(name());
   HELIOSDB_RETURN_IF_ERROR(request_sync());

@@ -98,6 +98,7 @@ class LineSink : public EventSink {
   bool stdout_socket_ = false;                 // stdout is a socket: send(MSG_DONTWAIT)
   bool owns_stdout_fd_ = false;                // fd_ is our non-blocking reopen of a pipe
   bool stdout_closed_ = false;                 // stdout's reader went away (EPIPE)
+  Status stdout_write_error_;  // a write to stdout failed: nothing after it is acknowledged
   std::string buffer_;
   // Tickets appended to the file (written) but not yet synced, as runs.
   struct Run {

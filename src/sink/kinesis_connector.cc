@@ -1,62 +1,32 @@
-// The Kinesis sink: lanes, batching, retries, acknowledgements.
-//
-// Shape: send_batch() serializes events on the caller's thread and queues
-// them on a lane chosen by a hash of the partition key. Each lane is one
-// thread with one kept-alive connection and at most one PutRecords call in
-// flight. A lane takes records from the front of its queue into a call (at
-// most batch_size records, 5 MiB, never two records of the same partition
-// key, and never a record whose key has an earlier record left behind), sends
-// it, acknowledges the accepted entries, and resends only the failed entries
-// (by index) after a backoff with full jitter until they are accepted or
-// max_retries is spent. While a call is being retried the lane takes nothing
-// new, so a key's later event can never overtake an earlier one.
+// The Kinesis sink, wired from its parts (Vector's split):
+//   options      KinesisOptions, checked by validate_options() below
+//   encoder      sink/kinesis_encoder.h: event -> PutRecords entry with its ticket
+//   transport    sink/kinesis_lanes.h: lanes sending PutRecords, resending
+//                only the failed entries, reporting each record's fate
+//   retry policy sink/retry_policy.h: backoff with full jitter, give-up rule
+//   acks         sink/ack_adapter.h: the seed's send()/flush(), range failures
+// This file: open() (the stream check, with retries), send_batch() (encode
+// the batch on the caller's thread, then queue it), and the builders.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <mutex>
-#include <random>
-#include <thread>
-#include <unordered_set>
 
 #include "common/redact.h"
-#include "common/thread_name.h"
 #include "sink/ack_adapter.h"
 #include "sink/kinesis_connector.h"
+#include "sink/kinesis_encoder.h"
+#include "sink/kinesis_lanes.h"
 #include "sink/kinesis_records.h"
+#include "sink/retry_policy.h"
 
 namespace heliosdb::cdc {
 namespace kinesis {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Record {
-  uint64_t ticket = 0;
-  AckReceiver* acks = nullptr;
-  uint64_t sequence = 0;
-  std::string data;
-  std::string partition_key;
-};
-
-// Per-record error codes worth resending.
-bool retriable_record_error(std::string_view code) {
-  return code == "ProvisionedThroughputExceededException" || code == "InternalFailure" ||
-         code == "KMSThrottlingException" || code == "ServiceUnavailable" ||
-         code == "MissingSequenceNumber";
-}
-
-// FNV-1a, stable across runs (lane choice only; not the shard).
-uint64_t key_hash(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 bool valid_stream_name(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
@@ -85,57 +55,37 @@ class KinesisSink final : public KinesisConnector {
       : options_(std::move(options)),
         serializer_(std::move(parts.serializer)),
         api_factory_(std::move(parts.api_factory)),
-        rng_(parts.jitter_seed ? parts.jitter_seed : std::random_device{}()) {
-    max_outstanding_ = static_cast<size_t>(options_.max_in_flight) * options_.batch_size * 4;
-    max_outstanding_bytes_ = static_cast<size_t>(options_.max_in_flight) * kMaxBytesPerCall * 2;
-  }
+        retry_(options_.retry_base_delay, options_.retry_max_delay, options_.max_retries,
+               parts.jitter_seed),
+        lanes_(options_, retry_) {}
 
-  ~KinesisSink() override { stop_threads(); }
+  ~KinesisSink() override { lanes_.stop(); }
 
   std::string_view name() const override { return "kinesis"; }
   const KinesisOptions& options() const override { return options_; }
-
-  KinesisSinkStats stats() const override {
-    std::lock_guard lock(mu_);
-    KinesisSinkStats s = stats_;
-    s.connections = 0;
-    for (const auto& lane : lanes_) s.connections += lane->api ? lane->api->connections() : 0;
-    return s;
-  }
+  KinesisSinkStats stats() const override { return lanes_.stats(); }
 
   // A stop while open() checks the stream (an endpoint that cannot be
   // reached is retried with backoff for up to max_retries) ends the check at
   // its next wait: open() returns kCancelled, promptly.
   void interrupt() override {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(interrupt_mu_);
     interrupted_ = true;
-    work_cv_.notify_all();
+    interrupt_cv_.notify_all();
   }
 
   Status open() override {
     if (opened_) return Status::ok();
-    std::vector<std::unique_ptr<Lane>> lanes;
+    std::vector<std::unique_ptr<KinesisApi>> apis;
     for (int i = 0; i < options_.max_in_flight; ++i) {
       auto api = api_factory_();
       if (!api.is_ok()) return api.status();
-      auto lane = std::make_unique<Lane>();
-      lane->api = std::move(api).value();
-      lanes.push_back(std::move(lane));
+      apis.push_back(std::move(api).value());
     }
-    HELIOSDB_RETURN_IF_ERROR(check_stream(*lanes.front()->api));
+    HELIOSDB_RETURN_IF_ERROR(check_stream(*apis.front()));
     // Avro: register the schema at start-up, not with the first event.
     HELIOSDB_RETURN_IF_ERROR(serializer_->prepare(options_.stream_name));
-    {
-      std::lock_guard lock(mu_);
-      lanes_ = std::move(lanes);
-    }
-    for (auto& lane : lanes_) {
-      Lane* l = lane.get();
-      l->thread = std::thread([this, l] {
-        name_this_thread("cdc-kinesis");
-        lane_loop(*l);
-      });
-    }
+    lanes_.start(std::move(apis));
     opened_ = true;
     return Status::ok();
   }
@@ -152,77 +102,25 @@ class KinesisSink final : public KinesisConnector {
     std::vector<Record> records(batch.events.size());
     size_t batch_bytes = 0;
     for (size_t i = 0; i < batch.events.size(); ++i) {
-      const CdcEvent& ev = batch.events[i];
       Record& r = records[i];
       r.ticket = batch.first_ticket + i;
       r.acks = &acks;
-      r.sequence = ev.sequence;
-      r.partition_key = partition_key_for(ev);
-      Status st = serializer_->serialize(ev, options_.stream_name, r.data);
-      if (st.is_ok() && r.data.size() + r.partition_key.size() > kMaxBytesPerRecord) {
-        st = Status(ErrorCode::kInvalidArgument,
-                    "event " + ev.event_id + " (sequence " + std::to_string(ev.sequence) + ") is " +
-                        std::to_string(r.data.size() + r.partition_key.size()) +
-                        " bytes with its partition key; Kinesis accepts at most 1 MiB "
-                        "(1048576 bytes) per record");
-      } else if (!st.is_ok()) {
-        st = st.with_context("serializing event " + ev.event_id + " for Kinesis");
-      }
+      Status st = encode_record(batch.events[i], *serializer_, options_.stream_name, r);
       if (!st.is_ok()) {
         fail_range(acks, batch.first_ticket + i, batch.events.size() - i, st);
-        set_fatal(st);
+        lanes_.set_fatal(st);
         return st;
       }
-      batch_bytes += r.data.size() + r.partition_key.size();
+      batch_bytes += r.size();
     }
-    std::unique_lock lock(mu_);
-    // Backpressure: wait for room in records and bytes (a batch larger than
-    // the bound goes in alone).
-    space_cv_.wait(lock, [&] {
-      return !fatal_.is_ok() || outstanding_ == 0 ||
-             (outstanding_ + records.size() <= max_outstanding_ &&
-              outstanding_bytes_ + batch_bytes <= max_outstanding_bytes_);
-    });
-    if (!fatal_.is_ok()) {
-      Status st = fatal_;
-      lock.unlock();
-      fail_range(acks, batch.first_ticket, records.size(), cancelled_status());
-      return st;
-    }
-    outstanding_ += records.size();
-    outstanding_bytes_ += batch_bytes;
-    for (Record& r : records) {
-      Lane& lane = *lanes_[key_hash(r.partition_key) % lanes_.size()];
-      lane.queue.push_back(std::move(r));
-    }
-    lock.unlock();
-    work_cv_.notify_all();
-    return Status::ok();
+    return lanes_.enqueue(records, batch_bytes);
   }
 
   // Acknowledgements flow from the lane threads on their own; poll() only
   // waits (at most `timeout`) until some call completes, so the caller can
   // checkpoint promptly, and reports a fatal error.
-  Status poll(std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mu_);
-    const uint64_t start = calls_completed_;
-    space_cv_.wait_for(lock, timeout, [&] {
-      return !fatal_.is_ok() || outstanding_ == 0 || calls_completed_ != start;
-    });
-    return fatal_;
-  }
-
-  Status drain(std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mu_);
-    bool done = space_cv_.wait_for(lock, timeout, [&] { return outstanding_ == 0; });
-    if (!fatal_.is_ok()) return fatal_;
-    if (!done) {
-      return Status(ErrorCode::kTimeout, "Kinesis sink: " + std::to_string(outstanding_) +
-                                             " records still unacknowledged after " +
-                                             std::to_string(timeout.count()) + " ms");
-    }
-    return Status::ok();
-  }
+  Status poll(std::chrono::milliseconds timeout) override { return lanes_.poll(timeout); }
+  Status drain(std::chrono::milliseconds timeout) override { return lanes_.drain(timeout); }
 
   // The seed's simple interface.
   Status send(const CdcEvent& event) override {
@@ -240,41 +138,14 @@ class KinesisSink final : public KinesisConnector {
   Status close() override {
     Status st =
         opened_ ? drain(std::min<std::chrono::milliseconds>(flush_timeout(), 30s)) : Status::ok();
-    stop_threads();
+    lanes_.stop();
     return st;
   }
 
  private:
-  struct Lane {
-    std::deque<Record> queue;
-    std::unique_ptr<KinesisApi> api;
-    std::thread thread;
-  };
-
   std::chrono::milliseconds flush_timeout() const {
     return options_.request_timeout * (options_.max_retries + 2) +
            options_.retry_max_delay * (options_.max_retries + 1);
-  }
-
-  Status cancelled_status() const {
-    std::lock_guard lock(fatal_mu_);
-    return Status(ErrorCode::kCancelled,
-                  "not sent: the Kinesis sink stopped after an earlier error (" +
-                      fatal_copy_.message() + ")");
-  }
-
-  void set_fatal(const Status& st) {
-    {
-      std::lock_guard lock(mu_);
-      if (fatal_.is_ok()) {
-        fatal_ = st;
-        std::lock_guard lock2(fatal_mu_);
-        fatal_copy_ = st;
-        spdlog::error("kinesis sink: {}", st.message());
-      }
-    }
-    work_cv_.notify_all();
-    space_cv_.notify_all();
   }
 
   Status check_stream(KinesisApi& api) {
@@ -306,18 +177,18 @@ class KinesisSink final : public KinesisConnector {
                       "cannot check " + where + ": credentials from " + credentials_source_ +
                           " were rejected: " + st.message());
       }
-      if (!st.retriable() || attempt >= options_.max_retries) {
+      if (!sink_internal::RetryPolicy::retriable(st) || retry_.exhausted(attempt + 1)) {
         return Status(st.code(), "cannot check " + where + ": " + st.message());
       }
       ++attempt;
-      if (!wait_unless_interrupted(backoff(attempt))) return interrupted(where);
+      if (!wait_unless_interrupted(retry_.backoff(attempt))) return interrupted(where);
     }
   }
 
   // Waits `d`; false (at once) if interrupt() was called.
   bool wait_unless_interrupted(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    return !work_cv_.wait_for(lock, d, [&] { return interrupted_; });
+    std::unique_lock lock(interrupt_mu_);
+    return !interrupt_cv_.wait_for(lock, d, [&] { return interrupted_; });
   }
   static Status interrupted(const std::string& where) {
     return Status(ErrorCode::kCancelled, "interrupted while checking " + where);
@@ -328,249 +199,6 @@ class KinesisSink final : public KinesisConnector {
                                      : redact_url(options_.endpoint);
   }
 
-  std::chrono::milliseconds backoff(int attempt) {
-    // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
-    int64_t base = options_.retry_base_delay.count();
-    int64_t cap = options_.retry_max_delay.count();
-    int64_t ceiling = base;
-    for (int i = 0; i < attempt && ceiling < cap; ++i) ceiling *= 2;
-    ceiling = std::min(ceiling, cap);
-    if (ceiling <= 0) return std::chrono::milliseconds(0);
-    std::lock_guard lock(rng_mu_);
-    std::uniform_int_distribution<int64_t> dist(0, ceiling);
-    return std::chrono::milliseconds(dist(rng_));
-  }
-
-  // Sleeps unless the sink is being torn down. False when aborted.
-  bool sleep_backoff(int attempt) {
-    auto d = backoff(attempt);
-    std::unique_lock lock(mu_);
-    return !work_cv_.wait_for(lock, d, [&] { return aborting_; });
-  }
-
-  // Takes the next call's records from the front of the lane's queue.
-  void take_records(Lane& lane, std::vector<Record>& out) {
-    std::unordered_set<std::string_view> seen;
-    size_t bytes = 0;
-    const size_t max_records = static_cast<size_t>(options_.batch_size);
-    const size_t max_scan = max_records * 4;
-    std::deque<Record> kept;
-    size_t scanned = 0;
-    // `seen` views strings inside `out` and `kept`: `out` must not reallocate.
-    out.reserve(max_records);
-    while (!lane.queue.empty() && out.size() < max_records && scanned < max_scan) {
-      Record r = std::move(lane.queue.front());
-      lane.queue.pop_front();
-      ++scanned;
-      size_t size = r.data.size() + r.partition_key.size();
-      // A key seen before (taken or left behind) stays behind: order per key.
-      bool fresh = !seen.count(r.partition_key);
-      if (fresh && bytes + size <= kMaxBytesPerCall) {
-        bytes += size;
-        out.push_back(std::move(r));
-        seen.insert(out.back().partition_key);
-      } else {
-        kept.push_back(std::move(r));
-        seen.insert(kept.back().partition_key);
-      }
-    }
-    // Put what was left behind back in front, in order.
-    while (!kept.empty()) {
-      lane.queue.push_front(std::move(kept.back()));
-      kept.pop_back();
-    }
-  }
-
-  void acknowledge(const std::vector<Record*>& done) {
-    // Coalesce runs of consecutive tickets to the same receiver.
-    size_t i = 0;
-    while (i < done.size()) {
-      size_t j = i + 1;
-      while (j < done.size() && done[j]->acks == done[i]->acks &&
-             done[j]->ticket == done[j - 1]->ticket + 1)
-        ++j;
-      done[i]->acks->acknowledge(done[i]->ticket, j - i);
-      i = j;
-    }
-  }
-
-  void give_up(const std::vector<Record*>& records, const Status& st) {
-    for (Record* r : records) r->acks->fail(r->ticket, st);
-    {
-      std::lock_guard lock(mu_);
-      stats_.records_failed += records.size();
-    }
-    set_fatal(st);
-  }
-
-  std::string record_text(const Record& r) const {
-    return "record of sequence " + std::to_string(r.sequence) + " (partition key '" +
-           r.partition_key.substr(0, 64) + "')";
-  }
-
-  // Sends one call's records until each is accepted or given up.
-  void send_call(Lane& lane, std::vector<Record>& call) {
-    std::vector<Record*> pending;
-    pending.reserve(call.size());
-    for (Record& r : call) pending.push_back(&r);
-    std::vector<PutRecordsEntry> entries;
-    std::vector<Record*> done, failed;
-    int attempt = 0;
-    while (!pending.empty()) {
-      {
-        std::lock_guard lock(mu_);
-        if (!fatal_.is_ok() || aborting_) break;
-      }
-      entries.clear();
-      for (Record* r : pending) entries.push_back({r->data, r->partition_key});
-      {
-        std::lock_guard lock(mu_);
-        stats_.requests++;
-        stats_.records_sent += entries.size();
-      }
-      auto result = lane.api->put_records(options_.stream_name, entries);
-      if (!result.is_ok()) {
-        const Status& st = result.status();
-        if (!st.retriable()) {
-          give_up(pending, Status(st.code(), "Kinesis stream '" + options_.stream_name +
-                                                 "': " + st.message()));
-          return;
-        }
-        ++attempt;
-        if (attempt > options_.max_retries && options_.on_failure == KinesisFailurePolicy::kStop) {
-          give_up(
-              pending,
-              Status(st.code(), "Kinesis stream '" + options_.stream_name + "': giving up after " +
-                                    std::to_string(attempt) + " attempts (max_retries = " +
-                                    std::to_string(options_.max_retries) + "): " + st.message()));
-          return;
-        }
-        spdlog::warn("kinesis sink: PutRecords of {} records failed, retrying (attempt {}): {}",
-                     pending.size(), attempt, st.message());
-        {
-          std::lock_guard lock(mu_);
-          stats_.calls_retried++;
-        }
-        if (!sleep_backoff(attempt)) break;
-        continue;
-      }
-      done.clear();
-      failed.clear();
-      const PutRecordResult* fatal_result = nullptr;
-      Record* fatal_record = nullptr;
-      const PutRecordResult* last_error = nullptr;
-      Record* last_record = nullptr;
-      for (size_t i = 0; i < pending.size(); ++i) {
-        const PutRecordResult& r = (*result)[i];
-        if (r.ok) {
-          done.push_back(pending[i]);
-        } else {
-          failed.push_back(pending[i]);
-          last_error = &r;
-          last_record = pending[i];
-          if (!retriable_record_error(r.error_code) && !fatal_result) {
-            fatal_result = &r;
-            fatal_record = pending[i];
-          }
-        }
-      }
-      {
-        std::lock_guard lock(mu_);
-        stats_.records_acked += done.size();
-      }
-      acknowledge(done);
-      if (failed.empty()) {
-        pending.clear();
-        break;
-      }
-      ++attempt;
-      if (fatal_result) {
-        give_up(failed, Status(ErrorCode::kInvalidArgument,
-                               "Kinesis stream '" + options_.stream_name +
-                                   "': " + record_text(*fatal_record) + " rejected: " +
-                                   fatal_result->error_code + ": " + fatal_result->error_message));
-        return;
-      }
-      if (attempt > options_.max_retries && options_.on_failure == KinesisFailurePolicy::kStop) {
-        give_up(failed,
-                Status(ErrorCode::kUnavailable,
-                       "Kinesis stream '" + options_.stream_name +
-                           "': " + std::to_string(failed.size()) + " records still failing after " +
-                           std::to_string(attempt) +
-                           " attempts (max_retries = " + std::to_string(options_.max_retries) +
-                           "), e.g. " + record_text(*last_record) + ": " + last_error->error_code +
-                           ": " + last_error->error_message));
-        return;
-      }
-      {
-        std::lock_guard lock(mu_);
-        stats_.records_retried += failed.size();
-      }
-      pending.swap(failed);
-      if (!sleep_backoff(attempt)) break;
-    }
-    // Stopped by another lane's failure or by teardown: nothing more is sent.
-    if (!pending.empty()) {
-      bool abort;
-      {
-        std::lock_guard lock(mu_);
-        abort = aborting_;
-      }
-      if (!abort) {
-        Status st = cancelled_status();
-        for (Record* r : pending) r->acks->fail(r->ticket, st);
-      }
-    }
-  }
-
-  void lane_loop(Lane& lane) {
-    std::vector<Record> call;
-    while (true) {
-      {
-        std::unique_lock lock(mu_);
-        work_cv_.wait(lock, [&] { return aborting_ || stopping_ || !lane.queue.empty(); });
-        if (aborting_ || (stopping_ && lane.queue.empty())) return;
-        if (!fatal_.is_ok()) {
-          // Nothing more is sent after a fatal error; fail what waits.
-          std::deque<Record> dropped;
-          dropped.swap(lane.queue);
-          lock.unlock();
-          Status st = cancelled_status();
-          for (Record& r : dropped) r.acks->fail(r.ticket, st);
-          lock.lock();
-          outstanding_ -= dropped.size();
-          for (const Record& r : dropped)
-            outstanding_bytes_ -= r.data.size() + r.partition_key.size();
-          space_cv_.notify_all();
-          continue;
-        }
-        call.clear();
-        take_records(lane, call);
-      }
-      send_call(lane, call);
-      {
-        std::lock_guard lock(mu_);
-        outstanding_ -= call.size();
-        for (const Record& r : call) outstanding_bytes_ -= r.data.size() + r.partition_key.size();
-        ++calls_completed_;
-      }
-      space_cv_.notify_all();
-    }
-  }
-
-  void stop_threads() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-      if (outstanding_ > 0) aborting_ = true;  // close() timed out or destructor mid-flight
-    }
-    work_cv_.notify_all();
-    space_cv_.notify_all();
-    for (auto& lane : lanes_) {
-      if (lane->thread.joinable()) lane->thread.join();
-    }
-  }
-
  public:
   std::string credentials_source_ = "the configuration";
 
@@ -578,28 +206,13 @@ class KinesisSink final : public KinesisConnector {
   KinesisOptions options_;
   std::unique_ptr<EventSerializer> serializer_;
   ApiFactory api_factory_;
+  sink_internal::RetryPolicy retry_;
+  KinesisLanes lanes_;
   bool opened_ = false;
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable space_cv_;
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  size_t outstanding_ = 0;
-  size_t max_outstanding_ = 0;
-  uint64_t calls_completed_ = 0;
-  size_t outstanding_bytes_ = 0;
-  size_t max_outstanding_bytes_ = 0;
-  Status fatal_;
-  bool stopping_ = false;
-  bool aborting_ = false;
+  std::mutex interrupt_mu_;
+  std::condition_variable interrupt_cv_;
   bool interrupted_ = false;  // interrupt(): open()'s stream check gives up
-  KinesisSinkStats stats_;
-
-  mutable std::mutex fatal_mu_;
-  Status fatal_copy_;
-
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;
 
   SimpleAcks simple_acks_;
   uint64_t next_simple_ticket_ = 0;

@@ -24,4 +24,10 @@ std::string partition_key_for(const CdcEvent& event) {
   return partition_key_for_key(event.database + "." + event.table);
 }
 
+bool retriable_record_error(std::string_view code) {
+  return code == "ProvisionedThroughputExceededException" || code == "InternalFailure" ||
+         code == "KMSThrottlingException" || code == "ServiceUnavailable" ||
+         code == "MissingSequenceNumber";
+}
+
 }  // namespace heliosdb::cdc::kinesis

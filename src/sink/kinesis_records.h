@@ -1,4 +1,6 @@
-// Kinesis PutRecords limits and the partition key derived from an event.
+// Kinesis PutRecords limits, the partition key derived from an event, and
+// which per-entry error codes are worth resending (sink/retry_policy.h holds
+// the schedule).
 #pragma once
 
 #include <cstddef>
@@ -22,5 +24,9 @@ inline constexpr size_t kMaxPartitionKeyLength = 256;
 // Stable across runs and versions: the same key always maps to the same shard.
 std::string partition_key_for_key(std::string_view key);
 std::string partition_key_for(const CdcEvent& event);
+
+// Per-entry PutRecords error codes worth resending (throttling, transient
+// service errors); any other code rejects the record for good.
+bool retriable_record_error(std::string_view code);
 
 }  // namespace heliosdb::cdc::kinesis

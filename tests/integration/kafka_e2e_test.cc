@@ -17,8 +17,8 @@
 
 #include "heliosdb/cdc/wal.h"
 #include "kafka_test_util.h"
-#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
+#include "testing/wal_changes.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -27,67 +27,11 @@ using namespace std::chrono_literals;
 using kafka_test::Message;
 using testing::TempDir;
 using testing::wait_exit;
-std::string b64(std::string_view in) { return testing::base64(in); }
 
-const char* op_name(WalEntryKind k) {
-  return k == WalEntryKind::Insert   ? "INSERT"
-         : k == WalEntryKind::Update ? "UPDATE"
-         : k == WalEntryKind::Delete ? "DELETE"
-                                     : "TRUNCATE";
-}
-
-struct Change {
-  OwnedWalEntry entry;
-  size_t order = 0;  // position in commit order
-  std::string id;
-  std::string json;
-};
-
-std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
-  auto opt = [](const std::optional<std::string>& v) {
-    return v ? "\"" + b64(*v) + "\"" : std::string("null");
-  };
-  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
-         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
-         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
-         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
-         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
-}
-
-// The committed changes of `database`, in commit order, straight from the WAL.
+using Change = testing::CommittedChange;  // the expectation, from the WAL
+const char* op_name(WalEntryKind k) { return testing::wal_operation_name(k); }
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database) {
-  WalReaderOptions o;
-  o.dir = wal_dir;
-  auto reader = WalReader::open(o);
-  EXPECT_TRUE(reader) << reader.status().to_string();
-  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
-  std::vector<Change> out;
-  WalEntry e;
-  while (true) {
-    auto r = (*reader)->next(e);
-    EXPECT_TRUE(r) << r.status().to_string();
-    if (!r || *r == WalReadStatus::kEndOfLog) break;
-    if (e.database != database) continue;
-    if (e.kind == WalEntryKind::Begin) {
-      open[e.transaction_id];
-    } else if (e.kind == WalEntryKind::Commit) {
-      for (auto& c : open[e.transaction_id]) {
-        Change ch;
-        ch.id = "evt_" + database + "_" + std::to_string(c.sequence);
-        ch.json = expected_json(c, database);
-        ch.order = out.size();
-        ch.entry = std::move(c);
-        out.push_back(std::move(ch));
-      }
-      open.erase(e.transaction_id);
-    } else if (e.kind == WalEntryKind::Abort) {
-      open.erase(e.transaction_id);
-    } else {
-      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
-    }
-  }
-  return out;
+  return testing::read_committed_changes(wal_dir, database);
 }
 
 void generate(const TempDir& dir, const std::string& database, int events, int seed,
@@ -291,28 +235,6 @@ TEST_F(KafkaEndToEnd, SigtermWhileBrokerIsDownExitsWithinTheDrainBoundAndResumes
   std::cout << "SIGTERM with broker down: exit " << rc << " after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
             << " ms; changes " << expected.size() << ", messages " << msgs.size() << "\n";
-}
-
-TEST_F(KafkaEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
-  TempDir dir;
-  generate(dir, "shop", 5000, 7);  // some history before the first start
-  std::string topic = kafka_test::unique_name("e2e-sigkill");
-  kafka_test::create_topic(topic, 3);
-  std::string config =
-      write_config(dir, kafka_section(topic), "batch_size = 100\ncheckpoint_interval = 500\n");
-  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
-      {.wal_dir = dir.file("wal"),
-       .config = config,
-       .log_dir = dir.path(),
-       .rate = 20000,
-       .kills = 5,
-       .run_for = [](int i) { return std::chrono::milliseconds(300 + 200 * i); }}));
-  auto expected = committed_changes(dir.file("wal"), "shop");
-  auto msgs = kafka_test::consume_all(topic, expected.size(), 120s);
-  Verdict v = check_messages(expected, msgs);
-  EXPECT_EQ(v.lost, 0u) << "committed changes lost after SIGKILL";
-  std::cout << "changes: " << expected.size() << ", messages: " << msgs.size()
-            << ", redelivered after SIGKILL: " << v.duplicates << "\n";
 }
 
 TEST_F(KafkaEndToEnd, MissingTopicExitsOneWithClearError) {

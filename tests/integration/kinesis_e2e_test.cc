@@ -17,8 +17,8 @@
 #include "heliosdb/cdc/wal.h"
 #include "kinesis_test_util.h"
 #include "sink/aws/crypto.h"
-#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
+#include "testing/wal_changes.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -28,74 +28,19 @@ using kinesis_test::ReadRecord;
 using testing::TempDir;
 using testing::wait_exit;
 
-const char* op_name(WalEntryKind k) {
-  return k == WalEntryKind::Insert   ? "INSERT"
-         : k == WalEntryKind::Update ? "UPDATE"
-         : k == WalEntryKind::Delete ? "DELETE"
-                                     : "TRUNCATE";
-}
-
-std::string b64(std::string_view s) { return aws::base64_encode(s); }
-
-struct Change {
-  OwnedWalEntry entry;
-  size_t order = 0;  // position in commit order
-  std::string json;
+// The expectation, from the WAL (testing/wal_changes.h), with the partition
+// key docs/kinesis.md gives it.
+struct Change : testing::CommittedChange {
   std::string partition_key;
 };
 
-std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
-  auto opt = [](const std::optional<std::string>& v) {
-    return v ? "\"" + b64(*v) + "\"" : std::string("null");
-  };
-  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
-         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
-         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op_name(e.kind) +
-         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
-         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
-}
-
-// docs/kinesis.md, "Partition keys", written out independently.
-std::string expected_partition_key(const OwnedWalEntry& e, const std::string& database) {
-  std::string key = e.key.empty() ? database + "." + e.table : e.key;
-  bool printable = key.size() <= 256;
-  for (char c : key) printable = printable && c >= 0x20 && c <= 0x7e;
-  if (printable) return key;
-  if ((key.size() + 2) / 3 * 4 + 4 <= 256) return "b64:" + b64(key);
-  return "sha256:" + aws::sha256_hex(key);
-}
-
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database) {
-  WalReaderOptions o;
-  o.dir = wal_dir;
-  auto reader = WalReader::open(o);
-  EXPECT_TRUE(reader) << reader.status().to_string();
-  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
   std::vector<Change> out;
-  WalEntry e;
-  while (true) {
-    auto r = (*reader)->next(e);
-    EXPECT_TRUE(r) << r.status().to_string();
-    if (!r || *r == WalReadStatus::kEndOfLog) break;
-    if (e.database != database) continue;
-    if (e.kind == WalEntryKind::Begin) {
-      open[e.transaction_id];
-    } else if (e.kind == WalEntryKind::Commit) {
-      for (auto& c : open[e.transaction_id]) {
-        Change ch;
-        ch.json = expected_json(c, database);
-        ch.partition_key = expected_partition_key(c, database);
-        ch.order = out.size();
-        ch.entry = std::move(c);
-        out.push_back(std::move(ch));
-      }
-      open.erase(e.transaction_id);
-    } else if (e.kind == WalEntryKind::Abort) {
-      open.erase(e.transaction_id);
-    } else {
-      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
-    }
+  for (auto& c : testing::read_committed_changes(wal_dir, database)) {
+    Change ch;
+    ch.partition_key = kinesis_test::expected_partition_key(c.entry, database);
+    static_cast<testing::CommittedChange&>(ch) = std::move(c);
+    out.push_back(std::move(ch));
   }
   return out;
 }
@@ -264,28 +209,6 @@ TEST_F(KinesisEndToEnd, GivingUpExitsOneAndTheCheckpointStaysBeforeTheFailedReco
   EXPECT_EQ(v.lost, 0u) << "a change behind the failed record was skipped";
   std::cout << "changes: " << expected.size() << ", redelivered after give-up: " << v.duplicates
             << "\n";
-}
-
-TEST_F(KinesisEndToEnd, DaemonSigkilledMidStreamAndRestartedLosesNothing) {
-  TempDir dir;
-  generate(dir, "shop", 500, 7);
-  std::string stream = kinesis_test::unique_name("e2e-sigkill");
-  ASSERT_NO_FATAL_FAILURE(kinesis_test::create_stream(stream, 2));
-  std::string config = write_config(dir, stream, kinesis_test::kPlainEndpoint, "",
-                                    "batch_size = 50\ncheckpoint_interval = 100\n");
-  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
-      {.wal_dir = dir.file("wal"),
-       .config = config,
-       .log_dir = dir.path(),
-       .rate = 400,
-       .kills = 4,
-       .run_for = [](int i) { return std::chrono::milliseconds(800 + 300 * i); }}));
-  auto expected = committed_changes(dir.file("wal"), "shop");
-  auto records = kinesis_test::read_all(stream, expected.size(), 60s);
-  Verdict v = check_records(expected, records);
-  EXPECT_EQ(v.lost, 0u) << "committed changes lost after SIGKILL";
-  std::cout << "changes: " << expected.size() << ", records: " << records.size()
-            << ", redelivered after SIGKILL: " << v.duplicates << "\n";
 }
 
 TEST_F(KinesisEndToEnd, MissingStreamExitsOneWithClearError) {

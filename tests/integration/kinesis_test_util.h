@@ -15,6 +15,8 @@
 
 #include "common/json_reader.h"
 #include "heliosdb/cdc/kinesis.h"
+#include "heliosdb/cdc/wal.h"
+#include "sink/aws/crypto.h"
 #include "sink/aws/http_client.h"
 #include "sink/kinesis_client.h"
 
@@ -129,6 +131,16 @@ inline KinesisOptions options(const std::string& stream, const std::string& endp
   o.retry_base_delay = std::chrono::milliseconds(5);
   o.retry_max_delay = std::chrono::milliseconds(50);
   return o;
+}
+
+// docs/kinesis.md, "Partition keys", written out independently.
+inline std::string expected_partition_key(const OwnedWalEntry& e, const std::string& database) {
+  std::string key = e.key.empty() ? database + "." + e.table : e.key;
+  bool printable = key.size() <= 256;
+  for (char c : key) printable = printable && c >= 0x20 && c <= 0x7e;
+  if (printable) return key;
+  if ((key.size() + 2) / 3 * 4 + 4 <= 256) return "b64:" + aws::base64_encode(key);
+  return "sha256:" + aws::sha256_hex(key);
 }
 
 }  // namespace heliosdb::cdc::kinesis_test

@@ -20,47 +20,16 @@
 
 #include "heliosdb/cdc/event.h"
 #include "heliosdb/cdc/wal.h"
+#include "testing/http_scrape.h"
 #include "testing/test_util.h"
 
 extern char** environ;
 
 namespace heliosdb::cdc::metrics_it {
 
-struct HttpAnswer {
-  long status = 0;  // 0: no answer (connection refused, timeout)
-  std::string body;
-};
-
-inline size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-inline HttpAnswer http_get(const std::string& url) {
-  HttpAnswer a;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  if (curl_easy_perform(curl) == CURLE_OK)
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_easy_cleanup(curl);
-  return a;
-}
-
-// "name{labels}" -> value, from the Prometheus text format.
-inline std::map<std::string, double> parse_samples(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
+using testing::http_get;
+using testing::HttpAnswer;
+using testing::parse_samples;
 
 // Polls `done` every 50 ms for up to `timeout`.
 inline bool wait_for(const std::function<bool()>& done,

@@ -12,78 +12,25 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
 #include "heliosdb/cdc/wal.h"
 #include "pipeline/checkpoint_store.h"
 #include "testing/checkpoint_util.h"
-#include "testing/sigkill_restart.h"
 #include "testing/test_util.h"
+#include "testing/wal_changes.h"
 
 namespace heliosdb::cdc {
 namespace {
 
 using testing::TempDir;
 size_t complete_lines(const std::string& path) { return testing::count_complete_lines(path); }
-std::string b64(std::string_view in) { return testing::base64(in); }
 
-struct Change {
-  OwnedWalEntry entry;
-  uint64_t commit_sequence = 0;
-  std::string json;  // the exact line the file sink must write
-};
-
-std::string expected_json(const OwnedWalEntry& e, const std::string& database) {
-  const char* op = e.kind == WalEntryKind::Insert   ? "INSERT"
-                   : e.kind == WalEntryKind::Update ? "UPDATE"
-                   : e.kind == WalEntryKind::Delete ? "DELETE"
-                                                    : "TRUNCATE";
-  auto opt = [](const std::optional<std::string>& v) {
-    return v ? "\"" + b64(*v) + "\"" : std::string("null");
-  };
-  return "{\"event_id\":\"evt_" + database + "_" + std::to_string(e.sequence) +
-         "\",\"timestamp\":" + std::to_string(e.timestamp_ms) +
-         ",\"sequence\":" + std::to_string(e.sequence) + ",\"operation\":\"" + op +
-         "\",\"database\":\"" + database + "\",\"table\":\"" + e.table + "\",\"key\":\"" +
-         b64(e.key) + "\",\"value\":" + opt(e.value) + ",\"old_value\":" + opt(e.old_value) +
-         ",\"transaction_id\":\"txn_" + std::to_string(e.transaction_id) + "\",\"metadata\":{}}";
-}
-
-// The committed changes of `database`, in commit order, straight from the WAL.
+using Change = testing::CommittedChange;  // the expectation, from the WAL
 std::vector<Change> committed_changes(const std::string& wal_dir, const std::string& database,
                                       uint64_t* aborted_changes = nullptr) {
-  WalReaderOptions o;
-  o.dir = wal_dir;
-  auto reader = WalReader::open(o);
-  EXPECT_TRUE(reader) << reader.status().to_string();
-  std::map<uint64_t, std::vector<OwnedWalEntry>> open;
-  std::vector<Change> out;
-  uint64_t aborted = 0;
-  WalEntry e;
-  while (true) {
-    auto r = (*reader)->next(e);
-    EXPECT_TRUE(r) << r.status().to_string();
-    if (!r || *r == WalReadStatus::kEndOfLog) break;
-    if (e.database != database) continue;
-    if (e.kind == WalEntryKind::Begin) {
-      open[e.transaction_id];
-    } else if (e.kind == WalEntryKind::Commit) {
-      for (auto& c : open[e.transaction_id]) {
-        std::string json = expected_json(c, database);
-        out.push_back({std::move(c), e.sequence, std::move(json)});
-      }
-      open.erase(e.transaction_id);
-    } else if (e.kind == WalEntryKind::Abort) {
-      aborted += open[e.transaction_id].size();
-      open.erase(e.transaction_id);
-    } else {
-      open[e.transaction_id].push_back(OwnedWalEntry::from(e));
-    }
-  }
-  if (aborted_changes) *aborted_changes = aborted;
-  return out;
+  return testing::read_committed_changes(wal_dir, database, aborted_changes);
 }
 
 std::string write_config(const TempDir& dir, const std::string& extra_cdc = "") {
@@ -227,15 +174,8 @@ TEST(PipelineEndToEnd, CheckpointBeyondTheWalExitsOneWithBothSequences) {
 
 // ---- crash safety ---------------------------------------------------------
 
-std::string field(const std::string& line, const std::string& name) {
-  size_t p = line.find("\"" + name + "\":");
-  if (p == std::string::npos) return "";
-  p += name.size() + 3;
-  size_t end = line.find_first_of(",}", p);
-  std::string v = line.substr(p, end - p);
-  if (!v.empty() && v.front() == '"') v = v.substr(1, v.size() - 2);
-  return v;
-}
+// SIGKILL mid-stream: tests/integration/sink_conformance_test.cc
+// (SinkConformance.SigkillMidStreamLosesNothing), for every sink.
 
 TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
   TempDir dir;
@@ -269,84 +209,6 @@ TEST(PipelineEndToEnd, SigtermFlushesCheckpointsAndExitsZero) {
     EXPECT_TRUE(ckpt->covers(expected.back().commit_sequence, expected.back().entry.sequence));
     EXPECT_EQ(complete_lines(dir.file("out.jsonl")), expected.size());
   }
-}
-
-TEST(PipelineEndToEnd, SigkillAtRandomMomentsLosesNothingCommitted) {
-  TempDir dir;
-  std::string config = write_config(dir, "checkpoint_interval = 500\nbatch_size = 50\n");
-  generate(dir, "shop", 2000, 11);  // some history before the first start
-  std::mt19937 rng(20261125);
-  struct Restart {
-    DeliveryPosition checkpoint;
-    size_t lines_before;
-  };
-  std::vector<Restart> restarts;
-  ASSERT_NO_FATAL_FAILURE(testing::run_sigkill_restarts(
-      {.wal_dir = dir.file("wal"),
-       .config = config,
-       .log_dir = dir.path(),
-       .rate = 5000,
-       .seed = 12,
-       .extra_generator_args = {"--segment-bytes", "1048576"},
-       .kills = 20,
-       .run_for = [&](int) { return std::chrono::milliseconds(150 + rng() % 500); },
-       .after_kill =
-           [&](int) {
-             auto ckpt = testing::load_wal_checkpoint(dir.file("ckpt"), "shop");
-             restarts.push_back(
-                 {ckpt.value_or(DeliveryPosition{}), complete_lines(dir.file("out.jsonl"))});
-           }}));
-
-  auto expected = committed_changes(dir.file("wal"), "shop");
-  std::map<std::string, const Change*> by_id;
-  for (const auto& c : expected) by_id["evt_shop_" + std::to_string(c.entry.sequence)] = &c;
-  auto lines = testing::read_lines(dir.file("out.jsonl"));
-  ASSERT_GT(restarts.back().checkpoint.commit_sequence, 0u) << "no checkpoint was ever written";
-
-  // Every line is an exact expected event; every committed change appears.
-  std::map<std::string, size_t> first_seen;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string id = field(lines[i], "event_id");
-    auto it = by_id.find(id);
-    ASSERT_NE(it, by_id.end()) << "unexpected event at line " << i << ": " << lines[i];
-    ASSERT_EQ(lines[i], it->second->json) << "line " << i;
-    first_seen.emplace(id, i);
-  }
-  for (const auto& [id, change] : by_id) {
-    ASSERT_TRUE(first_seen.count(id)) << "committed change lost: " << id;
-  }
-  // Duplicates only after the checkpoint in force at the restart.
-  size_t duplicates = 0;
-  for (size_t r = 0; r < restarts.size(); ++r) {
-    size_t begin = restarts[r].lines_before;
-    size_t end = r + 1 < restarts.size() ? restarts[r + 1].lines_before : lines.size();
-    for (size_t i = begin; i < end && i < lines.size(); ++i) {
-      std::string id = field(lines[i], "event_id");
-      if (first_seen[id] < begin) {
-        ++duplicates;
-        const Change* c = by_id[id];
-        EXPECT_FALSE(restarts[r].checkpoint.covers(c->commit_sequence, c->entry.sequence))
-            << id << " was redelivered although checkpoint (commit "
-            << restarts[r].checkpoint.commit_sequence << ", event "
-            << restarts[r].checkpoint.event_sequence << ") covered it";
-      }
-    }
-  }
-  // A consumer applying events in order ends with each key's last committed change.
-  std::map<std::string, std::optional<std::string>> applied, truth;
-  for (const auto& line : lines) {
-    std::string k = field(line, "table") + "/" + field(line, "key");
-    applied[k] =
-        field(line, "operation") == "DELETE" ? std::nullopt : std::optional(field(line, "value"));
-  }
-  for (const auto& c : expected) {
-    std::string k = c.entry.table + "/" + b64(c.entry.key);
-    truth[k] =
-        c.entry.kind == WalEntryKind::Delete ? std::nullopt : std::optional(b64(*c.entry.value));
-  }
-  EXPECT_EQ(applied, truth);
-  std::cout << "changes: " << expected.size() << ", lines: " << lines.size()
-            << ", redelivered after crashes: " << duplicates << "\n";
 }
 
 }  // namespace

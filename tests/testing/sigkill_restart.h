@@ -1,7 +1,9 @@
-// The SIGKILL-mid-stream scenario the end-to-end tests share: HeliosDB keeps
-// writing (a following `wal generate`) while the daemon is started and
-// SIGKILLed several times, then one `run --once` catches up. Each test then
-// checks its destination for lost changes; the kills are the same for all.
+// The SIGKILL-mid-stream scenario, run by the sink conformance suite
+// (tests/integration/sink_conformance_test.cc) for every sink: HeliosDB keeps
+// writing (a following `wal generate`) while the daemon (`run --config`, or a
+// program embedding the library) is started and SIGKILLed several times, then
+// one `run --once` catches up. The suite then checks the destination for lost
+// changes; the kills are the same for all sinks.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,6 +23,14 @@ struct SigkillRestarts {
   std::string wal_dir;
   std::string config;
   std::string log_dir;  // generator.log and daemon.log go here
+  // The daemon and the catch-up run; empty: `heliosdb-cdc run --config
+  // <config>` and the same with --once.
+  std::vector<std::string> daemon;
+  std::vector<std::string> catch_up;
+  // Where the daemon's and the catch-up's stdout go (the stdout sink's
+  // output), appended; empty: into daemon.log (the daemon) or captured (the
+  // catch-up).
+  std::string stdout_path;
   std::string database = "shop";
   int rate = 5000;  // events per second the generator writes
   uint64_t seed = 8;
@@ -56,8 +66,10 @@ inline void run_sigkill_restarts(const SigkillRestarts& s) {
   {
     Stop stop{generator};
     for (int i = 0; i < s.kills; ++i) {
-      pid_t daemon =
-          spawn_with_log({cli_path(), "run", "--config", s.config}, s.log_dir + "/daemon.log");
+      std::vector<std::string> argv = s.daemon;
+      if (argv.empty()) argv = {cli_path(), "run", "--config", s.config};
+      const std::string log = s.log_dir + "/daemon.log";
+      pid_t daemon = spawn_with_output(argv, s.stdout_path.empty() ? log : s.stdout_path, log);
       std::this_thread::sleep_for(s.run_for(i));
       ASSERT_EQ(kill(daemon, SIGKILL), 0);
       ASSERT_EQ(wait_exit(daemon), 128 + SIGKILL) << "daemon exited on its own; log:\n"
@@ -65,8 +77,16 @@ inline void run_sigkill_restarts(const SigkillRestarts& s) {
       if (s.after_kill) s.after_kill(i);
     }
   }
-  auto r = run_cli({"run", "--config", s.config, "--once"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> argv = s.catch_up;
+  if (argv.empty()) argv = {cli_path(), "run", "--config", s.config, "--once"};
+  if (s.stdout_path.empty()) {
+    auto r = run_command(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    return;
+  }
+  const std::string log = s.log_dir + "/catch-up.log";
+  pid_t catch_up = spawn_with_output(argv, s.stdout_path, log);
+  ASSERT_EQ(wait_exit(catch_up), 0) << read_file(log);
 }
 
 }  // namespace heliosdb::cdc::testing

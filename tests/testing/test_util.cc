@@ -103,11 +103,19 @@ CommandResult run_cli(const std::vector<std::string>& args) {
 }
 
 pid_t spawn_with_log(const std::vector<std::string>& argv, const std::string& log_path) {
+  return spawn_with_output(argv, log_path, log_path);
+}
+
+pid_t spawn_with_output(const std::vector<std::string>& argv, const std::string& stdout_path,
+                        const std::string& stderr_path) {
   pid_t pid = fork();
   if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
+    int err = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int out = stdout_path == stderr_path
+                  ? err
+                  : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -40,6 +40,9 @@ CommandResult run_cli(const std::vector<std::string>& args);
 // Starts argv (argv[0] is a path) in the background with stdout and stderr
 // appended to `log_path`; returns its pid.
 pid_t spawn_with_log(const std::vector<std::string>& argv, const std::string& log_path);
+// The same with stdout appended to `stdout_path` and stderr to `stderr_path`.
+pid_t spawn_with_output(const std::vector<std::string>& argv, const std::string& stdout_path,
+                        const std::string& stderr_path);
 // Waits for `pid`: its exit status, or 128+signal.
 int wait_exit(pid_t pid);
 // Number of newline-terminated lines in a file (a torn last line not counted).

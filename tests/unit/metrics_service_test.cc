@@ -18,51 +18,14 @@
 #include <vector>
 
 #include "heliosdb/cdc/metrics.h"
+#include "testing/http_scrape.h"
 
 namespace heliosdb::cdc {
 namespace {
 
-struct HttpAnswer {
-  long status = 0;
-  std::string body;
-  std::string content_type;
-};
-
-size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-HttpAnswer http_get(const std::string& url, long timeout_ms = 5000) {
-  HttpAnswer a;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
-    char* ct = nullptr;
-    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct) a.content_type = ct;
-  }
-  curl_easy_cleanup(curl);
-  return a;
-}
-
-// "name{labels}" -> value, from the Prometheus text format.
-std::map<std::string, double> parse_samples(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
+using testing::http_get;
+using testing::HttpAnswer;
+using testing::parse_samples;
 
 int count_socket_fds() {
   int n = 0;

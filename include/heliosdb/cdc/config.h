@@ -31,7 +31,11 @@ struct CdcConfig {
   uint64_t buffer_bytes = 256ull * 1024 * 1024;
   static constexpr uint64_t kMinBufferBytes = 1024 * 1024;  // validate() rejects less
   uint32_t poll_interval_ms = 100;                          // how often the WAL is polled when idle
-  bool enable_metrics = true;  // Prometheus exporter on [metrics] listen
+  // The Prometheus exporter (/metrics, /health). Daemon: [cdc] enable_metrics
+  // = false opens no [metrics] listener. Library: nothing starts by itself;
+  // start_metrics_exporter(processor, ...) (heliosdb/cdc/metrics.h) starts it,
+  // and starts nothing while this is false.
+  bool enable_metrics = true;
   // Checkpoints are also written at least this often while events flow.
   uint32_t checkpoint_max_age_ms = 5000;
   // Transactions whose buffered changes exceed this many bytes are not kept

@@ -1,12 +1,15 @@
 // Prometheus metrics and a health endpoint for a running pipeline.
 //
+// One call starts the exporter for a processor (the daemon uses it too):
+//
 //   EventProcessor processor(config, std::move(sink));
-//   MetricsSettings settings;                  // [metrics] of the config file
-//   settings.enabled = config.enable_metrics;
-//   auto metrics = MetricsService::start(settings, sink_name, &processor.stats());
-//   if (!metrics) return metrics.status();     // e.g. the port is in use
-//   if (*metrics) processor.with_observer((*metrics)->observer());
-//   Status st = processor.start();
+//   auto exporter = start_metrics_exporter(processor, "my-sink");  // 127.0.0.1:9464
+//   if (!exporter) return exporter.status();   // e.g. the port is in use
+//   Status st = processor.start();             // /metrics and /health answer
+//   // `exporter` stops serving when destroyed (declare it after `processor`).
+//
+// It starts nothing when config.enable_metrics is false. MetricsService
+// below is the same server for embedders that wire the observer themselves.
 //
 // The service serves GET /metrics (Prometheus text format) and GET /health
 // (200 when the pipeline runs and is caught up enough, 503 otherwise) on
@@ -29,8 +32,10 @@
 namespace heliosdb::cdc {
 
 struct MetricsSettings {
-  // [cdc] enable_metrics. When false, start() opens no listener and returns
-  // a null service.
+  // When false, MetricsService::start() and start_metrics_exporter() open no
+  // listener. The daemon sets it from [cdc] enable_metrics; a library user
+  // leaves it true (start_metrics_exporter() also reads the processor's
+  // CdcConfig::enable_metrics).
   bool enabled = true;
   // [metrics] listen: "ipv4:port", "[ipv6]:port" or "localhost:port". Port 0
   // picks a free port (see MetricsService::port()).
@@ -93,5 +98,48 @@ class MetricsService {
   explicit MetricsService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// A running exporter for one processor, from start_metrics_exporter(): stops
+// serving (waits for scrapes in progress) when destroyed or stop()ped. It
+// reads the processor's stats(), so it must not outlive the processor:
+// declare it after the processor (destroyed first). Empty (no listener, a
+// false bool) when metrics are disabled. Movable, not copyable.
+class MetricsExporter {
+ public:
+  MetricsExporter() = default;
+  explicit MetricsExporter(std::unique_ptr<MetricsService> service);
+  MetricsExporter(MetricsExporter&&) noexcept;
+  MetricsExporter& operator=(MetricsExporter&&) noexcept;
+  ~MetricsExporter();
+
+  // true while it serves.
+  explicit operator bool() const { return service_ != nullptr; }
+  // The running service (port(), address(), scrape(), health()), or nullptr.
+  MetricsService* service() const { return service_.get(); }
+  MetricsService* operator->() const { return service_.get(); }
+  // Stops serving now; the processor keeps the observer, which outlives the
+  // service harmlessly.
+  void stop();
+
+ private:
+  std::unique_ptr<MetricsService> service_;
+};
+
+// Starts the Prometheus exporter for `processor`: opens settings.listen
+// (default 127.0.0.1:9464; port 0 picks a free one), installs the exporter's
+// observer on the processor (with_observer: it replaces an observer set
+// before) and serves GET /metrics and GET /health until the returned handle is
+// destroyed. Call it before processor.start() / run_once(). `sink_label` is
+// the value of the metrics' `sink` label: the [sink] type in the daemon, your
+// sink's name() when embedding (read it before moving the sink into the
+// processor).
+//
+// Starts nothing and returns an empty handle when
+// processor.config().enable_metrics or settings.enabled is false. Fails like
+// MetricsService::start(): kUnavailable naming the address if it cannot
+// listen, kInvalidArgument for invalid settings.
+Result<MetricsExporter> start_metrics_exporter(EventProcessor& processor,
+                                               std::string_view sink_label,
+                                               const MetricsSettings& settings = {});
 
 }  // namespace heliosdb::cdc
