@@ -17,6 +17,12 @@
 #                         $'batch_size = 1000\nbuffer_size = 100000'
 #   LAT_SYNC [0]          1: flush the page cache (sync) before the latency run
 #   METRICS_PORT [19464]  the latency run's metrics endpoint on 127.0.0.1
+#   BASELINE_BIN []       another heliosdb-cdc binary (an older build): instead
+#                         of the kcat and latency runs, runs it and BIN
+#                         alternately, baseline first, PAIRS times on the same
+#                         WAL (each run to a fresh topic, daemon defaults plus
+#                         CDC_SETTINGS) and prints each pair and the medians
+#   PAIRS [5]             pairs for BASELINE_BIN
 #
 # Prints:
 #   throughput: events/s of `heliosdb-cdc run --once` (WAL read, transaction
@@ -84,6 +90,45 @@ brokers = "$BROKERS"
 topic = "$4"
 EOF
 }
+
+# Old against new: the same WAL, the binaries alternating.
+if [[ -n "${BASELINE_BIN:-}" ]]; then
+  [[ -x "$BASELINE_BIN" ]] || { echo "BASELINE_BIN $BASELINE_BIN is not executable" >&2; exit 2; }
+  : >"$WORK/pairs"
+  for ((pair = 1; pair <= ${PAIRS:-5}; pair++)); do
+    for side in old new; do
+      bin="$BIN"
+      [[ "$side" == old ]] && bin="$BASELINE_BIN"
+      topic="bench-$side-$pair-$ID"
+      "$KAFKA" create-topic "$topic" "$PARTITIONS" retention.ms=3600000 >&2
+      write_config "$WORK/$side-$pair.toml" "$WORK/wal" "$WORK/ckpt-$side-$pair" "$topic" \
+        "${CDC_SETTINGS:-}"
+      echo "== pair $pair: $side ($bin)" >&2
+      t0=$(now)
+      /usr/bin/time -f "%U %S" -o "$WORK/cpu" "$bin" run --config "$WORK/$side-$pair.toml" \
+        --once 2>"$WORK/$side-$pair.log" || { cat "$WORK/$side-$pair.log" >&2; exit 1; }
+      t1=$(now)
+      echo "$pair $side $t0 $t1 $(cat "$WORK/cpu")" >>"$WORK/pairs"
+    done
+  done
+  python3 - "$WORK/pairs" "$EVENTS" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    pair, side, t0, t1, user, system = line.split()
+    runs.setdefault(side, []).append((float(t1) - float(t0), float(user) + float(system)))
+events = int(sys.argv[2])
+for i, (old, new) in enumerate(zip(runs["old"], runs["new"]), 1):
+    print(f"pair {i}: wall {old[0]:.2f} s -> {new[0]:.2f} s ({new[0] / old[0]:.2f}x), "
+          f"cpu {old[1]:.2f} s -> {new[1]:.2f} s ({new[1] / old[1]:.2f}x)")
+for what, k in (("wall", 0), ("cpu", 1)):
+    o = statistics.median(r[k] for r in runs["old"])
+    n = statistics.median(r[k] for r in runs["new"])
+    print(f"median {what}: old {o:.2f} s ({events / o:,.0f} events/s), "
+          f"new {n:.2f} s ({events / n:,.0f} events/s), new/old {n / o:.3f}")
+PY
+  exit 0
+fi
 
 # The exact message values and keys, from the same serializer via the file sink.
 echo "== pre-serializing the messages for kcat" >&2

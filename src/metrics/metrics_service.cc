@@ -224,6 +224,8 @@ Result<std::unique_ptr<MetricsService>> MetricsService::start(const MetricsSetti
                                                               std::string_view sink_name,
                                                               const PipelineStats* stats) {
   if (!settings.enabled) return std::unique_ptr<MetricsService>();
+  // The [metrics] table's limits, as the TOML reader applies them.
+  HELIOSDB_RETURN_IF_ERROR(metrics::check_settings(settings));
   std::string why;
   auto address = metrics::parse_listen_address(settings.listen, &why);
   if (!address) {

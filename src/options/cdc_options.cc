@@ -43,7 +43,7 @@ options::Table make_cdc_table() {
       R"(How long the reader waits for new WAL data when it is caught up (inotify wakes it earlier).)"));
   t.options.push_back(options::bool_option(
       "enable_metrics", c.enable_metrics, ".enable_metrics()",
-      R"(Serve Prometheus metrics on `[metrics] listen`. `false`: no listener is opened.)"));
+      R"(Daemon: serve Prometheus metrics and `/health` on `[metrics] listen`. Library: nothing starts by itself; `start_metrics_exporter()` starts the exporter for a processor unless this is `false`. `false`: no listener is opened.)"));
   t.options.push_back(options::int_option(
       "max_transaction_memory_bytes", static_cast<int64_t>(c.max_transaction_memory_bytes), 1024,
       int64_t{2} * 1024 * 1024 * 1024, ".max_transaction_memory_bytes()",

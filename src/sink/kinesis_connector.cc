@@ -19,6 +19,7 @@
 #include "sink/kinesis_connector.h"
 #include "sink/kinesis_encoder.h"
 #include "sink/kinesis_lanes.h"
+#include "sink/kinesis_options.h"
 #include "sink/kinesis_records.h"
 #include "sink/retry_policy.h"
 
@@ -27,24 +28,6 @@ namespace kinesis {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool valid_stream_name(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '.' || c == '-'))
-      return false;
-  }
-  return true;
-}
-
-bool valid_region(std::string_view s) {
-  if (s.empty() || s.size() > 32) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
 
 using sink_internal::fail_range;
 using sink_internal::SimpleAcks;
@@ -220,44 +203,9 @@ class KinesisSink final : public KinesisConnector {
 
 }  // namespace
 
-Status validate_options(const KinesisOptions& o) {
-  auto bad = [](const std::string& key, const std::string& msg) {
-    return Status(ErrorCode::kInvalidArgument, "kinesis " + key + ": " + msg);
-  };
-  if (!valid_region(o.region)) {
-    return bad("region", "'" + o.region + "' is not a region name (e.g. us-east-1)");
-  }
-  if (!valid_stream_name(o.stream_name)) {
-    return bad(
-        "stream_name",
-        "'" + o.stream_name + "' is not a valid stream name (1-128 characters a-z A-Z 0-9 _ . -)");
-  }
-  if (o.batch_size < 1 || o.batch_size > static_cast<int>(kMaxRecordsPerCall)) {
-    return bad("batch_size", std::to_string(o.batch_size) +
-                                 " is out of range: PutRecords takes 1 to 500 records");
-  }
-  if (o.max_retries < 0 || o.max_retries > 1000) {
-    return bad("max_retries", std::to_string(o.max_retries) + " is out of range 0..1000");
-  }
-  if (o.max_in_flight < 1 || o.max_in_flight > 64) {
-    return bad("max_in_flight", std::to_string(o.max_in_flight) + " is out of range 1..64");
-  }
-  if (o.retry_base_delay.count() < 0 || o.retry_max_delay < o.retry_base_delay) {
-    return bad("retry delays", "need 0 <= retry_base_delay <= retry_max_delay");
-  }
-  if (o.request_timeout.count() <= 0) return bad("request_timeout", "must be positive");
-  if (!o.endpoint.empty()) {
-    auto ep = aws::parse_endpoint(o.endpoint);
-    if (!ep.is_ok()) return bad("endpoint", ep.status().message());
-  }
-  if (!o.ca_file.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(o.ca_file, ec)) {
-      return bad("ca_file", "'" + o.ca_file + "' is not a readable file");
-    }
-  }
-  return Status::ok();
-}
+// The rules of the [sink.kinesis] table (kinesis_options.cc), worded for the
+// library: the same limits as the TOML reader.
+Status validate_options(const KinesisOptions& o) { return check_options(o); }
 
 Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions options,
                                                                  ConnectorParts parts) {
