@@ -1,5 +1,5 @@
 // The Kinesis sink, wired from its parts (Vector's split):
-//   options      KinesisOptions, checked by validate_options() below
+//   options      KinesisOptions, checked by check_options() (kinesis_options.cc)
 //   encoder      sink/kinesis_encoder.h: event -> PutRecords entry with its ticket
 //   transport    sink/kinesis_lanes.h: lanes sending PutRecords, resending
 //                only the failed entries, reporting each record's fate
@@ -203,13 +203,9 @@ class KinesisSink final : public KinesisConnector {
 
 }  // namespace
 
-// The rules of the [sink.kinesis] table (kinesis_options.cc), worded for the
-// library: the same limits as the TOML reader.
-Status validate_options(const KinesisOptions& o) { return check_options(o); }
-
 Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions options,
                                                                  ConnectorParts parts) {
-  HELIOSDB_RETURN_IF_ERROR(validate_options(options));
+  HELIOSDB_RETURN_IF_ERROR(check_options(options));  // the [sink.kinesis] table's rules
   if (!parts.serializer) return Status(ErrorCode::kInvalidArgument, "kinesis: no serializer");
   if (!parts.api_factory) return Status(ErrorCode::kInvalidArgument, "kinesis: no API factory");
   return std::unique_ptr<KinesisConnector>(new KinesisSink(std::move(options), std::move(parts)));
@@ -217,7 +213,7 @@ Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions 
 
 Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions options,
                                                                  const SerdeSettings& serde) {
-  HELIOSDB_RETURN_IF_ERROR(validate_options(options));
+  HELIOSDB_RETURN_IF_ERROR(check_options(options));  // the [sink.kinesis] table's rules
   auto endpoint = aws::parse_endpoint(options.endpoint.empty() ? default_endpoint(options.region)
                                                                : options.endpoint);
   if (!endpoint.is_ok()) return endpoint.status();

@@ -20,9 +20,6 @@ struct ConnectorParts {
   uint64_t jitter_seed = 0;  // 0: random
 };
 
-// Checks options (errors name the option); no I/O.
-Status validate_options(const KinesisOptions& options);
-
 // The sink with explicit parts.
 Result<std::unique_ptr<KinesisConnector>> make_kinesis_connector(KinesisOptions options,
                                                                  ConnectorParts parts);
