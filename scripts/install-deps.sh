@@ -11,6 +11,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   kcat python3 python3-pip python3-avro prometheus openssl
   curl procps gnuplot-nox
+  postgresql-15 postgresql-client-15 libpq-dev
 )
 # Toolchains that may already come from elsewhere on the machine.
 command -v mvn >/dev/null || PACKAGES+=(maven)
