@@ -78,6 +78,7 @@ int run_daemon(const RunOptions& opts) {
   EventProcessor processor(cfg.cdc, std::move(*sink));
   auto attached = (*signals)->attach(processor);
   processor.with_filter(cfg.filter);
+  if (cfg.create_source) processor.with_source(cfg.create_source());
   // Before the metrics port: a second daemon with the same config then fails
   // naming the lock and the process that holds it, not the port.
   if (Status locked = processor.lock_checkpoint(); !locked.is_ok()) {
@@ -95,8 +96,8 @@ int run_daemon(const RunOptions& opts) {
     spdlog::info("metrics on http://{}/metrics, health on http://{}/health", (*metrics)->address(),
                  (*metrics)->address());
   }
-  spdlog::info("heliosdb-cdc starting: database {}, WAL {}, sink {}, checkpoints in {}{}",
-               cfg.cdc.database, cfg.cdc.wal_path, cfg.sink_type, cfg.cdc.checkpoint_dir,
+  spdlog::info("heliosdb-cdc starting: database {}, {}, sink {}, checkpoints in {}{}",
+               cfg.cdc.database, cfg.source_description, cfg.sink_type, cfg.cdc.checkpoint_dir,
                opts.once ? " (--once)" : "");
   Status st = opts.once ? processor.run_once() : processor.start();
   if (!st.is_ok()) {

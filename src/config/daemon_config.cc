@@ -3,12 +3,54 @@
 #include "filter/filter_config.h"
 #include "metrics/metrics_config.h"
 #include "options/cdc_options.h"
+#include "source/postgres/postgres_options.h"
+#include "source/postgres/postgres_source.h"
 
 namespace heliosdb::cdc {
 
 namespace {
 
-void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
+// [source] and [source.postgres]. Returns the PostgreSQL options when that
+// is the source (database still to be resolved).
+std::optional<pg::PostgresSourceOptions> read_source_section(config::ConfigSection& root,
+                                                             DaemonConfig& out) {
+  config::ConfigSection source = root.section("source");
+  out.source_type = source.get_string(pg::source_option_table().at("type"));
+  const bool postgres = out.source_type == pg::kSourceTypePostgres;
+  std::optional<pg::PostgresSourceOptions> result;
+  if (postgres || source.has("postgres")) {
+    // Validated whenever present, used only when chosen.
+    config::ConfigSection s = source.section("postgres");
+    const options::Table& t = pg::postgres_source_option_table();
+    pg::PostgresSourceOptions o;
+    o.dsn = s.get_string(t.at("dsn"));
+    o.slot = s.get_string(t.at("slot"));
+    o.publication = s.get_string(t.at("publication"));
+    o.create_slot = s.get_bool(t.at("create_slot"));
+    o.create_publication = s.get_bool(t.at("create_publication"));
+    o.tables = s.get_string_list(t.at("tables"));
+    o.status_interval_ms = static_cast<uint32_t>(s.get_int(t.at("status_interval_ms")));
+    o.unchanged_toast = s.get_string(t.at("unchanged_toast"));
+    o.unchanged_toast_marker = s.get_string(t.at("unchanged_toast_marker"));
+    o.reconnect_max_backoff_ms = static_cast<uint32_t>(s.get_int(t.at("reconnect_max_backoff_ms")));
+    s.report(pg::postgres_source_problems(o, postgres));
+    if (!o.dsn.empty()) {
+      auto db = pg::database_of_dsn(o.dsn);
+      if (!db) {
+        s.error("dsn", db.status().message());
+      } else {
+        o.database = *db;
+      }
+    }
+    s.finish();
+    if (postgres) result = std::move(o);
+  }
+  source.finish();
+  return result;
+}
+
+void read_cdc_section(config::ConfigSection& s, CdcConfig& c,
+                      std::optional<pg::PostgresSourceOptions>& postgres) {
   // Keys, defaults and limits come from the table the library's builder
   // checks too; read in the order config check prints them.
   const options::Table& t = cdc_option_table();
@@ -26,6 +68,16 @@ void read_cdc_section(config::ConfigSection& s, CdcConfig& c) {
       static_cast<uint64_t>(s.get_int(t.at("max_transaction_memory_bytes")));
   c.stop_interrupt_delay_ms = static_cast<uint32_t>(s.get_int(t.at("stop_interrupt_delay_ms")));
   c.drain_timeout_ms = static_cast<uint32_t>(s.get_int(t.at("drain_timeout_ms")));
+  if (postgres) {
+    if (s.has("wal_path")) {
+      s.error("wal_path",
+              "applies to [source] type = \"heliosdb_wal\" only; the PostgreSQL source reads the "
+              "server in [source.postgres] dsn");
+    }
+    // The events' database: [cdc] database, else the one the DSN connects to.
+    if (c.database.empty()) c.database = postgres->database;
+    postgres->database = c.database;
+  }
   // The library's own rules (the processor checks the same at start), each
   // reported at the line of its key, or of [cdc] for a missing key.
   for (const auto& p : c.problems()) s.error(p.option, p.message);
@@ -40,8 +92,16 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
   out.report = report;
   config::ConfigSection root(&parsed, "", report);
 
+  auto postgres = read_source_section(root, out);
   config::ConfigSection cdc = root.section("cdc");
-  read_cdc_section(cdc, out.cdc);
+  read_cdc_section(cdc, out.cdc, postgres);
+  if (postgres) {
+    out.source_description =
+        "PostgreSQL slot " + postgres->slot + " (publication " + postgres->publication + ")";
+    out.create_source = [o = *postgres] { return pg::make_postgres_source_factory(o); };
+  } else {
+    out.source_description = "WAL " + out.cdc.wal_path;
+  }
 
   // [metrics]: the metrics module owns the full section (see src/metrics/).
   config::ConfigSection metrics = root.section("metrics");

@@ -2,22 +2,29 @@
 // validated in one pass. Every error names the file, line and key.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/config.h"
 #include "heliosdb/cdc/filter.h"
 #include "heliosdb/cdc/metrics.h"
+#include "options/config_section.h"
 #include "sink/sink_registry.h"
+#include "source/source.h"
 
 namespace heliosdb::cdc {
 
 struct DaemonConfig {
   std::string file;
   CdcConfig cdc;
-  MetricsSettings metrics;  // [metrics]; metrics.enabled is [cdc] enable_metrics
+  // [source] type; create_source is empty for the HeliosDB WAL (the
+  // processor's own default, [cdc] wal_path).
+  std::string source_type;
+  std::function<std::unique_ptr<SourceFactory>()> create_source;
+  std::string source_description;  // for the start line: "WAL /var/lib/heliosdb/wal"
+  MetricsSettings metrics;         // [metrics]; metrics.enabled is [cdc] enable_metrics
   std::string sink_type;
   SinkCreator create_sink;
   EventFilter filter;

@@ -110,8 +110,14 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                        "Age of the oldest change read from the WAL but not yet acknowledged "
                        "(WAL timestamp to now); 0 when caught up.",
                        MetricType::Gauge, static_cast<double>(lag_milliseconds(stats_)) / 1000.0));
-  out.push_back(single("heliosdb_cdc_wal_sequence", "Sequence number of the last WAL entry read.",
+  out.push_back(single("heliosdb_cdc_wal_sequence",
+                       "Sequence number of the last WAL entry read (PostgreSQL source: the last "
+                       "commit LSN read).",
                        MetricType::Gauge, stats_ ? load(stats_->wal_sequence) : 0));
+  out.push_back(single("heliosdb_cdc_source_reconnects_total",
+                       "Connections to the source's server made again after a lost one "
+                       "(PostgreSQL source).",
+                       MetricType::Counter, stats_ ? load(stats_->source_reconnects) : 0));
   out.push_back(single("heliosdb_cdc_bytes_processed_total",
                        "Bytes of key, value and old_value of acknowledged events.",
                        MetricType::Counter, static_cast<double>(c.bytes), {sink}));

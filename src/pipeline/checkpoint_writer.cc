@@ -5,8 +5,13 @@
 namespace heliosdb::cdc {
 
 CheckpointWriter::CheckpointWriter(CheckpointStore* store, const SourcePositionCodec* codec,
-                                   PipelineStats* stats, std::chrono::milliseconds min_spacing)
-    : store_(store), codec_(codec), stats_(stats), min_spacing_(min_spacing) {
+                                   PipelineStats* stats, std::chrono::milliseconds min_spacing,
+                                   std::function<void(const DeliveryPosition&)> on_durable)
+    : store_(store),
+      codec_(codec),
+      stats_(stats),
+      min_spacing_(min_spacing),
+      on_durable_(std::move(on_durable)) {
   thread_ = std::thread([this] {
     name_this_thread("cdc-checkpoint");
     loop();
@@ -62,6 +67,7 @@ void CheckpointWriter::loop() {
       stats_->checkpoint_sequence.store(position.commit_sequence, std::memory_order_relaxed);
       stats_->checkpoints_written.fetch_add(1, std::memory_order_relaxed);
     }
+    if (st.is_ok() && on_durable_) on_durable_(position);
     lock.lock();
     writing_ = false;
     if (!st.is_ok() && error_.is_ok()) error_ = st;

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -32,8 +33,11 @@ class CheckpointWriter {
 
   // `store`, `codec` (encodes positions for the store) and `stats` (may be
   // null) must outlive the writer.
+  // `on_durable` (may be empty) is called on the writer's thread with each
+  // position once it is saved.
   CheckpointWriter(CheckpointStore* store, const SourcePositionCodec* codec, PipelineStats* stats,
-                   std::chrono::milliseconds min_spacing = kDefaultMinSpacing);
+                   std::chrono::milliseconds min_spacing = kDefaultMinSpacing,
+                   std::function<void(const DeliveryPosition&)> on_durable = {});
   ~CheckpointWriter();  // writes what was requested, then stops
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
@@ -53,6 +57,7 @@ class CheckpointWriter {
   const SourcePositionCodec* const codec_;
   PipelineStats* const stats_;
   const std::chrono::milliseconds min_spacing_;
+  const std::function<void(const DeliveryPosition&)> on_durable_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<DeliveryPosition> pending_;

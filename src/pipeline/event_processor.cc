@@ -115,10 +115,10 @@ struct EventProcessor::Impl final : TransactionHandler {
   // Runs the pipeline; tells the observer when it runs and how it ended.
   Status run(bool once) {
     Status st = run_pipeline(once);
+    checkpointer.reset();  // flushed when the run ended; tells the source, so before it
     source.reset();
     driver.reset();
     stop_requested.store(false);
-    checkpointer.reset();   // flushed when the run ended
     pipeline_lock.reset();  // after the last checkpoint write
     if (observer) observer->on_stopped(st);
     return st;
@@ -278,7 +278,12 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   auto opened_source = sources->open(resume, store->path());
   if (!opened_source) return opened_source.status();
   source = std::move(*opened_source);
-  checkpointer = std::make_unique<CheckpointWriter>(store.get(), position_codec.get(), &stats);
+  // The source hears of each durable checkpoint (a PostgreSQL slot is told
+  // it may release WAL up to there). The source is reset only after the
+  // final checkpoint is flushed, so it outlives every call.
+  checkpointer = std::make_unique<CheckpointWriter>(
+      store.get(), position_codec.get(), &stats, CheckpointWriter::kDefaultMinSpacing,
+      [src = source.get()](const DeliveryPosition& saved) { src->on_checkpointed(saved); });
 
   // A stop before or during open() (a sink waiting for its destination: stop()
   // interrupts it) ends the run cleanly: nothing was read, so nothing is
@@ -343,11 +348,12 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   // the destination may never make.
   if (driver->reader_sends() && !reader_done.load()) sink->interrupt();
   reader.join();
-  source.reset();
 
-  // Final drain, checkpoint and close.
+  // Final drain, checkpoint and close; the source closes after the final
+  // checkpoint, so it can release what that checkpoint covers.
   driver->drain();
   maybe_checkpoint(true);
+  source.reset();
   Status close = sink->close();
   stats.events_failed.store(tracker->failed_count(), std::memory_order_relaxed);
   stats.oldest_unacked_ms.store(tracker->oldest_unacked_ms(), std::memory_order_relaxed);
@@ -425,9 +431,10 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
     prefetch_event_buffers<PrefetchFor::kWrite>(next);
   }
   CdcEvent& ev = current->events[current->size];
-  assign_event_id(ev.event_id, config.database, c.sequence);
+  const uint64_t event_sequence = c.event_sequence ? c.event_sequence : c.sequence;
+  assign_event_id(ev.event_id, config.database, event_sequence);
   ev.timestamp = c.timestamp_ms;
-  ev.sequence = c.sequence;
+  ev.sequence = event_sequence;
   ev.operation = c.kind;
   ev.database.assign(config.database);
   ev.table.assign(c.table);
@@ -438,6 +445,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   if (!ev.transaction_id) ev.transaction_id.emplace();
   assign_transaction_id(*ev.transaction_id, info.transaction_id);
   ev.metadata.clear();
+  if (!info.origin.empty()) ev.metadata.emplace("origin", info.origin);
   if (!filter.apply(ev)) {
     // A long run of dropped changes publishes its counts as it goes.
     if (++local_filtered == kPublishFilteredEvery) publish_read_counts();
@@ -455,7 +463,7 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
 }
 
 Status EventProcessor::Impl::on_commit(const CommitInfo& info) {
-  stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
+  if (!info.position_only) stats.transactions_committed.fetch_add(1, std::memory_order_relaxed);
   if (resume.covers(info.commit_sequence, info.commit_sequence)) return Status::ok();
   const DeliveryPosition after{info.restart_after, info.commit_sequence, info.commit_sequence};
   // The last emitted event may still sit in the batch being filled (not
@@ -473,6 +481,7 @@ void EventProcessor::Impl::publish_source_progress() {
   stats.wal_sequence.store(progress.last_position, std::memory_order_relaxed);
   stats.changes_aborted.store(progress.aborted_changes, std::memory_order_relaxed);
   stats.transactions_aborted.store(progress.aborted_transactions, std::memory_order_relaxed);
+  stats.source_reconnects.store(progress.reconnects, std::memory_order_relaxed);
 }
 
 Status EventProcessor::Impl::read_loop(bool once) {
@@ -486,13 +495,13 @@ Status EventProcessor::Impl::read_loop(bool once) {
       if (r.status().code() == ErrorCode::kCancelled) break;  // stopping
       return r.status();
     }
-    if (*r == SourceReadStatus::kCaughtUp) {
+    if (*r != SourceReadStatus::kMore) {
       reader_idle.store(idle = true, std::memory_order_relaxed);
       Status pushed = push_batch(true);
       if (pushed.code() == ErrorCode::kCancelled) break;  // stopping
       HELIOSDB_RETURN_IF_ERROR(pushed);
       publish_source_progress();
-      if (once) break;
+      if (once && *r == SourceReadStatus::kCaughtUp) break;
       reader.log_health(false);
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;

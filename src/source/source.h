@@ -41,6 +41,14 @@ struct CommitInfo {
   uint64_t change_count = 0;
   int64_t commit_time_ms = 0;  // ms since the Unix epoch, as the source recorded the commit
   std::string_view database;
+  // Where the transaction came from, when the source knows (PostgreSQL's
+  // replication origin): the events' metadata "origin". Empty: none.
+  std::string_view origin;
+  // Not a transaction: the source moved its position on without one (a
+  // PostgreSQL keepalive's WAL end while nothing else is pending), so an
+  // idle or fully filtered database still moves the checkpoint on. Comes as
+  // on_commit alone; not counted as a committed transaction.
+  bool position_only = false;
 };
 
 // One change of a committed transaction. Views stay valid until the handler
@@ -50,6 +58,11 @@ struct CommittedChange {
   // The change's position inside its transaction (increasing; the WAL: its
   // sequence number). With the commit's, it is the event's DeliveryPosition.
   uint64_t sequence = 0;
+  // The event's `sequence` field (and its event_id) when it is not
+  // `sequence`: a PostgreSQL change's position is its ordinal in the
+  // transaction, its event sequence is derived from the commit LSN too
+  // (docs/postgres.md). 0: `sequence`.
+  uint64_t event_sequence = 0;
   int64_t timestamp_ms = 0;  // when the change was made, ms since the Unix epoch
   OperationType kind = OperationType::Insert;
   std::string_view table;
@@ -76,11 +89,16 @@ struct SourceProgress {
   uint64_t last_position = 0;  // the last position read (the WAL: its last sequence)
   uint64_t aborted_transactions = 0;
   uint64_t aborted_changes = 0;  // changes dropped because their transaction aborted
+  uint64_t reconnects = 0;       // connections to the source's server made again after a loss
 };
 
 enum class SourceReadStatus {
   kMore,      // read its share of entries; call read() again
   kCaughtUp,  // nothing more for now: call wait_for_data(), then read() again
+  // Nothing more for now, but what existed when the source opened is not
+  // all read yet (a PostgreSQL server still decoding up to its WAL position
+  // at start): like kCaughtUp, except that `run --once` goes on waiting.
+  kWaiting,
 };
 
 class ChangeSource {
@@ -104,6 +122,10 @@ class ChangeSource {
   virtual void log_health(bool end_of_run) {}
   // For messages: "WAL /var/lib/heliosdb/wal".
   virtual std::string description() const = 0;
+  // `position` is durable in the checkpoint: a source whose server keeps
+  // changes until told (a PostgreSQL slot) may now release what it covers.
+  // Called from the checkpoint writer's thread while the source is open.
+  virtual void on_checkpointed(const DeliveryPosition& position) {}
 };
 
 // A source's side of checkpoints: its type tag, the identity of the log it

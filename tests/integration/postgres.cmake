@@ -7,15 +7,20 @@
 #
 #   ctest -L postgres       # the whole suite, server started and stopped
 set(HELIOSDB_PG_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/services/postgres.sh)
+# Another port lets two checkouts run their suites at once (each has its own
+# server under its .cache/postgres).
+set(HELIOSDB_TEST_PG_PORT 15432 CACHE STRING "Port of the test PostgreSQL server")
 
 # acquire/release count users, so one suite's cleanup does not stop the server
 # under a suite of another build dir running at the same time, nor a server
 # that was running before the first suite acquired it.
-add_test(NAME postgres_server_start COMMAND ${HELIOSDB_PG_SCRIPT} acquire)
+add_test(NAME postgres_server_start
+  COMMAND ${CMAKE_COMMAND} -E env PG_PORT=${HELIOSDB_TEST_PG_PORT} ${HELIOSDB_PG_SCRIPT} acquire)
 set_tests_properties(postgres_server_start PROPERTIES
   FIXTURES_SETUP postgres_server LABELS "integration;postgres" TIMEOUT 300
   RESOURCE_LOCK postgres_server_process)
-add_test(NAME postgres_server_stop COMMAND ${HELIOSDB_PG_SCRIPT} release)
+add_test(NAME postgres_server_stop
+  COMMAND ${CMAKE_COMMAND} -E env PG_PORT=${HELIOSDB_TEST_PG_PORT} ${HELIOSDB_PG_SCRIPT} release)
 set_tests_properties(postgres_server_stop PROPERTIES
   FIXTURES_CLEANUP postgres_server LABELS "integration;postgres" TIMEOUT 120
   RESOURCE_LOCK postgres_server_process)
@@ -42,7 +47,7 @@ foreach(src ${HELIOSDB_PG_IT_SOURCES})
     "  set_tests_properties(\${${name}_TESTS} PROPERTIES\n"
     "    LABELS \"integration;postgres\" FIXTURES_REQUIRED postgres_server\n"
     "    RESOURCE_LOCK postgres_server_process\n"
-    "    ENVIRONMENT \"HELIOSDB_PG_HOST=127.0.0.1;HELIOSDB_PG_PORT=15432;HELIOSDB_PG_SCRIPT=${HELIOSDB_PG_SCRIPT}\")\n"
+    "    ENVIRONMENT \"HELIOSDB_PG_HOST=127.0.0.1;HELIOSDB_PG_PORT=${HELIOSDB_TEST_PG_PORT};PG_PORT=${HELIOSDB_TEST_PG_PORT};HELIOSDB_PG_SCRIPT=${HELIOSDB_PG_SCRIPT}\")\n"
     "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_props})
 endforeach()

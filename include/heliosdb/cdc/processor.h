@@ -45,6 +45,8 @@ struct PipelineStats {
   std::atomic<int64_t> oldest_unacked_ms{
       0};  // WAL timestamp of the oldest unacknowledged change, 0 if none
   std::atomic<uint64_t> checkpoints_written{0};
+  // Connections to the source's server made again after a loss (PostgreSQL).
+  std::atomic<uint64_t> source_reconnects{0};
 };
 
 // One event the sink acknowledged, as PipelineObserver::on_acknowledged sees

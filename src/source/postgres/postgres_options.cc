@@ -1,0 +1,151 @@
+#include "source/postgres/postgres_options.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace heliosdb::cdc::pg {
+namespace {
+
+options::Table make_source_table() {
+  options::Table t;
+  t.section = "source";
+  t.options.push_back(options::enum_option("type", kSourceTypeWal,
+                                           {kSourceTypeWal, kSourceTypePostgres}, "",
+                                           "Where committed changes come from:"));
+  t.options.back().allowed_docs = {
+      "the HeliosDB WAL in `[cdc] wal_path`",
+      "a PostgreSQL server's logical replication (pgoutput), configured in `[source.postgres]` "
+      "(see [postgres.md](postgres.md))"};
+  return t;
+}
+
+options::Table make_postgres_table() {
+  const PostgresSourceOptions d;
+  options::Table t;
+  t.section = "source.postgres";
+  auto& v = t.options;
+  v.push_back(options::string_option(
+      "dsn", "", "PostgresSourceOptions::dsn",
+      "libpq connection string (`host=db.internal port=5432 dbname=app user=cdc "
+      "sslmode=verify-full` "
+      "or a `postgresql://` URI). The password: `${ENV}` substitution, `PGPASSWORD` or "
+      "`~/.pgpass`; never logged. TLS with libpq's `sslmode`, `sslrootcert`, ...; "
+      "`connect_timeout` "
+      "too."));
+  v.back().secret = options::Secret::kYes;
+  v.back().required = true;
+  v.push_back(options::string_option(
+      "slot", d.slot, "PostgresSourceOptions::slot",
+      "Logical replication slot (plugin `pgoutput`) the daemon reads and confirms."));
+  v.push_back(options::string_option("publication", d.publication,
+                                     "PostgresSourceOptions::publication",
+                                     "Publication naming the tables whose changes are sent."));
+  v.push_back(options::bool_option(
+      "create_slot", d.create_slot, "PostgresSourceOptions::create_slot",
+      "Create the slot when it does not exist (`false`: a missing slot is an error). Never when a "
+      "checkpoint exists: a new slot would silently skip what happened since."));
+  v.push_back(options::bool_option(
+      "create_publication", d.create_publication, "PostgresSourceOptions::create_publication",
+      "Create the publication when it does not exist: `FOR TABLE` the `tables`, or `FOR ALL "
+      "TABLES` (superuser only) when `tables` is empty."));
+  v.push_back(options::string_list_option(
+      "tables", "PostgresSourceOptions::tables",
+      "Tables of a publication the daemon creates, as `schema.table` (e.g. `[\"public.users\"]`); "
+      "empty: all tables."));
+  v.push_back(options::int_option(
+      "status_interval_ms", d.status_interval_ms, 100, 3600000,
+      "PostgresSourceOptions::status_interval_ms",
+      "Longest time between two standby status updates to the server (flush position and "
+      "liveness); keep it well below the server's `wal_sender_timeout` (60 s by default)."));
+  v.push_back(options::enum_option(
+      "unchanged_toast", d.unchanged_toast, {"marker", "omit"},
+      "PostgresSourceOptions::unchanged_toast",
+      "A large (TOASTed) column an UPDATE left unchanged, when the old row does not carry it:"));
+  v.back().allowed_docs = {"the column's value is `unchanged_toast_marker`, as a string",
+                           "the column is left out of `value`"};
+  v.push_back(options::string_option("unchanged_toast_marker", d.unchanged_toast_marker,
+                                     "PostgresSourceOptions::unchanged_toast_marker",
+                                     "The string that stands for an unchanged TOASTed value under "
+                                     "`unchanged_toast = \"marker\"`."));
+  v.push_back(options::int_option(
+      "reconnect_max_backoff_ms", d.reconnect_max_backoff_ms, 100, 3600000,
+      "PostgresSourceOptions::reconnect_max_backoff_ms",
+      "A lost connection is retried with exponential backoff (100 ms doubling, with jitter) up to "
+      "this wait between attempts, for as long as it takes; each attempt is logged and counted in "
+      "`heliosdb_cdc_source_reconnects_total`."));
+  return t;
+}
+
+// PostgreSQL's unquoted identifiers for slots: lower-case letters, digits
+// and underscores, at most 63 bytes (NAMEDATALEN - 1).
+bool valid_slot_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const options::Table& source_option_table() {
+  static const options::Table table = make_source_table();
+  return table;
+}
+
+const options::Table& postgres_source_option_table() {
+  static const options::Table table = make_postgres_table();
+  return table;
+}
+
+options::Problems postgres_source_problems(const PostgresSourceOptions& o, bool chosen) {
+  options::Problems p(postgres_source_option_table());
+  if (chosen) p.not_empty("dsn", o.dsn, "the libpq connection string of the server to read");
+  if (!valid_slot_name(o.slot)) {
+    p.add("slot",
+          "must be 1 to 63 lower-case letters, digits or underscores (a replication slot name)");
+  }
+  if (o.publication.empty() || o.publication.size() > 63) {
+    p.add("publication", "must be 1 to 63 bytes (a PostgreSQL identifier)");
+  }
+  for (const std::string& table : o.tables) {
+    const size_t dot = table.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == table.size() ||
+        table.find('.', dot + 1) != std::string::npos) {
+      p.add("tables", "'" + table + "' is not schema.table (e.g. \"public.users\")");
+    }
+  }
+  p.limit("status_interval_ms", o.status_interval_ms);
+  p.one_of("unchanged_toast", o.unchanged_toast);
+  p.limit("reconnect_max_backoff_ms", o.reconnect_max_backoff_ms);
+  return p;
+}
+
+Result<std::string> database_of_dsn(const std::string& dsn) {
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &err);
+  if (!parsed) {
+    // libpq's message names the bad part ("invalid connection option",
+    // "missing "=" after ..."), never the whole string.
+    std::string why = err ? err : "out of memory";
+    if (err) PQfreemem(err);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return Status(ErrorCode::kConfig, "not a libpq connection string: " + why);
+  }
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> guard(parsed, PQconninfoFree);
+  std::string dbname, user;
+  for (PQconninfoOption* o = parsed; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    if (std::string_view(o->keyword) == "dbname") dbname = o->val;
+    if (std::string_view(o->keyword) == "user") user = o->val;
+  }
+  if (!dbname.empty()) return dbname;
+  if (const char* env = std::getenv("PGDATABASE"); env && *env) return std::string(env);
+  if (!user.empty()) return user;
+  if (const char* env = std::getenv("PGUSER"); env && *env) return std::string(env);
+  return std::string();
+}
+
+}  // namespace heliosdb::cdc::pg

@@ -1,0 +1,50 @@
+// [source] and [source.postgres]: which source the daemon reads, and the
+// PostgreSQL source's options, declared once. The daemon's config reader
+// (config/daemon_config.cc), `config options source.postgres` and
+// docs/configuration.md read these tables; defaults come from a
+// default-constructed PostgresSourceOptions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "options/option_table.h"
+
+namespace heliosdb::cdc::pg {
+
+inline constexpr const char* kSourceTypeWal = "heliosdb_wal";
+inline constexpr const char* kSourceTypePostgres = "postgres";
+
+struct PostgresSourceOptions {
+  // libpq conninfo ("host=... dbname=..." or a postgresql:// URI). May hold
+  // a password: never logged (describe_server() names host, port, database).
+  std::string dsn;
+  std::string slot = "heliosdb_cdc";
+  std::string publication = "heliosdb_cdc";
+  bool create_slot = true;
+  bool create_publication = true;
+  std::vector<std::string> tables;  // "schema.table"; empty: all tables
+  uint32_t status_interval_ms = 10000;
+  std::string unchanged_toast = "marker";  // "marker" | "omit"
+  std::string unchanged_toast_marker = "__heliosdb_unchanged_toast__";
+  uint32_t reconnect_max_backoff_ms = 30000;
+  // The events' `database` ([cdc] database; the DSN's database by default).
+  std::string database;
+};
+
+const options::Table& source_option_table();           // [source]
+const options::Table& postgres_source_option_table();  // [source.postgres]
+
+// Every rule `o` breaks, in table order. `chosen`: it is the source that
+// runs (a [source.postgres] kept for later, beside the HeliosDB WAL, may
+// leave out its dsn).
+options::Problems postgres_source_problems(const PostgresSourceOptions& o, bool chosen = true);
+
+// The database a libpq conninfo connects to: its dbname, else PGDATABASE,
+// else its user (libpq's own defaults), else "". kConfig if `dsn` is not a
+// conninfo libpq parses (the message never repeats the DSN: it may hold a
+// password).
+Result<std::string> database_of_dsn(const std::string& dsn);
+
+}  // namespace heliosdb::cdc::pg

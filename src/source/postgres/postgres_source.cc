@@ -1,0 +1,660 @@
+#include "source/postgres/postgres_source.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "source/postgres/pg_catalog.h"
+#include "source/postgres/pg_connection.h"
+#include "source/postgres/relation_cache.h"
+#include "source/postgres/row_encoder.h"
+
+namespace heliosdb::cdc::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t now_pg_micros() {
+  const auto unix_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  return unix_micros - kPostgresEpochUnixMicros;
+}
+
+// The connections of one stream: the walsender's and a regular one for
+// catalog queries (a replication connection in COPY mode runs no SQL).
+struct Connections {
+  std::unique_ptr<PgConnection> catalog;
+  std::unique_ptr<PgConnection> replication;
+};
+
+Result<Connections> connect_both(const PostgresSourceOptions& o) {
+  Connections c;
+  auto catalog = PgConnection::connect(o.dsn, PgConnection::Kind::kRegular);
+  if (!catalog) return catalog.status();
+  c.catalog = std::move(*catalog);
+  auto repl = PgConnection::connect(o.dsn, PgConnection::Kind::kReplication);
+  if (!repl) return repl.status();
+  c.replication = std::move(*repl);
+  return c;
+}
+
+// A slot past what we delivered (`delivered_end`: the end LSN of the last
+// transaction delivered in full) lost changes we never saw: a hard error
+// naming both positions, never a silent gap.
+Status slot_ahead_error(const SlotState& slot, const PostgresSourceOptions& o,
+                        const std::string& server, Lsn delivered_end,
+                        const std::string& checkpoint_file) {
+  return Status(ErrorCode::kFailedPrecondition,
+                "replication slot " + o.slot + " on PostgreSQL at " + server +
+                    " has confirmed_flush_lsn " + format_lsn(slot.confirmed_flush) + ", past LSN " +
+                    format_lsn(delivered_end) + " of checkpoint " + checkpoint_file +
+                    ": the server no longer keeps the changes between them (the slot was "
+                    "advanced by another client, or dropped and created again). Refusing to skip "
+                    "them silently; to start over from the slot's position, delete the checkpoint "
+                    "(those changes are not captured)");
+}
+
+// The slot checks at open: ours to read (pgoutput, not in use), and not
+// past the checkpoint (`delivered_end`; 0 when there is none).
+Status check_slot(const SlotState& slot, const PostgresSourceOptions& o, const std::string& server,
+                  Lsn delivered_end, const std::string& checkpoint_file) {
+  const std::string where = "replication slot " + o.slot + " on PostgreSQL at " + server;
+  if (slot.plugin != "pgoutput") {
+    return Status(ErrorCode::kFailedPrecondition,
+                  where + " uses plugin '" + slot.plugin +
+                      "'; the daemon reads pgoutput slots: set [source.postgres] slot to another "
+                      "name (it is created) or drop this one");
+  }
+  if (slot.active) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  where + " is in use by another connection" +
+                      (slot.active_pid ? " (pid " + std::to_string(*slot.active_pid) + ")" : "") +
+                      ": another heliosdb-cdc or replication client is reading it; stop it or use "
+                      "another slot");
+  }
+  if (delivered_end != 0 && slot.confirmed_flush > delivered_end) {
+    return slot_ahead_error(slot, o, server, delivered_end, checkpoint_file);
+  }
+  return Status::ok();
+}
+
+Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn from) {
+  const std::string sql = "START_REPLICATION SLOT " + quote_identifier(o.slot) + " LOGICAL " +
+                          format_lsn(from) + " (proto_version '1', publication_names " +
+                          quote_literal(quote_identifier(o.publication)) + ")";
+  PGresult* res = PQexec(repl.raw(), sql.c_str());
+  const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  std::string why = res ? PQresultErrorMessage(res) : repl.last_error();
+  PQclear(res);
+  if (st == PGRES_COPY_BOTH) return Status::ok();
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  ErrorCode code = ErrorCode::kFailedPrecondition;
+  if (PQstatus(repl.raw()) != CONNECTION_OK) code = ErrorCode::kUnavailable;
+  return Status(code, "START_REPLICATION of slot " + o.slot + " at " + format_lsn(from) +
+                          " on PostgreSQL at " + repl.server() + ": " + why);
+}
+
+class PostgresPositionCodec final : public SourcePositionCodec {
+ public:
+  PostgresPositionCodec(std::string id, std::string description)
+      : id_(std::move(id)), description_(std::move(description)) {}
+  std::string_view source_type() const override { return kPostgresSourceType; }
+  const std::string& source_id() const override { return id_; }
+  std::string description() const override { return description_; }
+  std::string encode(const DeliveryPosition& p) const override {
+    return encode_postgres_position(p);
+  }
+  Result<DeliveryPosition> decode(std::string_view bytes) const override {
+    return decode_postgres_position(bytes);
+  }
+
+ private:
+  std::string id_;
+  std::string description_;
+};
+
+class PostgresChangeSource final : public ChangeSource {
+ public:
+  PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
+                       std::string checkpoint_file)
+      : o_(std::move(options)),
+        conns_(std::move(conns)),
+        encoder_(toast_policy(o_)),
+        checkpoint_file_(std::move(checkpoint_file)),
+        last_end_(start),
+        target_(target),
+        flushed_(start),
+        reached_target_(start >= target) {
+    server_ = conns_.catalog->server();
+    connected_ = true;
+    last_status_ = Clock::now();
+    // The slot knows where we stand; answer at once so the server's view
+    // (pg_stat_replication) shows us.
+    send_status(false);
+  }
+
+  ~PostgresChangeSource() override {
+    // The last checkpoint's position, so the slot releases what it covers.
+    if (connected_) {
+      send_status(false);
+      PQputCopyEnd(conns_.replication->raw(), nullptr);
+      PQflush(conns_.replication->raw());
+    }
+  }
+
+  Result<SourceReadStatus> read(TransactionHandler& handler, size_t max_entries) override {
+    if (!connected_) {
+      HELIOSDB_RETURN_IF_ERROR(try_reconnect());
+      if (!connected_) return SourceReadStatus::kWaiting;
+    }
+    for (size_t n = 0; n < max_entries; ++n) {
+      maybe_send_status();
+      char* buf = nullptr;
+      int len = PQgetCopyData(conns_.replication->raw(), &buf, 1);
+      if (len == 0) {
+        if (!PQconsumeInput(conns_.replication->raw())) {
+          lost("reading: " + conns_.replication->last_error());
+          return SourceReadStatus::kWaiting;
+        }
+        len = PQgetCopyData(conns_.replication->raw(), &buf, 1);
+        if (len == 0) return caught_up_status();
+      }
+      if (len < 0) {
+        lost(len == -1 ? std::string("the server ended the replication stream")
+                       : "reading: " + conns_.replication->last_error());
+        return SourceReadStatus::kWaiting;
+      }
+      std::unique_ptr<char, decltype(&PQfreemem)> guard(buf, PQfreemem);
+      Status st = handle_copy_data(std::string_view(buf, static_cast<size_t>(len)), handler);
+      if (!st.is_ok()) return st;
+    }
+    return SourceReadStatus::kMore;
+  }
+
+  void wait_for_data(std::chrono::milliseconds timeout) override {
+    if (!connected_) {
+      const auto now = Clock::now();
+      if (next_attempt_ > now) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(timeout, next_attempt_ - now));
+      }
+      return;
+    }
+    // Wake for the next status update too.
+    const auto until_status =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            last_status_ + std::chrono::milliseconds(o_.status_interval_ms) - Clock::now())
+            .count();
+    const int ms = static_cast<int>(
+        std::clamp<int64_t>(std::min<int64_t>(timeout.count(), until_status), 0, 60000));
+    pollfd p{PQsocket(conns_.replication->raw()), POLLIN, 0};
+    if (p.fd >= 0) ::poll(&p, 1, ms);
+    maybe_send_status();
+  }
+
+  SourceProgress progress() const override {
+    SourceProgress p;
+    p.last_position = last_commit_lsn_;
+    p.reconnects = reconnects_;
+    return p;
+  }
+
+  std::string description() const override {
+    return "PostgreSQL slot " + o_.slot + " at " + server_;
+  }
+
+  void on_checkpointed(const DeliveryPosition& position) override {
+    // Only whole transactions are confirmed: restart_sequence is the end
+    // LSN of the last one the checkpoint holds in full.
+    Lsn cur = durable_.load(std::memory_order_relaxed);
+    while (position.restart_sequence > cur &&
+           !durable_.compare_exchange_weak(cur, position.restart_sequence)) {
+    }
+  }
+
+ private:
+  static UnchangedToastPolicy toast_policy(const PostgresSourceOptions& o) {
+    UnchangedToastPolicy p;
+    p.mode = o.unchanged_toast == "omit" ? UnchangedToastPolicy::Mode::kOmit
+                                         : UnchangedToastPolicy::Mode::kMarker;
+    p.marker = o.unchanged_toast_marker;
+    return p;
+  }
+
+  SourceReadStatus caught_up_status() const {
+    return reached_target_ ? SourceReadStatus::kCaughtUp : SourceReadStatus::kWaiting;
+  }
+
+  // --- status updates ---
+
+  void maybe_send_status() {
+    const Lsn durable = durable_.load(std::memory_order_relaxed);
+    const auto now = Clock::now();
+    // A new durable position goes out soon (at most 10 a second); otherwise
+    // every status_interval_ms as a sign of life.
+    if ((durable > flushed_ && now - last_status_ >= std::chrono::milliseconds(100)) ||
+        now - last_status_ >= std::chrono::milliseconds(o_.status_interval_ms)) {
+      send_status(false);
+    }
+  }
+
+  void send_status(bool reply_requested) {
+    const Lsn durable = durable_.load(std::memory_order_relaxed);
+    flushed_ = std::max(flushed_, durable);
+    const std::string msg =
+        encode_standby_status(flushed_, flushed_, flushed_, now_pg_micros(), reply_requested);
+    PGconn* c = conns_.replication->raw();
+    if (PQputCopyData(c, msg.data(), static_cast<int>(msg.size())) != 1 || PQflush(c) != 0) {
+      lost("sending a status update: " + conns_.replication->last_error());
+      return;
+    }
+    last_status_ = Clock::now();
+  }
+
+  // --- the stream ---
+
+  Status handle_copy_data(std::string_view data, TransactionHandler& handler) {
+    auto msg = decode_replication_message(data);
+    if (!msg) return msg.status().with_context("replication stream of " + description());
+    if (const auto* k = std::get_if<PrimaryKeepalive>(&*msg)) {
+      return on_keepalive(*k, handler);
+    }
+    const auto& x = std::get<XLogData>(*msg);
+    auto m = decode_pgoutput(x.payload);
+    if (!m) {
+      return m.status().with_context("pgoutput message at " + format_lsn(x.wal_start) + " from " +
+                                     description());
+    }
+    return std::visit([&](const auto& v) { return on_message(v, handler); }, *m);
+  }
+
+  Status on_keepalive(const PrimaryKeepalive& k, TransactionHandler& handler) {
+    if (k.reply_requested) send_status(false);
+    if (in_txn_ || k.wal_end <= last_end_) return Status::ok();
+    // Everything up to walEnd has been sent: with no transaction open, the
+    // position moves there (an idle or fully filtered database must not
+    // hold WAL). The commit "LSN" just below walEnd keeps positions
+    // increasing: the next transaction's commit starts at walEnd or later.
+    if (k.wal_end - 1 <= last_commit_position_) return Status::ok();
+    CommitInfo info;
+    info.position_only = true;
+    info.commit_sequence = k.wal_end - 1;
+    info.restart_during = last_end_;
+    info.restart_after = k.wal_end;
+    info.database = o_.database;
+    HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+    last_commit_position_ = info.commit_sequence;
+    last_end_ = k.wal_end;
+    if (k.wal_end >= target_) reached_target_ = true;
+    return Status::ok();
+  }
+
+  Status on_message(const Begin& b, TransactionHandler& handler) {
+    if (in_txn_) return corrupt("BEGIN inside a transaction");
+    in_txn_ = true;
+    origin_.clear();
+    info_ = CommitInfo{};
+    info_.transaction_id = b.xid;
+    info_.commit_sequence = b.final_lsn;
+    info_.restart_during = last_end_;
+    info_.commit_time_ms = pg_micros_to_unix_ms(b.commit_time);
+    info_.database = o_.database;
+    ordinal_ = 0;
+    skipping_ = b.final_lsn == resend_commit_lsn_ ? resend_skip_ : 0;
+    return handler.on_begin(info_);
+  }
+
+  Status on_message(const Commit& c, TransactionHandler& handler) {
+    if (!in_txn_) return corrupt("COMMIT outside a transaction");
+    info_.restart_after = c.end_lsn;
+    info_.change_count = ordinal_;
+    info_.origin = origin_;
+    in_txn_ = false;
+    resend_commit_lsn_ = 0;
+    HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info_));
+    last_end_ = c.end_lsn;
+    last_commit_lsn_ = info_.commit_sequence;
+    last_commit_position_ = info_.commit_sequence;
+    if (c.end_lsn >= target_) reached_target_ = true;
+    return Status::ok();
+  }
+
+  Status on_message(const Origin& o, TransactionHandler&) {
+    origin_.assign(o.name);
+    info_.origin = origin_;
+    return Status::ok();
+  }
+
+  Status on_message(const Relation& r, TransactionHandler&) {
+    std::vector<std::string> pk;
+    // Under FULL and NOTHING pgoutput flags all or no columns: the key is
+    // the primary key, from the catalog.
+    if (r.replica_identity == 'f' || r.replica_identity == 'n') {
+      auto cols = primary_key_columns(*conns_.catalog, r.relation_id);
+      if (!cols) return cols.status();
+      pk = std::move(*cols);
+    }
+    relations_.put(r, std::move(pk));
+    return Status::ok();
+  }
+
+  Status on_message(const TypeMessage&, TransactionHandler&) {
+    // A user-defined type: its values come as text, and text is what an
+    // unknown OID maps to (pg_types.h).
+    return Status::ok();
+  }
+
+  Status on_message(const LogicalMessage&, TransactionHandler&) { return Status::ok(); }
+
+  const CachedRelation* relation(uint32_t id) { return relations_.find(id); }
+
+  Status unknown_relation(uint32_t id) {
+    return corrupt("a change of relation " + std::to_string(id) +
+                   " that no Relation message described");
+  }
+
+  Status on_message(const Insert& m, TransactionHandler& handler) {
+    const CachedRelation* rel = relation(m.relation_id);
+    if (!rel) return unknown_relation(m.relation_id);
+    if (skip_resent()) return Status::ok();
+    HELIOSDB_RETURN_IF_ERROR(encoder_.encode_insert(*rel, m, row_));
+    return emit(*rel, handler);
+  }
+
+  Status on_message(const Update& m, TransactionHandler& handler) {
+    const CachedRelation* rel = relation(m.relation_id);
+    if (!rel) return unknown_relation(m.relation_id);
+    if (skip_resent()) return Status::ok();
+    HELIOSDB_RETURN_IF_ERROR(encoder_.encode_update(*rel, m, row_));
+    return emit(*rel, handler);
+  }
+
+  Status on_message(const Delete& m, TransactionHandler& handler) {
+    const CachedRelation* rel = relation(m.relation_id);
+    if (!rel) return unknown_relation(m.relation_id);
+    if (skip_resent()) return Status::ok();
+    HELIOSDB_RETURN_IF_ERROR(encoder_.encode_delete(*rel, m, row_));
+    return emit(*rel, handler);
+  }
+
+  Status on_message(const Truncate& m, TransactionHandler& handler) {
+    // One event per table, empty key, no value.
+    for (uint32_t id : m.relation_ids) {
+      const CachedRelation* rel = relation(id);
+      if (!rel) return unknown_relation(id);
+      if (skip_resent()) continue;
+      row_.kind = OperationType::Truncate;
+      row_.key.clear();
+      row_.has_value = false;
+      row_.has_old_value = false;
+      HELIOSDB_RETURN_IF_ERROR(emit(*rel, handler));
+    }
+    return Status::ok();
+  }
+
+  // Counts the change; true if it was handed on before a lost connection
+  // (the server sends its transaction again from the start).
+  bool skip_resent() {
+    ++ordinal_;
+    if (skipping_ == 0) return false;
+    --skipping_;
+    return true;
+  }
+
+  Status emit(const CachedRelation& rel, TransactionHandler& handler) {
+    if (!in_txn_) return corrupt("a change outside a transaction");
+    CommittedChange c;
+    c.transaction_id = info_.transaction_id;
+    c.sequence = ordinal_;
+    c.event_sequence = postgres_event_sequence(info_.commit_sequence, ordinal_ - 1);
+    c.timestamp_ms = info_.commit_time_ms;
+    c.kind = row_.kind;
+    c.table = rel.table;
+    c.key = row_.key;
+    if (row_.has_value) c.value = row_.value;
+    if (row_.has_old_value) c.old_value = row_.old_value;
+    info_.origin = origin_;
+    return handler.on_change(info_, c);
+  }
+
+  Status corrupt(const std::string& what) {
+    return Status(ErrorCode::kCorruption, "replication stream of " + description() + ": " + what);
+  }
+
+  // --- lost connections ---
+
+  void lost(const std::string& why) {
+    if (!connected_) return;
+    connected_ = false;
+    spdlog::warn("lost the replication connection to PostgreSQL at {} ({}); reconnecting", server_,
+                 why);
+    if (in_txn_) {
+      // The server sends the whole transaction again: skip what was handed on.
+      resend_commit_lsn_ = info_.commit_sequence;
+      resend_skip_ = ordinal_;
+      in_txn_ = false;
+    }
+    conns_.replication.reset();
+    conns_.catalog.reset();
+    backoff_ = std::chrono::milliseconds(100);
+    next_attempt_ = Clock::now() + backoff_;
+  }
+
+  Status try_reconnect() {
+    if (Clock::now() < next_attempt_) return Status::ok();
+    ++reconnects_;
+    Status st = reconnect();
+    if (st.is_ok()) {
+      spdlog::info("reconnected to PostgreSQL at {}: streaming slot {} from {}", server_, o_.slot,
+                   format_lsn(last_end_));
+      return Status::ok();
+    }
+    // A slot that is gone or ahead is a gap, not a hiccup.
+    if (st.code() == ErrorCode::kNotFound) return st;
+    conns_ = Connections{};
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(o_.reconnect_max_backoff_ms));
+    const auto wait = std::chrono::milliseconds(
+        std::uniform_int_distribution<int64_t>(backoff_.count() / 2, backoff_.count())(rng));
+    next_attempt_ = Clock::now() + wait;
+    spdlog::warn("reconnecting to PostgreSQL at {} failed ({}); next attempt in {} ms", server_,
+                 st.message(), wait.count());
+    return Status::ok();
+  }
+
+  Status reconnect() {
+    auto conns = connect_both(o_);
+    if (!conns) return conns.status();
+    auto slot = find_slot(*conns->catalog, o_.slot);
+    if (!slot) return slot.status();
+    if (!*slot) {
+      return Status(ErrorCode::kNotFound,
+                    "replication slot " + o_.slot + " on PostgreSQL at " + server_ +
+                        " was dropped while the daemon read it (last delivered transaction ended "
+                        "at " +
+                        format_lsn(last_end_) +
+                        "): the changes after it are gone from the server. Refusing to skip them "
+                        "silently; delete the checkpoint " +
+                        checkpoint_file_ + " to start over");
+    }
+    if ((*slot)->confirmed_flush > last_end_) {
+      return Status(ErrorCode::kNotFound,
+                    slot_ahead_error(**slot, o_, server_, last_end_, checkpoint_file_).message());
+    }
+    if ((*slot)->active) {
+      // The old walsender may not have noticed yet that we are gone.
+      return Status(ErrorCode::kUnavailable, "slot " + o_.slot + " is still active");
+    }
+    HELIOSDB_RETURN_IF_ERROR(start_replication(*conns->replication, o_, last_end_));
+    conns_ = std::move(*conns);
+    relations_.clear();  // the server sends Relation messages again
+    connected_ = true;
+    last_status_ = Clock::now() - std::chrono::milliseconds(o_.status_interval_ms);
+    return Status::ok();
+  }
+
+  PostgresSourceOptions o_;
+  Connections conns_;
+  std::string server_;
+  RelationCache relations_;
+  RowEncoder encoder_;
+  EncodedRow row_;
+  const std::string checkpoint_file_;
+
+  // The transaction being read.
+  bool in_txn_ = false;
+  CommitInfo info_;
+  std::string origin_;
+  uint64_t ordinal_ = 0;
+  uint64_t skipping_ = 0;
+  // After a lost connection inside a transaction: its commit LSN and the
+  // changes already handed on.
+  Lsn resend_commit_lsn_ = 0;
+  uint64_t resend_skip_ = 0;
+
+  Lsn last_end_;                  // end LSN of the last transaction handed on (restart point)
+  Lsn last_commit_lsn_ = 0;       // commit LSN of the last real transaction (metrics)
+  Lsn last_commit_position_ = 0;  // last commit_sequence handed on (real or position-only)
+  const Lsn target_;              // pg_current_wal_lsn() at open: where --once ends
+  std::atomic<Lsn> durable_{0};   // restart LSN of the last durable checkpoint
+  Lsn flushed_;                   // the flush position last reported
+  bool reached_target_;
+  bool connected_ = false;
+  Clock::time_point last_status_;
+  Clock::time_point next_attempt_;
+  std::chrono::milliseconds backoff_{100};
+  uint64_t reconnects_ = 0;
+};
+
+class PostgresSourceFactory final : public SourceFactory {
+ public:
+  explicit PostgresSourceFactory(PostgresSourceOptions options) : o_(std::move(options)) {}
+
+  Result<std::unique_ptr<SourcePositionCodec>> open_position_codec() override {
+    auto conns = connect_both(o_);
+    if (!conns) {
+      // The regular connection's failure says it all; a replication-only
+      // failure (no REPLICATION, pg_hba.conf) comes from the second.
+      return conns.status();
+    }
+    conns_ = std::move(*conns);
+    HELIOSDB_RETURN_IF_ERROR(check_wal_level(*conns_.catalog));
+    HELIOSDB_RETURN_IF_ERROR(check_replication_role(*conns_.catalog));
+    auto ident = conns_.replication->query("IDENTIFY_SYSTEM", "identifying the server");
+    if (!ident) return ident.status();
+    if (ident->rows.empty() || !ident->rows[0][0]) {
+      return Status(ErrorCode::kInternal, "IDENTIFY_SYSTEM returned no system identifier");
+    }
+    const std::string system_id = *ident->rows[0][0];
+    const std::string dbname =
+        ident->rows[0].size() > 3 && ident->rows[0][3] ? *ident->rows[0][3] : "";
+    // The checkpoint belongs to this cluster, database and slot.
+    return std::unique_ptr<SourcePositionCodec>(std::make_unique<PostgresPositionCodec>(
+        system_id + "/" + dbname + "/" + o_.slot,
+        "slot " + o_.slot + " of PostgreSQL at " + conns_.catalog->server()));
+  }
+
+  Result<std::unique_ptr<ChangeSource>> open(const DeliveryPosition& resume,
+                                             const std::string& checkpoint_file) override {
+    if (!conns_.catalog) {
+      auto conns = connect_both(o_);
+      if (!conns) return conns.status();
+      conns_ = std::move(*conns);
+    }
+    PgConnection& catalog = *conns_.catalog;
+    HELIOSDB_RETURN_IF_ERROR(ensure_publication(catalog, o_));
+    const bool has_checkpoint = resume.commit_sequence != 0;
+    auto slot = find_slot(catalog, o_.slot);
+    if (!slot) return slot.status();
+    Lsn start = 0;
+    if (!*slot) {
+      if (has_checkpoint) {
+        return Status(ErrorCode::kFailedPrecondition,
+                      "replication slot " + o_.slot + " does not exist on PostgreSQL at " +
+                          catalog.server() + ", but checkpoint " + checkpoint_file + " is at LSN " +
+                          format_lsn(resume.restart_sequence) +
+                          ": the slot was dropped, and the changes after that LSN are gone from "
+                          "the server. Refusing to skip them silently; delete the checkpoint to "
+                          "start over from a new slot (those changes are not captured)");
+      }
+      if (!o_.create_slot) {
+        return Status(ErrorCode::kFailedPrecondition,
+                      "replication slot " + o_.slot + " does not exist on PostgreSQL at " +
+                          catalog.server() +
+                          ": create it (SELECT pg_create_logical_replication_slot('" + o_.slot +
+                          "', 'pgoutput')) or set [source.postgres] create_slot = true");
+      }
+      auto created = create_slot(catalog, o_.slot);
+      if (!created) return created.status();
+      spdlog::info("created replication slot {} (pgoutput) at {}", o_.slot, format_lsn(*created));
+      start = *created;
+    } else {
+      HELIOSDB_RETURN_IF_ERROR(check_slot(**slot, o_, catalog.server(),
+                                          has_checkpoint ? resume.restart_sequence : 0,
+                                          checkpoint_file));
+      start = has_checkpoint ? std::max(resume.restart_sequence, (*slot)->confirmed_flush)
+                             : (*slot)->confirmed_flush;
+    }
+    auto target = current_wal_lsn(catalog);
+    if (!target) return target.status();
+    HELIOSDB_RETURN_IF_ERROR(start_replication(*conns_.replication, o_, start));
+    spdlog::info("streaming slot {} of PostgreSQL at {} from {} (publication {}; WAL now at {})",
+                 o_.slot, catalog.server(), format_lsn(start), o_.publication, format_lsn(*target));
+    return std::unique_ptr<ChangeSource>(std::make_unique<PostgresChangeSource>(
+        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file));
+  }
+
+  std::string start_description() const override {
+    return "the position of slot " + o_.slot + " (created if missing)";
+  }
+
+ private:
+  PostgresSourceOptions o_;
+  Connections conns_;
+};
+
+bool parse_u64(std::string_view s, uint64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+std::unique_ptr<SourceFactory> make_postgres_source_factory(PostgresSourceOptions options) {
+  return std::make_unique<PostgresSourceFactory>(std::move(options));
+}
+
+std::string encode_postgres_position(const DeliveryPosition& p) {
+  return "pg1 " + format_lsn(p.restart_sequence) + " " + format_lsn(p.commit_sequence) + " " +
+         std::to_string(p.event_sequence);
+}
+
+Result<DeliveryPosition> decode_postgres_position(std::string_view bytes) {
+  auto bad = [&] {
+    return Status(ErrorCode::kCorruption,
+                  "not a PostgreSQL position (\"pg1 <restart LSN> <commit LSN> <event>\"): '" +
+                      std::string(bytes.substr(0, 80)) + "'");
+  };
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= bytes.size()) {
+    size_t sp = bytes.find(' ', i);
+    if (sp == std::string_view::npos) sp = bytes.size();
+    parts.push_back(bytes.substr(i, sp - i));
+    i = sp + 1;
+  }
+  if (parts.size() != 4 || parts[0] != "pg1") return bad();
+  auto restart = parse_lsn(parts[1]);
+  auto commit = parse_lsn(parts[2]);
+  uint64_t event = 0;
+  if (!restart || !commit || !parse_u64(parts[3], event)) return bad();
+  return DeliveryPosition{*restart, *commit, event};
+}
+
+}  // namespace heliosdb::cdc::pg
