@@ -96,6 +96,10 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
   config::ConfigSection cdc = root.section("cdc");
   read_cdc_section(cdc, out.cdc, postgres);
   if (postgres) {
+    // config check shows the database the DSN gave, not the empty default.
+    for (auto& r : report->resolved) {
+      if (r.key == "cdc.database" && !r.from_file) r.value = "\"" + out.cdc.database + "\"";
+    }
     out.source_description =
         "PostgreSQL slot " + postgres->slot + " (publication " + postgres->publication + ")";
     out.create_source = [o = *postgres] { return pg::make_postgres_source_factory(o); };
