@@ -257,50 +257,19 @@ delete_topics() {
   done
 }
 
-LEASES="$KAFKA_HOME/leases"
-
-with_lease_lock() {
-  mkdir -p "$KAFKA_HOME"
-  exec 9>"$KAFKA_HOME/leases.lock"
-  flock 9
-}
-
-# Set when the first user found the broker already running: whoever started
-# it stops it, not the last test suite.
-STARTED_ELSEWHERE="$KAFKA_HOME/leases.started-elsewhere"
-
-acquire() {
-  with_lease_lock
-  local n
-  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
-  if ((n == 0)); then
-    if broker_pid >/dev/null; then touch "$STARTED_ELSEWHERE"; else rm -f "$STARTED_ELSEWHERE"; fi
-  fi
-  start
-  echo $((n + 1)) >"$LEASES"
-  log "users of the broker: $((n + 1))"
-}
-
-release() {
-  with_lease_lock
-  local n
-  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
-  n=$((n > 0 ? n - 1 : 0))
-  echo "$n" >"$LEASES"
-  if ((n == 0)) && [[ -e "$STARTED_ELSEWHERE" ]]; then
-    rm -f "$STARTED_ELSEWHERE"
-    log "no suite uses the broker now; it was running before they started, so it keeps running"
-  elif ((n == 0)); then
-    stop TERM
-  else
-    log "still used by $n other suite(s); leaving it running"
-  fi
-}
+# ctest fixtures share the broker: scripts/services/leases.sh counts its users.
+LEASE_DIR="$KAFKA_HOME"
+LEASE_NOUN="broker"
+lease_running() { broker_pid >/dev/null; }
+lease_start() { start; }
+lease_stop() { stop TERM; }
+# shellcheck source=leases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/leases.sh"
 
 case "${1:-}" in
   install) install_jars ;;
-  acquire) acquire ;;
-  release) release ;;
+  acquire) lease_acquire ;;
+  release) lease_release ;;
   start) start ;;
   stop) stop TERM ;;
   kill) stop KILL ;;

@@ -281,49 +281,18 @@ stop() {
   log "stopped (-m $mode, pid $pid)"
 }
 
-LEASES="$PG_HOME/leases"
-
-with_lease_lock() {
-  mkdir -p "$PG_HOME"
-  exec 9>"$PG_HOME/leases.lock"
-  flock 9
-}
-
-# Set when the first user found the server already running: whoever started
-# it stops it, not the last test suite.
-STARTED_ELSEWHERE="$PG_HOME/leases.started-elsewhere"
-
-acquire() {
-  with_lease_lock
-  local n
-  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
-  if ((n == 0)); then
-    if postmaster_pid >/dev/null; then touch "$STARTED_ELSEWHERE"; else rm -f "$STARTED_ELSEWHERE"; fi
-  fi
-  start
-  echo $((n + 1)) >"$LEASES"
-  log "users of the server: $((n + 1))"
-}
-
-release() {
-  with_lease_lock
-  local n
-  n="$(cat "$LEASES" 2>/dev/null || echo 0)"
-  n=$((n > 0 ? n - 1 : 0))
-  echo "$n" >"$LEASES"
-  if ((n == 0)) && [[ -e "$STARTED_ELSEWHERE" ]]; then
-    rm -f "$STARTED_ELSEWHERE"
-    log "no suite uses the server now; it was running before they started, so it keeps running"
-  elif ((n == 0)); then
-    stop fast
-  else
-    log "still used by $n other suite(s); leaving it running"
-  fi
-}
+# ctest fixtures share the server: scripts/services/leases.sh counts its users.
+LEASE_DIR="$PG_HOME"
+LEASE_NOUN="server"
+lease_running() { postmaster_pid >/dev/null; }
+lease_start() { start; }
+lease_stop() { stop fast; }
+# shellcheck source=leases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/leases.sh"
 
 case "${1:-}" in
-  acquire) acquire ;;
-  release) release ;;
+  acquire) lease_acquire ;;
+  release) lease_release ;;
   start) start ;;
   stop) stop fast ;;
   kill) stop immediate ;;

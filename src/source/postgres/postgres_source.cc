@@ -276,7 +276,10 @@ class PostgresChangeSource final : public ChangeSource {
 
   Status on_keepalive(const PrimaryKeepalive& k, TransactionHandler& handler) {
     if (k.reply_requested) send_status(false);
-    if (in_txn_ || k.wal_end <= last_end_) return Status::ok();
+    if (in_txn_) return Status::ok();
+    // Everything before walEnd has been sent, so --once has all it came for.
+    if (k.wal_end >= target_) reached_target_ = true;
+    if (k.wal_end <= last_end_) return Status::ok();
     // Everything up to walEnd has been sent: with no transaction open, the
     // position moves there (an idle or fully filtered database must not
     // hold WAL). The commit "LSN" just below walEnd keeps positions
@@ -291,7 +294,6 @@ class PostgresChangeSource final : public ChangeSource {
     HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
     last_commit_position_ = info.commit_sequence;
     last_end_ = k.wal_end;
-    if (k.wal_end >= target_) reached_target_ = true;
     return Status::ok();
   }
 
