@@ -63,9 +63,8 @@ void expect_failure(const testing::CommandResult& r, const std::string& needle,
     EXPECT_FALSE(contains(r.out + r.err, password)) << "the password was printed\n" << describe(r);
   }
   for (const std::string& role : {"heliosdb_repl", "heliosdb_norepl", "postgres"}) {
-    EXPECT_FALSE(contains(r.out + r.err, pg_test::password_of(role)))
-        << "a password was printed\n"
-        << describe(r);
+    EXPECT_FALSE(contains(r.out + r.err, pg_test::password_of(role))) << "a password was printed\n"
+                                                                      << describe(r);
   }
 }
 
@@ -102,7 +101,8 @@ TEST(PostgresErrors, WrongPassword) {
 TEST(PostgresErrors, WalLevelReplica) {
   pg_test::require_server();
   testing::TempDir home;
-  const std::string env = "PG_HOME=" + home.path() + " PG_PORT=" + std::to_string(kReplicaPort) + " ";
+  const std::string env =
+      "PG_HOME=" + home.path() + " PG_PORT=" + std::to_string(kReplicaPort) + " ";
   struct Reset {
     std::string env;
     ~Reset() { std::system((env + pg_test::service_script() + " reset >&2").c_str()); }
@@ -126,8 +126,8 @@ TEST(PostgresErrors, RoleWithoutReplicationPrivilege) {
   table_and_publication(c, table, pub, cleanup);
   c.exec("GRANT SELECT ON " + table + " TO heliosdb_norepl");
   CdcDaemon d(pg_test::unique_name("err_norepl_slot"), pub);
-  d.set_dsn(literal_dsn("heliosdb_norepl", pg_test::password_of("heliosdb_norepl"),
-                        pg_test::port()));
+  d.set_dsn(
+      literal_dsn("heliosdb_norepl", pg_test::password_of("heliosdb_norepl"), pg_test::port()));
   auto r = d.run_once();
   expect_failure(r, "REPLICATION privilege", "");
   EXPECT_TRUE(contains(r.err, "role heliosdb_norepl has no REPLICATION privilege") ||
@@ -166,7 +166,8 @@ TEST(PostgresErrors, SlotInUseByAnotherConnection) {
   std::string pid;
   for (int i = 0; i < 200 && pid.empty(); ++i) {
     auto rows = su.query(
-        "SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = $1 AND active", {slot});
+        "SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = $1 AND active",
+        {slot});
     if (!rows.empty() && rows[0][0]) pid = *rows[0][0];
     if (pid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -188,8 +189,7 @@ TEST(PostgresErrors, MissingPublicationWithCreatePublicationOff) {
   CdcDaemon d(slot, pub, {"public.whatever"});
   d.add_source_option("create_publication = false");
   auto r = d.run_once();
-  expect_failure(r, "publication " + pub + " does not exist on " + server_at(pg_test::port()),
-                 "");
+  expect_failure(r, "publication " + pub + " does not exist on " + server_at(pg_test::port()), "");
   // Nothing was created.
   Connection c(dsn());
   EXPECT_TRUE(c.query("SELECT 1 FROM pg_publication WHERE pubname = $1", {pub}).empty());
@@ -253,6 +253,9 @@ TEST(PostgresErrors, SlotDroppedWhileACheckpointExists) {
   cleanup.slots.push_back(slot);
   Connection c(dsn());
   table_and_publication(c, table, pub, cleanup);
+  // The slot before the row, so the first run delivers it and checkpoints
+  // (a run that delivers nothing writes no checkpoint).
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
   CdcDaemon d(slot, pub);
   c.exec("INSERT INTO " + table + " VALUES (1)");
   auto r = d.run_once();
@@ -263,14 +266,43 @@ TEST(PostgresErrors, SlotDroppedWhileACheckpointExists) {
   pg_test::drop_slot_if_exists(slot);
   c.exec("INSERT INTO " + table + " VALUES (2)");
   r = d.run_once();
-  expect_failure(r,
-                 "replication slot " + slot + " does not exist on " + server_at(pg_test::port()),
+  expect_failure(r, "replication slot " + slot + " does not exist on " + server_at(pg_test::port()),
                  "");
-  EXPECT_TRUE(contains(r.err, "but checkpoint " + d.checkpoint_path() + " is at LSN " +
-                                  pos.restart))
+  EXPECT_TRUE(
+      contains(r.err, "but checkpoint " + d.checkpoint_path() + " is at LSN " + pos.restart))
       << describe(r);
   // It did not quietly create a new slot.
   EXPECT_TRUE(c.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).empty());
+}
+
+TEST(PostgresErrors, SlotDroppedAndCreatedAgainIsAGap) {
+  pg_test::require_server();
+  Cleanup cleanup;
+  const std::string table = pg_test::unique_name("err_recreated");
+  const std::string pub = pg_test::unique_name("err_recreated_pub");
+  const std::string slot = pg_test::unique_name("err_recreated_slot");
+  cleanup.slots.push_back(slot);
+  Connection c(dsn());
+  table_and_publication(c, table, pub, cleanup);
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  CdcDaemon d(slot, pub);
+  c.exec("INSERT INTO " + table + " VALUES (1)");
+  auto r = d.run_once();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto pos = d.checkpoint_position();
+  ASSERT_FALSE(pos.restart.empty()) << testing::read_file(d.checkpoint_path());
+
+  pg_test::drop_slot_if_exists(slot);
+  c.exec("INSERT INTO " + table + " VALUES (2)");  // lost with the old slot
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  const std::string recreated = pg_test::confirmed_flush_lsn(slot);
+  ASSERT_GT(pg_test::parse_lsn(recreated), pg_test::parse_lsn(pos.restart));
+  r = d.run_once();
+  expect_failure(r,
+                 "has confirmed_flush_lsn " + recreated + ", past LSN " + pos.restart +
+                     " of checkpoint " + d.checkpoint_path(),
+                 "");
+  EXPECT_EQ(pg_test::of_table(d.events(), "public." + table).size(), 1u);
 }
 
 TEST(PostgresErrors, SlotAdvancedPastTheCheckpoint) {
@@ -282,6 +314,9 @@ TEST(PostgresErrors, SlotAdvancedPastTheCheckpoint) {
   cleanup.slots.push_back(slot);
   Connection c(dsn());
   table_and_publication(c, table, pub, cleanup);
+  // The slot before the row, so the first run delivers it and checkpoints
+  // (a run that delivers nothing writes no checkpoint).
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
   CdcDaemon d(slot, pub);
   c.exec("INSERT INTO " + table + " VALUES (1)");
   auto r = d.run_once();

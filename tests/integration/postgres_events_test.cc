@@ -107,8 +107,7 @@ std::string unhex(const std::string& hex) {
 // Incompressible printable text of `n` bytes.
 std::string random_text(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string s(n, ' ');
   for (char& c : s) c = alphabet[rng() % 64];
   return s;
@@ -245,11 +244,11 @@ std::vector<std::vector<std::string>> type_rows() {
        "'{}'",
        "'sad'",
        "1"},
-      {"3",       "NULL", "NULL", "NULL", "'-Infinity'", "'-Infinity'", "'Infinity'", "NULL",
-       "NULL",    "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
-       "NULL",    "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
-       "NULL",    "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
-       "NULL",    "NULL", "NULL", "NULL", "NULL"},
+      {"3",    "NULL", "NULL", "NULL", "'-Infinity'", "'-Infinity'", "'Infinity'", "NULL",
+       "NULL", "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
+       "NULL", "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
+       "NULL", "NULL", "NULL", "NULL", "NULL",        "NULL",        "NULL",       "NULL",
+       "NULL", "NULL", "NULL", "NULL", "NULL"},
       {"4",    "NULL", "NULL", "NULL", "'1e-45'", "'1e+300'", "'-0.000000000000000000001'",
        "NULL", "NULL", "NULL", "NULL", "NULL",    "NULL",     "NULL",
        "NULL", "NULL", "NULL", "NULL", "NULL",    "NULL",     "NULL",
@@ -299,8 +298,8 @@ bool json_equal(const JsonValue& a, const JsonValue& b) {
     case JsonValue::Type::kBool:
       return a.boolean() == b.boolean();
     case JsonValue::Type::kNumber:
-      return a.integer() == b.integer() && (a.number() == b.number() ||
-                                            (std::isnan(a.number()) && std::isnan(b.number())));
+      return a.integer() == b.integer() &&
+             (a.number() == b.number() || (std::isnan(a.number()) && std::isnan(b.number())));
     case JsonValue::Type::kString:
       return a.string() == b.string();
     case JsonValue::Type::kArray:
@@ -391,7 +390,9 @@ TEST(PostgresEvents, EveryBuiltinTypeMatchesTheServersTextForm) {
   cleanup.sql.push_back("DROP DOMAIN IF EXISTS " + domain);
   std::string ddl = "CREATE TABLE " + table + " (id int PRIMARY KEY";
   for (const Column& col : type_columns()) {
-    std::string type = col.type == "{enum}" ? enum_type : col.type == "{domain}" ? domain : col.type;
+    std::string type = col.type == "{enum}"     ? enum_type
+                       : col.type == "{domain}" ? domain
+                                                : col.type;
     ddl += ", " + col.name + " " + type;
   }
   c.exec(ddl + ")");
@@ -439,8 +440,8 @@ TEST(PostgresEvents, EveryBuiltinTypeMatchesTheServersTextForm) {
     // Exact bytes of the whole object.
     std::string expected = "{\"id\":" + id;
     for (size_t i = 0; i < type_columns().size(); ++i) {
-      expected += ",\"" + type_columns()[i].name + "\":" +
-                  expected_fragment(type_columns()[i].form, server[r][i + 1]);
+      expected += ",\"" + type_columns()[i].name +
+                  "\":" + expected_fragment(type_columns()[i].form, server[r][i + 1]);
     }
     expected += "}";
     EXPECT_EQ(*e.value, expected);
@@ -529,8 +530,7 @@ TEST(PostgresEvents, UpdatesDeletesAndTruncateUnderEachReplicaIdentity) {
         {
             {"INSERT", R"({"id":1})", R"({"id":1,"v":"a","w":10})", std::nullopt},
             {"UPDATE", R"({"id":1})", R"({"id":1,"v":"b","w":10})", R"({"id":1,"v":"a","w":10})"},
-            {"UPDATE", R"({"id":2})", R"({"id":2,"v":"b","w":null})",
-             R"({"id":1,"v":"b","w":10})"},
+            {"UPDATE", R"({"id":2})", R"({"id":2,"v":"b","w":null})", R"({"id":1,"v":"b","w":10})"},
             {"DELETE", R"({"id":2})", std::nullopt, R"({"id":2,"v":"b","w":null})"},
             {"INSERT", R"({"id":3})", R"({"id":3,"v":"c","w":30})", std::nullopt},
             {"TRUNCATE", "", std::nullopt, std::nullopt},
@@ -706,8 +706,8 @@ TEST(PostgresEvents, TransactionIdsTimestampsSequencesAndOrigin) {
     }
     t.xid = conn.scalar("SELECT txid_current()::text");
     conn.exec("COMMIT");
-    t.after_commit_ms =
-        std::stoll(conn.scalar("SELECT ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint"));
+    t.after_commit_ms = std::stoll(
+        conn.scalar("SELECT ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint"));
     txns.push_back(t);
   };
   write(c, 1, 3, false);
