@@ -693,13 +693,28 @@ TEST(PostgresEvents, TransactionIdsTimestampsSequencesAndOrigin) {
     int64_t start_ms = 0, after_commit_ms = 0;
     int rows = 0;
     bool with_origin = false;
+    // Under a replication origin PostgreSQL's decoding reports the origin's
+    // commit timestamp (the session's replorigin_session_origin_timestamp,
+    // set by pg_replication_origin_xact_setup) as the commit time, not the
+    // local one: -1 = not checked, else the exact value wanted.
+    int64_t origin_timestamp_ms = 0;
   };
   std::vector<Txn> txns;
-  auto write = [&](Connection& conn, int first_id, int rows, bool with_origin) {
+  auto write = [&](Connection& conn, int first_id, int rows, bool with_origin,
+                   const std::string& origin_timestamp = "") {
     Txn t;
     t.rows = rows;
     t.with_origin = with_origin;
     conn.exec("BEGIN");
+    if (with_origin) {
+      t.origin_timestamp_ms = -1;
+      if (!origin_timestamp.empty()) {
+        conn.query("SELECT pg_replication_origin_xact_setup('0/ABCDEF', $1::timestamptz)",
+                   {origin_timestamp});
+        t.origin_timestamp_ms = std::stoll(conn.scalar(
+            "SELECT (extract(epoch FROM $1::timestamptz) * 1000)::bigint", {origin_timestamp}));
+      }
+    }
     t.start_ms = std::stoll(conn.scalar("SELECT floor(extract(epoch FROM now()) * 1000)::bigint"));
     for (int i = 0; i < rows; ++i) {
       conn.exec("INSERT INTO " + table + " VALUES (" + std::to_string(first_id + i) + ", 'x')");
@@ -718,6 +733,7 @@ TEST(PostgresEvents, TransactionIdsTimestampsSequencesAndOrigin) {
     cleanup.sql.push_back("SELECT pg_replication_origin_drop('" + origin + "')");
     su.query("SELECT pg_replication_origin_session_setup($1)", {origin});
     write(su, 20, 2, true);
+    write(su, 25, 2, true, "2026-01-02 03:04:05.678+00");
     su.exec("SELECT pg_replication_origin_session_reset()");
   }
   write(c, 30, 2, false);
@@ -735,8 +751,12 @@ TEST(PostgresEvents, TransactionIdsTimestampsSequencesAndOrigin) {
       const CdcEvent& e = events[i];
       SCOPED_TRACE(e.line);
       EXPECT_EQ(e.transaction_id, "txn_" + t.xid);
-      EXPECT_GE(e.timestamp, t.start_ms);
-      EXPECT_LE(e.timestamp, t.after_commit_ms);
+      if (t.origin_timestamp_ms == 0) {
+        EXPECT_GE(e.timestamp, t.start_ms);
+        EXPECT_LE(e.timestamp, t.after_commit_ms);
+      } else if (t.origin_timestamp_ms > 0) {
+        EXPECT_EQ(e.timestamp, t.origin_timestamp_ms);
+      }
       if (i > 0) {
         EXPECT_GT(e.sequence, events[i - 1].sequence);
         // Within a transaction: consecutive ordinals.
