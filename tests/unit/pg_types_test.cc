@@ -83,5 +83,17 @@ TEST(PgTypes, TheTableKnowsTheBuiltinTypes) {
   EXPECT_EQ(builtin_type(kUserType), nullptr);
 }
 
+TEST(PgTypes, BuiltinTypesByName) {
+  // pgoutput's Type message names a domain's base type: "int4" for a domain
+  // over integer.
+  ASSERT_NE(builtin_type_by_name("int4"), nullptr);
+  EXPECT_EQ(builtin_type_by_name("int4")->oid, 23u);
+  EXPECT_EQ(builtin_type_by_name("jsonb")->oid, 3802u);
+  EXPECT_EQ(builtin_type_by_name("_text")->oid, 1009u);
+  EXPECT_EQ(builtin_type_by_name("integer"), nullptr);  // SQL's name, not typname
+  EXPECT_EQ(builtin_type_by_name("mood"), nullptr);
+  EXPECT_EQ(builtin_type_by_name(""), nullptr);
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc::pg

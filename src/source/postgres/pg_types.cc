@@ -203,6 +203,12 @@ const BuiltinType* builtin_type(uint32_t oid) {
   return it != kTypes.end() && it->oid == oid ? &*it : nullptr;
 }
 
+const BuiltinType* builtin_type_by_name(std::string_view name) {
+  auto it = std::find_if(kTypes.begin(), kTypes.end(),
+                         [&](const BuiltinType& t) { return t.name == name; });
+  return it != kTypes.end() ? &*it : nullptr;
+}
+
 void append_column_json(std::string& out, uint32_t type_oid, std::string_view text) {
   const BuiltinType* type = builtin_type(type_oid);
   if (!type) {

@@ -39,6 +39,11 @@ struct BuiltinType {
 // The built-in type `oid`, or null (a user-defined type: its text form).
 const BuiltinType* builtin_type(uint32_t oid);
 
+// The built-in type named `name` (pg_type.typname, e.g. "int4"), or null.
+// For the replication stream's Type messages: pgoutput describes a domain
+// by its base type's namespace and name.
+const BuiltinType* builtin_type_by_name(std::string_view name);
+
 // Appends the JSON form of a column of type `type_oid` whose text form is
 // `text` (a NULL column is appended as null by the caller).
 void append_column_json(std::string& out, uint32_t type_oid, std::string_view text);

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_types.h"
 #include "source/postgres/relation_cache.h"
 #include "source/postgres/row_encoder.h"
 
@@ -340,13 +342,37 @@ class PostgresChangeSource final : public ChangeSource {
       if (!cols) return cols.status();
       pk = std::move(*cols);
     }
-    relations_.put(r, std::move(pk));
+    // A column of a domain over a built-in type maps as that type.
+    Relation mapped;
+    const Relation* msg = &r;
+    for (size_t i = 0; i < r.columns.size(); ++i) {
+      auto it = base_types_.find(r.columns[i].type_oid);
+      if (it == base_types_.end()) continue;
+      if (msg == &r) {
+        mapped = r;
+        msg = &mapped;
+      }
+      mapped.columns[i].type_oid = it->second;
+    }
+    relations_.put(*msg, std::move(pk));
     return Status::ok();
   }
 
-  Status on_message(const TypeMessage&, TransactionHandler&) {
-    // A user-defined type: its values come as text, and text is what an
-    // unknown OID maps to (pg_types.h).
+  Status on_message(const TypeMessage& t, TransactionHandler&) {
+    // Type messages come for user-defined types only, before the Relation
+    // message that uses them. pgoutput describes a domain by its base type
+    // (logicalrep_write_typ sends getBaseType()'s namespace and name, "" for
+    // pg_catalog): a domain over a built-in type maps as that type. Other
+    // user-defined types (enums, composites, ranges, ...) come as text, and
+    // text is what an unknown OID maps to (pg_types.h).
+    const BuiltinType* base = t.namespace_name.empty() || t.namespace_name == "pg_catalog"
+                                  ? builtin_type_by_name(t.type_name)
+                                  : nullptr;
+    if (base) {
+      base_types_[t.type_oid] = base->oid;
+    } else {
+      base_types_.erase(t.type_oid);
+    }
     return Status::ok();
   }
 
@@ -493,7 +519,8 @@ class PostgresChangeSource final : public ChangeSource {
     }
     HELIOSDB_RETURN_IF_ERROR(start_replication(*conns->replication, o_, last_end_));
     conns_ = std::move(*conns);
-    relations_.clear();  // the server sends Relation messages again
+    relations_.clear();   // the server sends Relation messages again
+    base_types_.clear();  // and Type messages
     connected_ = true;
     last_status_ = Clock::now() - std::chrono::milliseconds(o_.status_interval_ms);
     return Status::ok();
@@ -503,6 +530,8 @@ class PostgresChangeSource final : public ChangeSource {
   Connections conns_;
   std::string server_;
   RelationCache relations_;
+  // Domain OID -> its built-in base type's OID, from Type messages.
+  std::unordered_map<uint32_t, uint32_t> base_types_;
   RowEncoder encoder_;
   EncodedRow row_;
   const std::string checkpoint_file_;
