@@ -163,13 +163,15 @@ const std::vector<Column>& type_columns() {
       {"c_enum", "{enum}", Form::kString},
       // A domain over integer: the mapping says integers are numbers.
       {"c_domain", "{domain}", Form::kInt},
+      {"c_inetarr", "inet[]", Form::kArray},
+      {"c_pointarr", "point[]", Form::kArray},
   };
   return cols;
 }
 
 // The rows: id, then one SQL literal (or NULL) per column of type_columns().
 std::vector<std::vector<std::string>> type_rows() {
-  return {
+  std::vector<std::vector<std::string>> rows = {
       {"1",
        "-32768",
        "2147483647",
@@ -264,6 +266,18 @@ std::vector<std::vector<std::string>> type_rows() {
        "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL",
        "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"},
   };
+  // The array columns after c_domain.
+  const std::vector<std::vector<std::string>> arrays = {
+      {"'{10.0.0.1,::1/128,192.168.0.0/16}'", "ARRAY['(1,2)'::point, NULL, '(-1.5,0)']"},
+      {"'{}'", "'{}'"},
+  };
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (const std::string& v :
+         r < arrays.size() ? arrays[r] : std::vector<std::string>{"NULL", "NULL"}) {
+      rows[r].push_back(v);
+    }
+  }
+  return rows;
 }
 
 // The JSON the mapping gives a column whose server-side text (for bytea:
