@@ -571,6 +571,39 @@ TEST(PostgresEvents, UpdatesDeletesAndTruncateUnderEachReplicaIdentity) {
   EXPECT_EQ(ev_f.back().sequence, ev_d.back().sequence + 1);
 }
 
+// The key of a row does not depend on the replica identity: a composite
+// primary key declared (b, a) is {"b":..,"a":..} under DEFAULT as under FULL,
+// also when the identity changes mid-stream (else the same row's key bytes,
+// and its Kafka partition, change with ALTER TABLE ... REPLICA IDENTITY).
+TEST(PostgresEvents, CompositeKeyIsInPrimaryKeyOrderUnderEveryReplicaIdentity) {
+  pg_test::require_server();
+  const std::string table = pg_test::unique_name("ev_pk_order");
+  const std::string pub = pg_test::unique_name("ev_pk_order_pub");
+  const std::string slot = pg_test::unique_name("ev_pk_order_slot");
+  Cleanup cleanup;
+  Connection c(dsn());
+  c.exec("CREATE TABLE " + table + " (a int, b int, v text, PRIMARY KEY (b, a))");
+  cleanup.sql.push_back("DROP TABLE IF EXISTS " + table);
+  create_publication_and_slot(c, pub, {table}, slot, cleanup);
+  c.exec("INSERT INTO " + table + " VALUES (1, 2, 'x')");
+  c.exec("UPDATE " + table + " SET a = 3 WHERE a = 1");
+  c.exec("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+  c.exec("UPDATE " + table + " SET v = 'y' WHERE a = 3");
+  c.exec("DELETE FROM " + table);
+
+  CdcDaemon d(slot, pub);
+  auto events = of_table(run_once_ok(d), "public." + table);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].key, R"({"b":2,"a":1})") << "DEFAULT INSERT";
+  EXPECT_EQ(events[1].key, R"({"b":2,"a":3})") << "DEFAULT key-changing UPDATE";
+  EXPECT_EQ(events[1].old_value, R"({"b":2,"a":1})") << "DEFAULT old key";
+  EXPECT_EQ(events[2].key, R"({"b":2,"a":3})") << "FULL UPDATE";
+  EXPECT_EQ(events[3].key, R"({"b":2,"a":3})") << "FULL DELETE";
+  // Whole rows stay in table order.
+  EXPECT_EQ(events[0].value, R"({"a":1,"b":2,"v":"x"})");
+  EXPECT_EQ(events[3].old_value, R"({"a":3,"b":2,"v":"y"})");
+}
+
 // ---------------------------------------------------------------------------
 // 3. An unchanged TOASTed column.
 
