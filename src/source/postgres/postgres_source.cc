@@ -336,8 +336,9 @@ class PostgresChangeSource final : public ChangeSource {
   Status on_message(const Relation& r, TransactionHandler&) {
     std::vector<std::string> pk;
     // Under FULL and NOTHING pgoutput flags all or no columns: the key is
-    // the primary key, from the catalog.
-    if (r.replica_identity == 'f' || r.replica_identity == 'n') {
+    // the primary key, from the catalog. Under DEFAULT the flagged columns
+    // are the primary key's, in table order: the catalog gives its order.
+    if (r.replica_identity == 'f' || r.replica_identity == 'n' || r.replica_identity == 'd') {
       auto cols = primary_key_columns(*conns_.catalog, r.relation_id);
       if (!cols) return cols.status();
       pk = std::move(*cols);
