@@ -9,7 +9,9 @@
 // json and jsonb embedded, bytea (hex output) as base64, arrays of these as
 // JSON arrays, NULL as null, everything else (text types, dates and times
 // as PostgreSQL prints them in ISO style, uuid, ...) as its text form in a
-// string.
+// string. A domain over a built-in type maps as that type (the source reads
+// the base type from the stream's Type message); other user-defined types
+// (enums, composites, their arrays) are their text form.
 #pragma once
 
 #include <cstdint>
