@@ -305,6 +305,31 @@ TEST(PostgresErrors, SlotDroppedAndCreatedAgainIsAGap) {
   EXPECT_EQ(pg_test::of_table(d.events(), "public." + table).size(), 1u);
 }
 
+// The first run creates the slot and finds nothing to deliver. If the slot
+// is then dropped and created again, the changes in between are gone: the
+// next run must not start silently from the new slot.
+TEST(PostgresErrors, SlotCreatedByAnIdleFirstRunThenDroppedAndCreatedAgainIsAGap) {
+  pg_test::require_server();
+  Cleanup cleanup;
+  const std::string table = pg_test::unique_name("err_idle_first");
+  const std::string pub = pg_test::unique_name("err_idle_first_pub");
+  const std::string slot = pg_test::unique_name("err_idle_first_slot");
+  cleanup.slots.push_back(slot);
+  Connection c(dsn());
+  table_and_publication(c, table, pub, cleanup);
+  CdcDaemon d(slot, pub);
+  auto r = d.run_once();  // creates the slot; nothing to deliver
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const std::string created = pg_test::confirmed_flush_lsn(slot);
+
+  pg_test::drop_slot_if_exists(slot);
+  c.exec("INSERT INTO " + table + " VALUES (1)");  // lost with the old slot
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  r = d.run_once();
+  EXPECT_EQ(pg_test::of_table(d.events(), "public." + table).size(), 0u);
+  expect_failure(r, "past LSN " + created, "");
+}
+
 TEST(PostgresErrors, SlotAdvancedPastTheCheckpoint) {
   pg_test::require_server();
   Cleanup cleanup;
