@@ -125,8 +125,9 @@ class PostgresPositionCodec final : public SourcePositionCodec {
 class PostgresChangeSource final : public ChangeSource {
  public:
   PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
-                       std::string checkpoint_file)
-      : o_(std::move(options)),
+                       std::string checkpoint_file, bool has_checkpoint)
+      : announce_start_(!has_checkpoint && start > 0),
+        o_(std::move(options)),
         conns_(std::move(conns)),
         encoder_(toast_policy(o_)),
         checkpoint_file_(std::move(checkpoint_file)),
@@ -155,6 +156,21 @@ class PostgresChangeSource final : public ChangeSource {
     if (!connected_) {
       HELIOSDB_RETURN_IF_ERROR(try_reconnect());
       if (!connected_) return SourceReadStatus::kWaiting;
+    }
+    if (announce_start_) {
+      // Without a checkpoint the start (the slot's position) goes into one
+      // at once, even if nothing comes: a slot dropped and created again
+      // before the first change is then a gap the next run sees, not a
+      // silent new start.
+      announce_start_ = false;
+      CommitInfo info;
+      info.position_only = true;
+      info.commit_sequence = last_end_ - 1;
+      info.restart_during = last_end_;
+      info.restart_after = last_end_;
+      info.database = o_.database;
+      HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+      last_commit_position_ = info.commit_sequence;
     }
     for (size_t n = 0; n < max_entries; ++n) {
       maybe_send_status();
@@ -527,6 +543,7 @@ class PostgresChangeSource final : public ChangeSource {
     return Status::ok();
   }
 
+  bool announce_start_;  // no checkpoint: the start position goes into one first
   PostgresSourceOptions o_;
   Connections conns_;
   std::string server_;
@@ -637,7 +654,7 @@ class PostgresSourceFactory final : public SourceFactory {
     spdlog::info("streaming slot {} of PostgreSQL at {} from {} (publication {}; WAL now at {})",
                  o_.slot, catalog.server(), format_lsn(start), o_.publication, format_lsn(*target));
     return std::unique_ptr<ChangeSource>(std::make_unique<PostgresChangeSource>(
-        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file));
+        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file, has_checkpoint));
   }
 
   std::string start_description() const override {
