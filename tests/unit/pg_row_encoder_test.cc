@@ -125,6 +125,30 @@ TEST_F(PgRowEncoder, UpdateUnderFullHasTheWholeOldRowAndThePrimaryKey) {
   EXPECT_EQ(row_.old_value, R"({"a":1,"b":"old","c":3})");
 }
 
+TEST_F(PgRowEncoder, DefaultKeyIsInThePrimaryKeysOrderLikeFull) {
+  // PRIMARY KEY (c, a): pgoutput flags a and c in table order; the catalog's
+  // order makes the key the same bytes as under FULL (above).
+  const CachedRelation& rel = put(
+      relation('d', {col("a", kInt4, true), col("b", kText), col("c", kInt4, true)}), {"c", "a"});
+  ASSERT_EQ(rel.key_columns, (std::vector<uint32_t>{2, 0}));
+  Update up;
+  up.relation_id = kRel;
+  up.old_kind = 'K';
+  up.old_tuple = {t("1"), null(), t("2")};
+  up.new_tuple = {t("5"), t("new"), t("2")};
+  ASSERT_TRUE(encoder_.encode_update(rel, up, row_).is_ok());
+  EXPECT_EQ(row_.key, R"({"c":2,"a":5})");
+  EXPECT_EQ(row_.value, R"({"a":5,"b":"new","c":2})");
+  EXPECT_EQ(row_.old_value, R"({"c":2,"a":1})");  // the old key, shaped like the key
+  // A catalog key that does not name exactly the flagged columns is not used.
+  const CachedRelation& stale = put(
+      relation('d', {col("a", kInt4, true), col("b", kText), col("c", kInt4, true)}), {"b", "a"});
+  EXPECT_EQ(stale.key_columns, (std::vector<uint32_t>{0, 2}));
+  const CachedRelation& none =
+      put(relation('d', {col("a", kInt4, true), col("b", kText), col("c", kInt4, true)}));
+  EXPECT_EQ(none.key_columns, (std::vector<uint32_t>{0, 2}));
+}
+
 TEST_F(PgRowEncoder, DeleteUnderDefaultHasTheKeyAsKeyAndOldValueAndNoValue) {
   const CachedRelation& rel = put(relation('d', users_columns()));
   Delete del;

@@ -83,5 +83,26 @@ TEST(PgTypes, TheTableKnowsTheBuiltinTypes) {
   EXPECT_EQ(builtin_type(kUserType), nullptr);
 }
 
+TEST(PgTypes, ArraysOfStringMappedTypesAreJsonArraysToo) {
+  // inet[], "char"[], point[] (elements quoted: they hold commas), money[].
+  EXPECT_EQ(json(1041, "{10.0.0.1,::1}"), R"x(["10.0.0.1","::1"])x");
+  EXPECT_EQ(json(1002, "{x,NULL}"), R"x(["x",null])x");
+  EXPECT_EQ(json(1017, R"x({"(1,2)","(3,4)"})x"), R"x(["(1,2)","(3,4)"])x");
+  EXPECT_EQ(json(791, "{$1.50}"), R"x(["$1.50"])x");
+  EXPECT_EQ(json(3905, R"x({"[1,3)",empty})x"), R"x(["[1,3)","empty"])x");
+}
+
+TEST(PgTypes, BuiltinTypesByName) {
+  // pgoutput's Type message names a domain's base type: "int4" for a domain
+  // over integer.
+  ASSERT_NE(builtin_type_by_name("int4"), nullptr);
+  EXPECT_EQ(builtin_type_by_name("int4")->oid, 23u);
+  EXPECT_EQ(builtin_type_by_name("jsonb")->oid, 3802u);
+  EXPECT_EQ(builtin_type_by_name("_text")->oid, 1009u);
+  EXPECT_EQ(builtin_type_by_name("integer"), nullptr);  // SQL's name, not typname
+  EXPECT_EQ(builtin_type_by_name("mood"), nullptr);
+  EXPECT_EQ(builtin_type_by_name(""), nullptr);
+}
+
 }  // namespace
 }  // namespace heliosdb::cdc::pg

@@ -27,25 +27,34 @@ constexpr std::array kTypes = {
     BuiltinType{28, "xid", F::kInteger, 0},
     BuiltinType{114, "json", F::kJson, 0},
     BuiltinType{142, "xml", F::kString, 0},
+    BuiltinType{143, "_xml", F::kArray, 142},
     BuiltinType{199, "_json", F::kArray, 114},
     BuiltinType{650, "cidr", F::kString, 0},
+    BuiltinType{651, "_cidr", F::kArray, 650},
     BuiltinType{700, "float4", F::kFloat, 0},
     BuiltinType{701, "float8", F::kFloat, 0},
+    BuiltinType{775, "_macaddr8", F::kArray, 774},
     BuiltinType{790, "money", F::kString, 0},
+    BuiltinType{791, "_money", F::kArray, 790},
     BuiltinType{829, "macaddr", F::kString, 0},
     BuiltinType{869, "inet", F::kString, 0},
     BuiltinType{1000, "_bool", F::kArray, 16},
     BuiltinType{1001, "_bytea", F::kArray, 17},
+    BuiltinType{1002, "_char", F::kArray, 18},
     BuiltinType{1003, "_name", F::kArray, 19},
     BuiltinType{1005, "_int2", F::kArray, 21},
     BuiltinType{1007, "_int4", F::kArray, 23},
     BuiltinType{1009, "_text", F::kArray, 25},
+    BuiltinType{1011, "_xid", F::kArray, 28},
     BuiltinType{1014, "_bpchar", F::kArray, 1042},
     BuiltinType{1015, "_varchar", F::kArray, 1043},
     BuiltinType{1016, "_int8", F::kArray, 20},
+    BuiltinType{1017, "_point", F::kArray, 600},
     BuiltinType{1021, "_float4", F::kArray, 700},
     BuiltinType{1022, "_float8", F::kArray, 701},
     BuiltinType{1028, "_oid", F::kArray, 26},
+    BuiltinType{1040, "_macaddr", F::kArray, 829},
+    BuiltinType{1041, "_inet", F::kArray, 869},
     BuiltinType{1042, "bpchar", F::kString, 0},
     BuiltinType{1043, "varchar", F::kString, 0},
     BuiltinType{1082, "date", F::kString, 0},
@@ -60,14 +69,25 @@ constexpr std::array kTypes = {
     BuiltinType{1187, "_interval", F::kArray, 1186},
     BuiltinType{1231, "_numeric", F::kArray, 1700},
     BuiltinType{1266, "timetz", F::kString, 0},
+    BuiltinType{1270, "_timetz", F::kArray, 1266},
     BuiltinType{1560, "bit", F::kString, 0},
+    BuiltinType{1561, "_bit", F::kArray, 1560},
     BuiltinType{1562, "varbit", F::kString, 0},
+    BuiltinType{1563, "_varbit", F::kArray, 1562},
     BuiltinType{1700, "numeric", F::kNumeric, 0},
     BuiltinType{2950, "uuid", F::kString, 0},
     BuiltinType{2951, "_uuid", F::kArray, 2950},
     BuiltinType{3220, "pg_lsn", F::kString, 0},
+    BuiltinType{3221, "_pg_lsn", F::kArray, 3220},
+    BuiltinType{3643, "_tsvector", F::kArray, 3614},
     BuiltinType{3802, "jsonb", F::kJson, 0},
     BuiltinType{3807, "_jsonb", F::kArray, 3802},
+    BuiltinType{3905, "_int4range", F::kArray, 3904},
+    BuiltinType{3907, "_numrange", F::kArray, 3906},
+    BuiltinType{3909, "_tsrange", F::kArray, 3908},
+    BuiltinType{3911, "_tstzrange", F::kArray, 3910},
+    BuiltinType{3913, "_daterange", F::kArray, 3912},
+    BuiltinType{3927, "_int8range", F::kArray, 3926},
 };
 static_assert(std::is_sorted(kTypes.begin(), kTypes.end(),
                              [](const BuiltinType& a, const BuiltinType& b) {
@@ -201,6 +221,12 @@ const BuiltinType* builtin_type(uint32_t oid) {
   auto it = std::lower_bound(kTypes.begin(), kTypes.end(), oid,
                              [](const BuiltinType& t, uint32_t o) { return t.oid < o; });
   return it != kTypes.end() && it->oid == oid ? &*it : nullptr;
+}
+
+const BuiltinType* builtin_type_by_name(std::string_view name) {
+  auto it = std::find_if(kTypes.begin(), kTypes.end(),
+                         [&](const BuiltinType& t) { return t.name == name; });
+  return it != kTypes.end() ? &*it : nullptr;
 }
 
 void append_column_json(std::string& out, uint32_t type_oid, std::string_view text) {

@@ -9,7 +9,9 @@
 // json and jsonb embedded, bytea (hex output) as base64, arrays of these as
 // JSON arrays, NULL as null, everything else (text types, dates and times
 // as PostgreSQL prints them in ISO style, uuid, ...) as its text form in a
-// string.
+// string. A domain over a built-in type maps as that type (the source reads
+// the base type from the stream's Type message); other user-defined types
+// (enums, composites, their arrays) are their text form.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,11 @@ struct BuiltinType {
 
 // The built-in type `oid`, or null (a user-defined type: its text form).
 const BuiltinType* builtin_type(uint32_t oid);
+
+// The built-in type named `name` (pg_type.typname, e.g. "int4"), or null.
+// For the replication stream's Type messages: pgoutput describes a domain
+// by its base type's namespace and name.
+const BuiltinType* builtin_type_by_name(std::string_view name);
 
 // Appends the JSON form of a column of type `type_oid` whose text form is
 // `text` (a NULL column is appended as null by the caller).

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_connection.h"
+#include "source/postgres/pg_types.h"
 #include "source/postgres/relation_cache.h"
 #include "source/postgres/row_encoder.h"
 
@@ -123,8 +125,9 @@ class PostgresPositionCodec final : public SourcePositionCodec {
 class PostgresChangeSource final : public ChangeSource {
  public:
   PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
-                       std::string checkpoint_file)
-      : o_(std::move(options)),
+                       std::string checkpoint_file, bool has_checkpoint)
+      : announce_start_(!has_checkpoint && start > 0),
+        o_(std::move(options)),
         conns_(std::move(conns)),
         encoder_(toast_policy(o_)),
         checkpoint_file_(std::move(checkpoint_file)),
@@ -153,6 +156,21 @@ class PostgresChangeSource final : public ChangeSource {
     if (!connected_) {
       HELIOSDB_RETURN_IF_ERROR(try_reconnect());
       if (!connected_) return SourceReadStatus::kWaiting;
+    }
+    if (announce_start_) {
+      // Without a checkpoint the start (the slot's position) goes into one
+      // at once, even if nothing comes: a slot dropped and created again
+      // before the first change is then a gap the next run sees, not a
+      // silent new start.
+      announce_start_ = false;
+      CommitInfo info;
+      info.position_only = true;
+      info.commit_sequence = last_end_ - 1;
+      info.restart_during = last_end_;
+      info.restart_after = last_end_;
+      info.database = o_.database;
+      HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+      last_commit_position_ = info.commit_sequence;
     }
     for (size_t n = 0; n < max_entries; ++n) {
       maybe_send_status();
@@ -336,19 +354,44 @@ class PostgresChangeSource final : public ChangeSource {
   Status on_message(const Relation& r, TransactionHandler&) {
     std::vector<std::string> pk;
     // Under FULL and NOTHING pgoutput flags all or no columns: the key is
-    // the primary key, from the catalog.
-    if (r.replica_identity == 'f' || r.replica_identity == 'n') {
+    // the primary key, from the catalog. Under DEFAULT the flagged columns
+    // are the primary key's, in table order: the catalog gives its order.
+    if (r.replica_identity == 'f' || r.replica_identity == 'n' || r.replica_identity == 'd') {
       auto cols = primary_key_columns(*conns_.catalog, r.relation_id);
       if (!cols) return cols.status();
       pk = std::move(*cols);
     }
-    relations_.put(r, std::move(pk));
+    // A column of a domain over a built-in type maps as that type.
+    Relation mapped;
+    const Relation* msg = &r;
+    for (size_t i = 0; i < r.columns.size(); ++i) {
+      auto it = base_types_.find(r.columns[i].type_oid);
+      if (it == base_types_.end()) continue;
+      if (msg == &r) {
+        mapped = r;
+        msg = &mapped;
+      }
+      mapped.columns[i].type_oid = it->second;
+    }
+    relations_.put(*msg, std::move(pk));
     return Status::ok();
   }
 
-  Status on_message(const TypeMessage&, TransactionHandler&) {
-    // A user-defined type: its values come as text, and text is what an
-    // unknown OID maps to (pg_types.h).
+  Status on_message(const TypeMessage& t, TransactionHandler&) {
+    // Type messages come for user-defined types only, before the Relation
+    // message that uses them. pgoutput describes a domain by its base type
+    // (logicalrep_write_typ sends getBaseType()'s namespace and name, "" for
+    // pg_catalog): a domain over a built-in type maps as that type. Other
+    // user-defined types (enums, composites, ranges, ...) come as text, and
+    // text is what an unknown OID maps to (pg_types.h).
+    const BuiltinType* base = t.namespace_name.empty() || t.namespace_name == "pg_catalog"
+                                  ? builtin_type_by_name(t.type_name)
+                                  : nullptr;
+    if (base) {
+      base_types_[t.type_oid] = base->oid;
+    } else {
+      base_types_.erase(t.type_oid);
+    }
     return Status::ok();
   }
 
@@ -495,16 +538,20 @@ class PostgresChangeSource final : public ChangeSource {
     }
     HELIOSDB_RETURN_IF_ERROR(start_replication(*conns->replication, o_, last_end_));
     conns_ = std::move(*conns);
-    relations_.clear();  // the server sends Relation messages again
+    relations_.clear();   // the server sends Relation messages again
+    base_types_.clear();  // and Type messages
     connected_ = true;
     last_status_ = Clock::now() - std::chrono::milliseconds(o_.status_interval_ms);
     return Status::ok();
   }
 
+  bool announce_start_;  // no checkpoint: the start position goes into one first
   PostgresSourceOptions o_;
   Connections conns_;
   std::string server_;
   RelationCache relations_;
+  // Domain OID -> its built-in base type's OID, from Type messages.
+  std::unordered_map<uint32_t, uint32_t> base_types_;
   RowEncoder encoder_;
   EncodedRow row_;
   const std::string checkpoint_file_;
@@ -609,7 +656,7 @@ class PostgresSourceFactory final : public SourceFactory {
     spdlog::info("streaming slot {} of PostgreSQL at {} from {} (publication {}; WAL now at {})",
                  o_.slot, catalog.server(), format_lsn(start), o_.publication, format_lsn(*target));
     return std::unique_ptr<ChangeSource>(std::make_unique<PostgresChangeSource>(
-        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file));
+        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file, has_checkpoint));
   }
 
   std::string start_description() const override {

@@ -47,6 +47,28 @@ void RelationCache::put(const Relation& msg, std::vector<std::string> primary_ke
     }
   } else {
     rel.key_columns = rel.identity_columns;
+    // DEFAULT: the identity is the primary key. pgoutput flags its columns
+    // in table order; the catalog gives the key's own order, the order FULL
+    // uses, so a row's key (and the old key of a 'K' tuple) has the same
+    // bytes under either identity. Only when it names exactly the flagged
+    // columns (else the flags, e.g. a key changed since the message).
+    if (rel.replica_identity == 'd' && !primary_key_columns.empty() &&
+        primary_key_columns.size() == rel.identity_columns.size()) {
+      std::vector<uint32_t> ordered;
+      for (const std::string& pk : primary_key_columns) {
+        for (uint32_t i : rel.identity_columns) {
+          if (rel.columns[i].name == pk &&
+              std::find(ordered.begin(), ordered.end(), i) == ordered.end()) {
+            ordered.push_back(i);
+            break;
+          }
+        }
+      }
+      if (ordered.size() == rel.identity_columns.size()) {
+        rel.key_columns = ordered;
+        rel.identity_columns = std::move(ordered);
+      }
+    }
   }
 
   relations_.insert_or_assign(rel.relation_id, std::move(rel));

@@ -12,7 +12,9 @@
 // columns the Relation message flags as part of the identity (what the old
 // 'K' tuple of an UPDATE or DELETE carries). Under FULL ('f') pgoutput flags
 // every column, and under NOTHING ('n') none, so there the key is the
-// primary key the caller read from the catalog.
+// primary key the caller read from the catalog. Under DEFAULT the flagged
+// columns are put in that key's order too, so a row's key bytes do not
+// depend on the replica identity.
 //
 // Relation ids are only meaningful within one connection: clear() on every
 // new one. Not thread-safe; one per replication connection.
@@ -42,8 +44,9 @@ struct CachedRelation {
   std::vector<CachedColumn> columns;
   // Indexes into `columns`, in the key's order (see the header comment).
   std::vector<uint32_t> key_columns;
-  // Indexes of the columns flagged part_of_identity, in table order: the
-  // columns an old 'K' tuple carries values for.
+  // Indexes of the columns flagged part_of_identity: the columns an old 'K'
+  // tuple carries values for. In table order; under DEFAULT in the primary
+  // key's order when put() was given it (the same bytes as under FULL).
   std::vector<uint32_t> identity_columns;
 
   bool has_key() const { return !key_columns.empty(); }
@@ -53,8 +56,9 @@ class RelationCache {
  public:
   // Copies `msg` (its views may die after the call), replacing an entry
   // with the same relation id. `primary_key_columns`: the table's primary
-  // key column names from the catalog, in key order; used only under
-  // REPLICA IDENTITY FULL or NOTHING, names the message lacks are ignored.
+  // key column names from the catalog, in key order: the key under REPLICA
+  // IDENTITY FULL or NOTHING (names the message lacks are ignored), and the
+  // order of the flagged columns under DEFAULT when it names exactly them.
   void put(const Relation& msg, std::vector<std::string> primary_key_columns);
 
   // The relation, or null if the stream has not described it. The pointer
