@@ -803,10 +803,13 @@ void run_stall_test(int sender_timeout_s) {
   PgObjects pg("faults_stall", "id int PRIMARY KEY, pad text");
   // A small window: the reader blocks too once the sink stalls (it then
   // answers no keepalive, as with a long stall of a big backlog).
-  const std::string config = write_config(
-      dir, pg, {.sink = "stdout", .extra_cdc = "batch_size = 50\nbuffer_size = 200\n"});
+  const std::string config =
+      write_config(dir, pg,
+                   {.sink = "stdout",
+                    .extra_cdc = "batch_size = 50\nbuffer_size = 200\ncheckpoint_interval = 50\n"});
   const std::string log = dir.file("daemon.log");
   const std::string ckpt = dir.file("ckpt");
+  const uint64_t slot_start = pg.confirmed_flush();
   StalledPipe pipe(dir.file("stdout.fifo"));
   pid_t daemon = testing::spawn_with_output(daemon_argv(config), dir.file("stdout.fifo"), log);
   struct Reaper {
@@ -832,6 +835,8 @@ void run_stall_test(int sender_timeout_s) {
   const size_t in_pipe = pipe.buffered();
   const uint64_t flush0 = pg.confirmed_flush();
   const uint64_t ckpt0 = checkpoint_restart_lsn(ckpt);
+  ASSERT_GT(ckpt0, slot_start) << "no checkpoint before the stall; log:\n"
+                               << testing::read_file(log);
   EXPECT_LE(flush0, ckpt0) << "confirmed_flush_lsn " << format_lsn(flush0)
                            << " past the checkpoint's " << format_lsn(ckpt0);
   // More changes while stalled.
