@@ -178,6 +178,11 @@ std::vector<Event> parse_events(const std::string& text, size_t* bad = nullptr) 
   return out;
 }
 
+size_t file_size(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
 uint64_t commit_lsn_of_sequence(uint64_t sequence) { return (sequence >> 20) << 3; }
 
 std::string format_lsn(uint64_t lsn) {
@@ -715,6 +720,135 @@ TEST(PostgresFaults, ServerRestartMidStreamReconnectsAndLosesNothing) {
 
 TEST(PostgresFaults, TerminatedWalsenderReconnectsAndLosesNothing) {
   run_outage_test(Outage::kTerminateWalsender);
+}
+
+// --- 2b. faults inside one large transaction --------------------------------
+
+// The events of `text` for ids first..first+rows-1 (INSERTs of `table`):
+// how many lines, how many distinct ids, and whether a sequence ever named
+// two ids or an id two sequences (a redelivery must be identical).
+struct LargeTxnCount {
+  size_t lines = 0, ids = 0, bad = 0, inconsistent = 0;
+};
+LargeTxnCount count_large_txn(const std::string& text, const std::string& table, int64_t first,
+                              size_t rows) {
+  LargeTxnCount n;
+  std::vector<uint64_t> seq_of(rows, 0);
+  const std::string qualified = "public." + table;
+  for (const Event& e : parse_events(text)) {
+    if (e.table != qualified || e.operation != "INSERT" || e.id < first ||
+        e.id >= first + static_cast<int64_t>(rows)) {
+      ++n.bad;
+      continue;
+    }
+    ++n.lines;
+    uint64_t& s = seq_of[e.id - first];
+    if (s == 0) {
+      s = e.sequence;
+      ++n.ids;
+    } else if (s != e.sequence) {
+      ++n.inconsistent;
+    }
+  }
+  std::vector<uint64_t> sorted;
+  for (uint64_t s : seq_of)
+    if (s) sorted.push_back(s);
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) ++n.inconsistent;
+  return n;
+}
+
+// The walsender terminated while the daemon is in the middle of a 600,000-row
+// transaction: the server sends the transaction again from its start, and the
+// daemon skips the changes it handed on already (no duplicates at all: the
+// daemon did not restart), and loses none.
+TEST(PostgresFaults, TerminatedWalsenderMidTransactionResumesWithoutDuplicates) {
+  pg_test::require_server();
+  TempDir dir;
+  PgObjects pg("faults_midtxn", "id int PRIMARY KEY, pad text");
+  const std::string config = write_config(dir, pg, {});
+  const std::string out = dir.file("events.jsonl");
+  const std::string log = dir.file("daemon.log");
+  constexpr size_t kRows = 600000;
+  pid_t daemon = testing::spawn_with_output(daemon_argv(config), log, log);
+  struct Reaper {
+    pid_t pid;
+    bool done = false;
+    ~Reaper() {
+      if (!done) {
+        kill(pid, SIGKILL);
+        testing::wait_exit(pid);
+      }
+    }
+  } reaper{daemon};
+  ASSERT_TRUE(wait_for([&] { return contains(testing::read_file(log), "streaming slot"); }, 30s))
+      << testing::read_file(log);
+  Connection(pg_test::dsn())
+      .exec("INSERT INTO " + pg.table +
+            " (id, pad) SELECT g, repeat('m', 80) FROM generate_series(1, " +
+            std::to_string(kRows) + ") g");
+  ASSERT_TRUE(wait_for([&] { return file_size(out) >= kRows * 10; }, 60s, 5ms))
+      << testing::read_file(log);
+  const size_t at_termination = testing::count_complete_lines(out);
+  auto r = pg_test::superuser().query(
+      "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+      "WHERE slot_name = $1 AND active_pid IS NOT NULL",
+      {pg.slot});
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_TRUE(wait_for([&] { return testing::count_complete_lines(out) >= kRows; }, 60s, 100ms));
+  std::this_thread::sleep_for(500ms);  // anything more (duplicates) comes out too
+  ASSERT_EQ(kill(daemon, SIGTERM), 0);
+  reaper.done = true;
+  EXPECT_EQ(testing::wait_exit(daemon), 0);
+  const std::string text = testing::read_file(log);
+  ASSERT_TRUE(contains(text, "reconnected to PostgreSQL")) << text;
+  const LargeTxnCount n = count_large_txn(testing::read_file(out), pg.table, 1, kRows);
+  std::cout << "terminated at " << at_termination << " of " << kRows << " lines; delivered "
+            << n.lines << " lines, " << n.ids << " ids\n";
+  EXPECT_LT(at_termination, kRows) << "the transaction was delivered before the termination";
+  EXPECT_EQ(n.bad, 0u);
+  EXPECT_EQ(n.ids, kRows);
+  EXPECT_EQ(n.lines, kRows) << "duplicates after a reconnect inside a transaction";
+  EXPECT_EQ(n.inconsistent, 0u);
+}
+
+// kill -9 in the middle of a 600,000-row transaction, then `run --once`: the
+// checkpoint falls inside the transaction and the next run resumes inside it
+// (replaying only what was delivered since that checkpoint).
+TEST(PostgresFaults, SigkillMidTransactionResumesInsideIt) {
+  pg_test::require_server();
+  TempDir dir;
+  PgObjects pg("faults_killtxn", "id int PRIMARY KEY, pad text");
+  const std::string config = write_config(dir, pg, {});
+  const std::string out = dir.file("events.jsonl");
+  const std::string log = dir.file("daemon.log");
+  constexpr size_t kRows = 600000;
+  Connection(pg_test::dsn())
+      .exec("INSERT INTO " + pg.table +
+            " (id, pad) SELECT g, repeat('k', 80) FROM generate_series(1, " +
+            std::to_string(kRows) + ") g");
+  pid_t daemon = testing::spawn_with_output(daemon_argv(config), log, log);
+  ASSERT_TRUE(wait_for([&] { return file_size(out) >= kRows * 10; }, 60s, 5ms))
+      << testing::read_file(log);
+  ASSERT_EQ(kill(daemon, SIGKILL), 0);
+  ASSERT_EQ(testing::wait_exit(daemon), 128 + SIGKILL);
+  const size_t at_kill = testing::count_complete_lines(out);
+  const uint64_t ckpt = checkpoint_restart_lsn(dir.file("ckpt"));
+  const std::string ckpt_text = testing::read_file(dir.file("ckpt") + "/heliosdb_test.checkpoint");
+  auto drain = testing::run_command(daemon_argv(config, /*once=*/true));
+  ASSERT_EQ(drain.exit_code, 0) << drain.err;
+  const LargeTxnCount n = count_large_txn(testing::read_file(out), pg.table, 1, kRows);
+  std::cout << "killed at " << at_kill << " of " << kRows << " lines (checkpoint "
+            << ckpt_text.substr(ckpt_text.find("position=")).substr(0, 60) << "); delivered "
+            << n.lines << " lines, " << n.ids << " ids, " << n.lines - n.ids << " duplicates\n";
+  EXPECT_LT(at_kill, kRows);
+  EXPECT_GT(ckpt, 0u) << "no checkpoint inside the transaction";
+  EXPECT_EQ(n.bad, 0u);
+  EXPECT_EQ(n.ids, kRows);
+  EXPECT_EQ(n.inconsistent, 0u);
+  // The replay starts at the checkpoint: at most what the killed run
+  // delivered after its last checkpoint (checkpoint_interval = 1000 events).
+  EXPECT_LT(n.lines - n.ids, at_kill);
 }
 
 // --- 3. a stalled sink holds the slot's confirmed_flush_lsn ----------------
