@@ -619,14 +619,26 @@ TEST(PostgresFaults, SigkillTenTimesUnderLiveWritesLosesNothingAndKeepsPerKeyOrd
 
 // --- 2. the connection to PostgreSQL lost mid-stream -----------------------
 
-enum class Outage { kServerRestart, kTerminateWalsender };
+enum class Outage { kServerRestart, kServerCrash, kTerminateWalsender };
+
+const char* outage_name(Outage o) {
+  switch (o) {
+    case Outage::kServerRestart:
+      return "server restart";
+    case Outage::kServerCrash:
+      return "server crash (immediate stop) and start";
+    case Outage::kTerminateWalsender:
+      return "walsender terminated";
+  }
+  return "?";
+}
 
 void run_outage_test(Outage outage) {
   pg_test::require_server();
   // postgres.sh picks its server by PG_PORT: never restart another one.
   ASSERT_EQ(::setenv("PG_PORT", std::to_string(pg_test::port()).c_str(), 1), 0);
   TempDir dir;
-  PgObjects pg(outage == Outage::kServerRestart ? "faults_restart" : "faults_term",
+  PgObjects pg(outage == Outage::kTerminateWalsender ? "faults_term" : "faults_restart",
                kVersionedColumns);
   ConfigOptions opts;
   opts.metrics_port = testing::free_loopback_port();
@@ -654,6 +666,10 @@ void run_outage_test(Outage outage) {
   const auto outage_start = Clock::now();
   if (outage == Outage::kServerRestart) {
     ASSERT_EQ(pg_test::service("restart"), 0);
+  } else if (outage == Outage::kServerCrash) {
+    ASSERT_EQ(pg_test::service("kill"), 0);
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(pg_test::service("start"), 0);
   } else {
     auto r = pg_test::superuser().query(
         "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
@@ -698,24 +714,27 @@ void run_outage_test(Outage outage) {
 
   const auto events = parse_events(testing::read_file(out));
   Verdict v = verify(events, committed, pg.table);
-  std::cout << (outage == Outage::kServerRestart ? "server restart" : "walsender terminated")
-            << ": reconnected after " << reconnect_s << " s (log), reconnects metric "
-            << samples["heliosdb_cdc_source_reconnects_total"] << "; writer: " << committed.size()
-            << " changes in " << writer.transactions() << " transactions, "
-            << writer.broken_statements() << " broken statements ("
+  std::cout << outage_name(outage) << ": reconnected after " << reconnect_s
+            << " s (log), reconnects metric " << samples["heliosdb_cdc_source_reconnects_total"]
+            << "; writer: " << committed.size() << " changes in " << writer.transactions()
+            << " transactions, " << writer.broken_statements() << " broken statements ("
             << writer.lost_results_committed() << " had committed, "
             << writer.lost_results_not_committed() << " had not); delivered " << v.events
             << " events, " << v.duplicates << " duplicates\n";
   EXPECT_EQ(v.lost, 0u) << v.report();
   EXPECT_EQ(v.phantoms, 0u) << v.report();
   EXPECT_EQ(v.order_errors, 0u) << v.report();
-  if (outage == Outage::kServerRestart) {
+  if (outage != Outage::kTerminateWalsender) {
     EXPECT_GE(writer.broken_statements(), 1u) << "the writer never saw the restart";
   }
 }
 
 TEST(PostgresFaults, ServerRestartMidStreamReconnectsAndLosesNothing) {
   run_outage_test(Outage::kServerRestart);
+}
+
+TEST(PostgresFaults, ServerCrashMidStreamReconnectsAndLosesNothing) {
+  run_outage_test(Outage::kServerCrash);
 }
 
 TEST(PostgresFaults, TerminatedWalsenderReconnectsAndLosesNothing) {
@@ -849,6 +868,58 @@ TEST(PostgresFaults, SigkillMidTransactionResumesInsideIt) {
   // The replay starts at the checkpoint: at most what the killed run
   // delivered after its last checkpoint (checkpoint_interval = 1000 events).
   EXPECT_LT(n.lines - n.ids, at_kill);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+// kill -9 at random moments while the walsender decodes and streams a
+// backlog, restarted at once, 12 times: the next run must not find the slot
+// still held by the dead run's walsender ("is in use by another
+// connection") and give up.
+TEST(PostgresFaults, ImmediateRestartAfterSigkillFindsTheSlotFree) {
+  pg_test::require_server();
+  TempDir dir;
+  PgObjects pg("faults_inuse", "id int PRIMARY KEY, pad text");
+  const std::string config = write_config(dir, pg, {});
+  const std::string log = dir.file("daemon.log");
+  constexpr size_t kRows = 300000;
+  Connection(pg_test::dsn())
+      .exec("INSERT INTO " + pg.table +
+            " (id, pad) SELECT g, repeat('i', 80) FROM generate_series(1, " +
+            std::to_string(kRows) + ") g");
+  std::mt19937 rng(std::random_device{}());
+  int refused = 0;
+  constexpr int kRuns = 12;
+  for (int i = 0; i < kRuns; ++i) {
+    pid_t daemon = testing::spawn_with_output(daemon_argv(config), log, log);
+    int rc = -1;
+    bool exited = false;
+    wait_for(
+        [&] {
+          exited = exited || has_exited(daemon, &rc);
+          return exited ||
+                 occurrences(testing::read_file(log), "streaming slot") > static_cast<size_t>(i);
+        },
+        30s, 5ms);
+    if (!exited) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 800)(rng)));
+      exited = has_exited(daemon, &rc);
+    }
+    if (exited) {
+      ++refused;
+      continue;
+    }
+    ASSERT_EQ(kill(daemon, SIGKILL), 0);
+    ASSERT_EQ(testing::wait_exit(daemon), 128 + SIGKILL);
+  }
+  const std::string text = testing::read_file(log);
+  std::cout << refused << " of " << kRuns << " immediate restarts gave up\n";
+  EXPECT_EQ(refused, 0) << text.substr(text.size() > 4000 ? text.size() - 4000 : 0);
 }
 
 // --- 3. a stalled sink holds the slot's confirmed_flush_lsn ----------------
