@@ -741,6 +741,62 @@ TEST(PostgresFaults, TerminatedWalsenderReconnectsAndLosesNothing) {
   run_outage_test(Outage::kTerminateWalsender);
 }
 
+// SIGTERM while PostgreSQL is down and the daemon is retrying: it exits 0
+// at once with its checkpoint, and a `run --once` after the server is back
+// delivers the rest.
+TEST(PostgresFaults, SigtermWhileTheServerIsDownExitsCleanly) {
+  pg_test::require_server();
+  ASSERT_EQ(::setenv("PG_PORT", std::to_string(pg_test::port()).c_str(), 1), 0);
+  TempDir dir;
+  PgObjects pg("faults_down", kVersionedColumns);
+  const std::string config = write_config(dir, pg, {});
+  const std::string out = dir.file("events.jsonl");
+  const std::string log = dir.file("daemon.log");
+  Writer writer(pg.table, 200, std::random_device{}());
+  writer.start();
+  pid_t daemon = testing::spawn_with_output(daemon_argv(config), log, log);
+  struct Guard {
+    pid_t pid;
+    bool reaped = false;
+    ~Guard() {
+      if (!reaped) {
+        kill(pid, SIGKILL);
+        testing::wait_exit(pid);
+      }
+      pg_test::service("start");  // whatever happened, the next test has its server
+    }
+  } guard{daemon};
+  ASSERT_TRUE(wait_for([&] { return testing::count_complete_lines(out) > 100; }, 30s))
+      << testing::read_file(log);
+  ASSERT_EQ(pg_test::service("stop"), 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return contains(testing::read_file(log), "lost the replication connection"); }, 30s))
+      << testing::read_file(log);
+  std::this_thread::sleep_for(1500ms);  // a failed attempt or two
+  const auto term = Clock::now();
+  ASSERT_EQ(kill(daemon, SIGTERM), 0);
+  const int rc = testing::wait_exit(daemon);
+  guard.reaped = true;
+  const double took = std::chrono::duration<double>(Clock::now() - term).count();
+  const std::string text = testing::read_file(log);
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_LT(took, 5.0) << text;
+  ASSERT_EQ(pg_test::service("start"), 0);
+  std::this_thread::sleep_for(1s);  // the writer commits again
+  writer.stop();
+  ASSERT_TRUE(writer.error().empty()) << writer.error();
+  auto drain = testing::run_command(daemon_argv(config, /*once=*/true));
+  ASSERT_EQ(drain.exit_code, 0) << drain.err;
+  const auto committed = writer.committed();
+  Verdict v = verify(parse_events(testing::read_file(out)), committed, pg.table);
+  std::cout << "SIGTERM while the server was down: exit " << rc << " after " << took << " s; then "
+            << v.events << " events for " << committed.size() << " changes, " << v.duplicates
+            << " duplicates\n";
+  EXPECT_EQ(v.lost, 0u) << v.report();
+  EXPECT_EQ(v.phantoms, 0u) << v.report();
+  EXPECT_EQ(v.order_errors, 0u) << v.report();
+}
+
 // --- 2b. faults inside one large transaction --------------------------------
 
 // The events of `text` for ids first..first+rows-1 (INSERTs of `table`):
