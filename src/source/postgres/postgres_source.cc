@@ -123,6 +123,8 @@ class PostgresPositionCodec final : public SourcePositionCodec {
 };
 
 class PostgresChangeSource final : public ChangeSource {
+  static constexpr int64_t kInTransactionWaitUs = 10000;
+
  public:
   PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
                        std::string checkpoint_file, bool has_checkpoint)
@@ -172,6 +174,7 @@ class PostgresChangeSource final : public ChangeSource {
       HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
       last_commit_position_ = info.commit_sequence;
     }
+    int64_t wait_budget_us = kInTransactionWaitUs;
     for (size_t n = 0; n < max_entries; ++n) {
       maybe_send_status();
       char* buf = nullptr;
@@ -182,6 +185,24 @@ class PostgresChangeSource final : public ChangeSource {
           return SourceReadStatus::kWaiting;
         }
         len = PQgetCopyData(conns_.replication->raw(), &buf, 1);
+        if (len == 0 && in_txn_ && wait_budget_us > 0) {
+          // Inside a transaction its remaining changes are on their way
+          // (pgoutput v1 sends committed transactions only): wait for them
+          // here, up to kInTransactionWaitUs per call, rather than hand the
+          // sink a partial batch each time the reader catches up with the
+          // socket (a batch of ~20 events and three thread wake-ups every
+          // ~20 events: bench/postgres_bench.sh, docs/performance.md).
+          const auto t0 = Clock::now();
+          pollfd p{PQsocket(conns_.replication->raw()), POLLIN, 0};
+          if (p.fd >= 0) ::poll(&p, 1, static_cast<int>((wait_budget_us + 999) / 1000));
+          wait_budget_us -= std::max<int64_t>(
+              1, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+          if (!PQconsumeInput(conns_.replication->raw())) {
+            lost("reading: " + conns_.replication->last_error());
+            return SourceReadStatus::kWaiting;
+          }
+          len = PQgetCopyData(conns_.replication->raw(), &buf, 1);
+        }
         if (len == 0) return caught_up_status();
       }
       if (len < 0) {
