@@ -14,8 +14,8 @@
 //     down;
 //   - a stalled sink: the slot's confirmed_flush_lsn stays at or below the
 //     checkpoint's restart LSN and does not move until the sink drains; the
-//     same with a stall longer than wal_sender_timeout (the server drops the
-//     connection, the daemon reconnects once the sink drains);
+//     same with a stall longer than wal_sender_timeout (status updates keep
+//     going out while the reader is held: the server keeps the connection);
 //   - a 2,000,000-row transaction: peak RSS below 64 MiB and within 1.5x +
 //     8 MiB of a 200,000-row one's (memory does not grow with the
 //     transaction).
@@ -874,8 +874,9 @@ TEST(PostgresFaults, TerminatedWalsenderMidTransactionResumesWithoutDuplicates) 
       .exec("INSERT INTO " + pg.table +
             " (id, pad) SELECT g, repeat('m', 80) FROM generate_series(1, " +
             std::to_string(kRows) + ") g");
-  ASSERT_TRUE(wait_for([&] { return file_size(out) >= kRows * 10; }, 60s, 5ms))
-      << testing::read_file(log);
+  // As soon as the transaction starts coming out: the rest of it takes
+  // seconds, so the termination falls inside it.
+  ASSERT_TRUE(wait_for([&] { return file_size(out) > 0; }, 60s, 1ms)) << testing::read_file(log);
   const size_t at_termination = testing::count_complete_lines(out);
   auto r = pg_test::superuser().query(
       "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
@@ -1139,12 +1140,10 @@ void run_stall_test(int sender_timeout_s) {
             << format_lsn(flush0) << ", checkpoint restart LSN " << format_lsn(ckpt0) << ", WAL at "
             << format_lsn(wal_after_writes) << "; walsender "
             << (slot_inactive_seen ? "gone during the stall" : "kept the connection") << "\n";
-  if (sender_timeout_s) {
-    EXPECT_TRUE(slot_inactive_seen)
-        << "the walsender kept a connection silent for longer than wal_sender_timeout";
-  } else {
-    EXPECT_FALSE(slot_inactive_seen);
-  }
+  // The daemon's status thread answers the server while the reader is held
+  // by the stalled sink: the connection survives a stall longer than
+  // wal_sender_timeout.
+  EXPECT_FALSE(slot_inactive_seen) << "the server dropped the daemon's connection during the stall";
 
   pipe.unstall();
   const size_t want = 2 * kTxns * kRows;
@@ -1202,9 +1201,7 @@ void run_stall_test(int sender_timeout_s) {
   const int rc = testing::wait_exit(daemon);
   const std::string text = testing::read_file(log);
   EXPECT_EQ(rc, 0) << text;
-  if (sender_timeout_s) {
-    EXPECT_TRUE(contains(text, "reconnected to PostgreSQL")) << text;
-  }
+  EXPECT_FALSE(contains(text, "lost the replication connection")) << text;
   // Every row, sequences unique per distinct event.
   std::map<uint64_t, int64_t> seqs;
   for (const Event& e : parse_events(pipe.data())) {
@@ -1219,7 +1216,7 @@ void run_stall_test(int sender_timeout_s) {
 
 TEST(PostgresFaults, StalledSinkHoldsConfirmedFlushAtTheCheckpoint) { run_stall_test(0); }
 
-TEST(PostgresFaults, StallLongerThanWalSenderTimeoutReconnectsAndHoldsConfirmedFlush) {
+TEST(PostgresFaults, StallLongerThanWalSenderTimeoutKeepsTheConnectionAndHoldsConfirmedFlush) {
   run_stall_test(3);
 }
 

@@ -73,7 +73,8 @@ options::Table make_postgres_table() {
       "reconnect_max_backoff_ms", d.reconnect_max_backoff_ms, 100, 3600000,
       "PostgresSourceOptions::reconnect_max_backoff_ms",
       "A lost connection is retried with exponential backoff (100 ms doubling, with jitter) up to "
-      "this wait between attempts, for as long as it takes; each attempt is logged and counted in "
+      "this wait between attempts, for as long as it takes; each attempt is logged, each "
+      "reconnection counted in "
       "`heliosdb_cdc_source_reconnects_total`."));
   return t;
 }

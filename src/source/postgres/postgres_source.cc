@@ -7,6 +7,8 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -142,19 +144,34 @@ class PostgresChangeSource final : public ChangeSource {
     last_status_ = Clock::now();
     // The slot knows where we stand; answer at once so the server's view
     // (pg_stat_replication) shows us.
-    send_status(false);
+    send_status();
+    status_thread_ = std::thread([this] { status_loop(); });
   }
 
   ~PostgresChangeSource() override {
+    {
+      std::lock_guard lock(conn_mu_);
+      stopping_ = true;
+    }
+    status_cv_.notify_all();
+    status_thread_.join();
     // The last checkpoint's position, so the slot releases what it covers.
-    if (connected_) {
-      send_status(false);
+    if (connected_ && !send_failed_ && send_status()) {
       PQputCopyEnd(conns_.replication->raw(), nullptr);
       PQflush(conns_.replication->raw());
     }
   }
 
+  // The reader holds conn_mu_ while it uses the replication connection and
+  // releases it while the pipeline handles what it read (the handler may
+  // block for as long as the sink stalls): the status thread then keeps
+  // the server answered.
   Result<SourceReadStatus> read(TransactionHandler& handler, size_t max_entries) override {
+    std::unique_lock lock(conn_mu_);
+    if (send_failed_) {
+      lost("sending a status update: " + send_error_);
+      return SourceReadStatus::kWaiting;
+    }
     if (!connected_) {
       HELIOSDB_RETURN_IF_ERROR(try_reconnect());
       if (!connected_) return SourceReadStatus::kWaiting;
@@ -171,12 +188,18 @@ class PostgresChangeSource final : public ChangeSource {
       info.restart_during = last_end_;
       info.restart_after = last_end_;
       info.database = o_.database;
+      lock.unlock();
       HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+      lock.lock();
       last_commit_position_ = info.commit_sequence;
     }
     int64_t wait_budget_us = kInTransactionWaitUs;
     for (size_t n = 0; n < max_entries; ++n) {
       maybe_send_status();
+      if (send_failed_) {
+        lost("sending a status update: " + send_error_);
+        return SourceReadStatus::kWaiting;
+      }
       char* buf = nullptr;
       int len = PQgetCopyData(conns_.replication->raw(), &buf, 1);
       if (len == 0) {
@@ -211,16 +234,28 @@ class PostgresChangeSource final : public ChangeSource {
         return SourceReadStatus::kWaiting;
       }
       std::unique_ptr<char, decltype(&PQfreemem)> guard(buf, PQfreemem);
+      lock.unlock();
       Status st = handle_copy_data(std::string_view(buf, static_cast<size_t>(len)), handler);
+      lock.lock();
       if (!st.is_ok()) return st;
+      if (send_failed_) {
+        lost("sending a status update: " + send_error_);
+        return SourceReadStatus::kWaiting;
+      }
+      if (reply_due_) {
+        reply_due_ = false;
+        if (!send_status()) return SourceReadStatus::kWaiting;
+      }
     }
     return SourceReadStatus::kMore;
   }
 
   void wait_for_data(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(conn_mu_);
     if (!connected_) {
       const auto now = Clock::now();
       if (next_attempt_ > now) {
+        lock.unlock();
         std::this_thread::sleep_for(std::min<Clock::duration>(timeout, next_attempt_ - now));
       }
       return;
@@ -234,7 +269,7 @@ class PostgresChangeSource final : public ChangeSource {
         std::clamp<int64_t>(std::min<int64_t>(timeout.count(), until_status), 0, 60000));
     pollfd p{PQsocket(conns_.replication->raw()), POLLIN, 0};
     if (p.fd >= 0) ::poll(&p, 1, ms);
-    maybe_send_status();
+    if (!send_failed_) maybe_send_status();
   }
 
   SourceProgress progress() const override {
@@ -279,21 +314,38 @@ class PostgresChangeSource final : public ChangeSource {
     // every status_interval_ms as a sign of life.
     if ((durable > flushed_ && now - last_status_ >= std::chrono::milliseconds(100)) ||
         now - last_status_ >= std::chrono::milliseconds(o_.status_interval_ms)) {
-      send_status(false);
+      send_status();
     }
   }
 
-  void send_status(bool reply_requested) {
+  // With conn_mu_ held. False if the connection failed: send_failed_ is
+  // set, and the reader (only it resets the connection) calls lost().
+  bool send_status() {
     const Lsn durable = durable_.load(std::memory_order_relaxed);
     flushed_ = std::max(flushed_, durable);
     const std::string msg =
-        encode_standby_status(flushed_, flushed_, flushed_, now_pg_micros(), reply_requested);
+        encode_standby_status(flushed_, flushed_, flushed_, now_pg_micros(), false);
     PGconn* c = conns_.replication->raw();
     if (PQputCopyData(c, msg.data(), static_cast<int>(msg.size())) != 1 || PQflush(c) != 0) {
-      lost("sending a status update: " + conns_.replication->last_error());
-      return;
+      send_failed_ = true;
+      send_error_ = conns_.replication->last_error();
+      return false;
     }
     last_status_ = Clock::now();
+    return true;
+  }
+
+  // While the reader is away in the pipeline (a stalled sink holds it in
+  // the handler), status updates still go out: the server drops a client
+  // silent for wal_sender_timeout (60 s by default), and a new durable
+  // checkpoint should reach the slot without waiting for the sink.
+  void status_loop() {
+    std::unique_lock lock(conn_mu_);
+    while (!stopping_) {
+      status_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (stopping_) break;
+      if (connected_ && !send_failed_) maybe_send_status();
+    }
   }
 
   // --- the stream ---
@@ -314,7 +366,9 @@ class PostgresChangeSource final : public ChangeSource {
   }
 
   Status on_keepalive(const PrimaryKeepalive& k, TransactionHandler& handler) {
-    if (k.reply_requested) send_status(false);
+    // Answered by the reader as soon as this returns (it holds the
+    // connection's lock then).
+    if (k.reply_requested) reply_due_ = true;
     if (in_txn_) return Status::ok();
     // Everything before walEnd has been sent, so --once has all it came for.
     if (k.wal_end >= target_) reached_target_ = true;
@@ -498,6 +552,8 @@ class PostgresChangeSource final : public ChangeSource {
   void lost(const std::string& why) {
     if (!connected_) return;
     connected_ = false;
+    send_failed_ = false;
+    reply_due_ = false;
     spdlog::warn("lost the replication connection to PostgreSQL at {} ({}); reconnecting", server_,
                  why);
     if (in_txn_) {
@@ -514,9 +570,9 @@ class PostgresChangeSource final : public ChangeSource {
 
   Status try_reconnect() {
     if (Clock::now() < next_attempt_) return Status::ok();
-    ++reconnects_;
     Status st = reconnect();
     if (st.is_ok()) {
+      ++reconnects_;  // connections made again; each failed attempt is logged
       spdlog::info("reconnected to PostgreSQL at {}: streaming slot {} from {}", server_, o_.slot,
                    format_lsn(last_end_));
       return Status::ok();
@@ -596,6 +652,16 @@ class PostgresChangeSource final : public ChangeSource {
   Lsn flushed_;                   // the flush position last reported
   bool reached_target_;
   bool connected_ = false;
+  // The status thread and the reader share the replication connection:
+  // conn_mu_ guards it and the status fields (flushed_, last_status_,
+  // connected_, send_failed_, send_error_, reply_due_, stopping_).
+  std::mutex conn_mu_;
+  std::condition_variable status_cv_;
+  bool stopping_ = false;
+  bool send_failed_ = false;
+  std::string send_error_;
+  bool reply_due_ = false;
+  std::thread status_thread_;
   Clock::time_point last_status_;
   Clock::time_point next_attempt_;
   std::chrono::milliseconds backoff_{100};
