@@ -181,4 +181,26 @@ inline std::string describe(const testing::CommandResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
+// Runs `sql` (each a statement) when it goes out of scope, ignoring errors:
+// the test's objects are dropped even when it fails half-way.
+struct Cleanup {
+  std::vector<std::string> sql;
+  std::vector<std::string> slots;
+  ~Cleanup() {
+    for (const auto& s : slots) {
+      try {
+        pg_test::drop_slot_if_exists(s);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "dropping slot " << s << ": " << e.what();
+      }
+    }
+    for (auto it = sql.rbegin(); it != sql.rend(); ++it) {
+      try {
+        pg_test::superuser().exec(*it);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+};
+
 }  // namespace heliosdb::cdc::pg_test

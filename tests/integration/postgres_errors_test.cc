@@ -18,6 +18,8 @@
 namespace heliosdb::cdc {
 namespace {
 
+using pg_test::Cleanup;
+
 using pg_test::CdcDaemon;
 using pg_test::Connection;
 using pg_test::contains;
@@ -25,27 +27,6 @@ using pg_test::describe;
 using pg_test::dsn;
 
 constexpr int kReplicaPort = 15442;
-
-// Drops slots and runs SQL at the end of a test, even a failed one.
-struct Cleanup {
-  std::vector<std::string> sql;
-  std::vector<std::string> slots;
-  ~Cleanup() {
-    for (const auto& s : slots) {
-      try {
-        pg_test::drop_slot_if_exists(s);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "dropping slot " << s << ": " << e.what();
-      }
-    }
-    for (auto it = sql.rbegin(); it != sql.rend(); ++it) {
-      try {
-        pg_test::superuser().exec(*it);
-      } catch (const std::exception&) {
-      }
-    }
-  }
-};
 
 // A DSN with the password written in it (so the test can check it is never
 // printed).

@@ -30,6 +30,8 @@
 namespace heliosdb::cdc {
 namespace {
 
+using pg_test::Cleanup;
+
 using pg_test::CdcDaemon;
 using pg_test::CdcEvent;
 using pg_test::Connection;
@@ -37,28 +39,6 @@ using pg_test::contains;
 using pg_test::describe;
 using pg_test::dsn;
 using pg_test::of_table;
-
-// Runs `sql` (each a statement) when it goes out of scope, ignoring errors:
-// the test's objects are dropped even when it fails half-way.
-struct Cleanup {
-  std::vector<std::string> sql;
-  std::vector<std::string> slots;
-  ~Cleanup() {
-    for (const auto& s : slots) {
-      try {
-        pg_test::drop_slot_if_exists(s);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "dropping slot " << s << ": " << e.what();
-      }
-    }
-    for (auto it = sql.rbegin(); it != sql.rend(); ++it) {
-      try {
-        pg_test::superuser().exec(*it);
-      } catch (const std::exception&) {
-      }
-    }
-  }
-};
 
 // A connection with the replication connection's session settings, so
 // `SELECT col` prints what the walsender sends.
