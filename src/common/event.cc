@@ -14,6 +14,8 @@ std::string_view operation_name(OperationType op) {
       return "DELETE";
     case OperationType::Truncate:
       return "TRUNCATE";
+    case OperationType::Read:
+      return "READ";
   }
   return "UNKNOWN";
 }
@@ -32,6 +34,7 @@ std::optional<OperationType> parse_operation(std::string_view name) {
   if (eq("UPDATE")) return OperationType::Update;
   if (eq("DELETE")) return OperationType::Delete;
   if (eq("TRUNCATE")) return OperationType::Truncate;
+  if (eq("READ")) return OperationType::Read;
   return std::nullopt;
 }
 

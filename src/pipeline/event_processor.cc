@@ -432,7 +432,11 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   }
   CdcEvent& ev = current->events[current->size];
   const uint64_t event_sequence = c.event_sequence ? c.event_sequence : c.sequence;
-  assign_event_id(ev.event_id, config.database, event_sequence);
+  if (c.event_id.empty()) {
+    assign_event_id(ev.event_id, config.database, event_sequence);
+  } else {
+    ev.event_id.assign(c.event_id);
+  }
   ev.timestamp = c.timestamp_ms;
   ev.sequence = event_sequence;
   ev.operation = c.kind;
@@ -442,10 +446,19 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   EventBatchBuffer::SpareBuffers& spare = current->spares[current->size];
   assign_keeping_buffer(ev.value, spare.value, c.value, keep_bytes);
   assign_keeping_buffer(ev.old_value, spare.old_value, c.old_value, keep_bytes);
-  if (!ev.transaction_id) ev.transaction_id.emplace();
-  assign_transaction_id(*ev.transaction_id, info.transaction_id);
+  if (c.kind == OperationType::Read) {
+    // A snapshot row was read, not written by a transaction.
+    ev.transaction_id.reset();
+  } else {
+    if (!ev.transaction_id) ev.transaction_id.emplace();
+    assign_transaction_id(*ev.transaction_id, info.transaction_id);
+  }
   ev.metadata.clear();
   if (!info.origin.empty()) ev.metadata.emplace("origin", info.origin);
+  if (c.snapshot != CommittedChange::SnapshotMark::kNone) {
+    ev.metadata.emplace("snapshot", c.snapshot == CommittedChange::SnapshotMark::kLast ? "last"
+                                                                                       : "true");
+  }
   if (!filter.apply(ev)) {
     // A long run of dropped changes publishes its counts as it goes.
     if (++local_filtered == kPublishFilteredEvery) publish_read_counts();

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "heliosdb/cdc/event.h"
 #include "heliosdb/cdc/status.h"
@@ -69,6 +70,15 @@ struct CommittedChange {
   std::string_view key;
   std::optional<std::string_view> value;
   std::optional<std::string_view> old_value;
+  // The event's event_id when it is not derived from event_sequence: a
+  // snapshot row (READ) has one derived from its table and key, so reading
+  // the same chunk again after a crash gives the same ids
+  // (docs/postgres.md). Empty: derived as always.
+  std::string_view event_id;
+  // A snapshot row's metadata "snapshot": "true", or "last" on the last row
+  // of a table. None: the metadata has no "snapshot".
+  enum class SnapshotMark : uint8_t { kNone, kRow, kLast };
+  SnapshotMark snapshot = SnapshotMark::kNone;
 };
 
 // Receives committed transactions: on_begin, then each change, then
@@ -90,6 +100,16 @@ struct SourceProgress {
   uint64_t aborted_transactions = 0;
   uint64_t aborted_changes = 0;  // changes dropped because their transaction aborted
   uint64_t reconnects = 0;       // connections to the source's server made again after a loss
+  // A snapshot in progress (the PostgreSQL source's initial or requested
+  // snapshots): one entry per table of the current snapshot, in order.
+  struct SnapshotTable {
+    std::string table;           // "public.users"
+    uint64_t rows = 0;           // READ events handed on for it so far
+    int64_t estimated_rows = -1;  // pg_class.reltuples when it started; -1: unknown
+    bool done = false;
+  };
+  bool snapshot_running = false;
+  std::vector<SnapshotTable> snapshot_tables;
 };
 
 enum class SourceReadStatus {

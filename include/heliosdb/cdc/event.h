@@ -18,9 +18,12 @@ enum class OperationType : uint8_t {
   Update = 2,
   Delete = 3,
   Truncate = 4,
+  // A row read by a snapshot (the PostgreSQL source's initial or requested
+  // snapshots), not a change: the row as it was when its chunk was read.
+  Read = 5,
 };
 
-// "INSERT", "UPDATE", "DELETE", "TRUNCATE".
+// "INSERT", "UPDATE", "DELETE", "TRUNCATE", "READ".
 std::string_view operation_name(OperationType op);
 // Parses the names above, case-insensitively. nullopt for anything else.
 std::optional<OperationType> parse_operation(std::string_view name);
