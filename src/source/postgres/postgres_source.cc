@@ -766,20 +766,29 @@ std::unique_ptr<SourceFactory> make_postgres_source_factory(PostgresSourceOption
   return std::make_unique<PostgresSourceFactory>(std::move(options));
 }
 
-std::string encode_postgres_position(const DeliveryPosition& p) {
-  return "pg1 " + format_lsn(p.restart_sequence) + " " + format_lsn(p.commit_sequence) + " " +
-         std::to_string(p.event_sequence);
+std::string encode_postgres_position(const DeliveryPosition& p, const SnapshotState& snapshot) {
+  std::string out = "pg1 " + format_lsn(p.restart_sequence) + " " +
+                    format_lsn(p.commit_sequence) + " " + std::to_string(p.event_sequence);
+  if (!snapshot.empty()) out += " " + encode_snapshot_state(snapshot);
+  return out;
 }
 
 Result<DeliveryPosition> decode_postgres_position(std::string_view bytes) {
+  auto c = decode_postgres_checkpoint(bytes);
+  if (!c) return c.status();
+  return c->position;
+}
+
+Result<PostgresCheckpoint> decode_postgres_checkpoint(std::string_view bytes) {
   auto bad = [&] {
     return Status(ErrorCode::kCorruption,
-                  "not a PostgreSQL position (\"pg1 <restart LSN> <commit LSN> <event>\"): '" +
+                  "not a PostgreSQL position (\"pg1 <restart LSN> <commit LSN> <event> "
+                  "[<snapshot progress>]\"): '" +
                       std::string(bytes.substr(0, 80)) + "'");
   };
   std::vector<std::string_view> parts;
   size_t i = 0;
-  while (i <= bytes.size()) {
+  while (i <= bytes.size() && parts.size() < 4) {
     size_t sp = bytes.find(' ', i);
     if (sp == std::string_view::npos) sp = bytes.size();
     parts.push_back(bytes.substr(i, sp - i));
@@ -790,7 +799,17 @@ Result<DeliveryPosition> decode_postgres_position(std::string_view bytes) {
   auto commit = parse_lsn(parts[2]);
   uint64_t event = 0;
   if (!restart || !commit || !parse_u64(parts[3], event)) return bad();
-  return DeliveryPosition{*restart, *commit, event};
+  PostgresCheckpoint out;
+  out.position = DeliveryPosition{*restart, *commit, event};
+  if (i < bytes.size()) {
+    auto snap = decode_snapshot_state(bytes.substr(i));
+    if (!snap) {
+      return Status(ErrorCode::kCorruption,
+                    "not a PostgreSQL position: " + std::string(snap.status().message()));
+    }
+    out.snapshot = std::move(*snap);
+  }
+  return out;
 }
 
 }  // namespace heliosdb::cdc::pg

@@ -23,6 +23,7 @@
 
 #include "source/postgres/pgoutput.h"
 #include "source/postgres/postgres_options.h"
+#include "source/postgres/snapshot_state.h"
 #include "source/source.h"
 
 namespace heliosdb::cdc::pg {
@@ -44,8 +45,16 @@ inline uint64_t postgres_event_sequence(Lsn commit_lsn, uint64_t ordinal) {
 }
 
 // The checkpoint encoding of a position ("pg1 <restart> <commit> <event>",
-// LSNs as PostgreSQL prints them); exposed for tests.
-std::string encode_postgres_position(const DeliveryPosition& position);
+// LSNs as PostgreSQL prints them, then " " and the snapshot progress when a
+// snapshot ever ran: encode_snapshot_state); exposed for tests and for
+// `heliosdb-cdc snapshot status`.
+struct PostgresCheckpoint {
+  DeliveryPosition position;
+  SnapshotState snapshot;  // empty() when no snapshot ever ran
+};
+std::string encode_postgres_position(const DeliveryPosition& position,
+                                     const SnapshotState& snapshot = {});
+Result<PostgresCheckpoint> decode_postgres_checkpoint(std::string_view bytes);
 Result<DeliveryPosition> decode_postgres_position(std::string_view bytes);
 
 }  // namespace heliosdb::cdc::pg
