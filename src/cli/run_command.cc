@@ -1,12 +1,18 @@
 // `heliosdb-cdc run --config FILE [--once] [--log-file PATH]`: the daemon.
+#include <spdlog/sinks/ansicolor_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/log_file.h"
 #include "cli/run_signals.h"
+#include "cli/snapshot_bar.h"
 #include "config/daemon_config.h"
 #include "heliosdb/cdc/metrics.h"
 #include "heliosdb/cdc/processor.h"
@@ -20,22 +26,55 @@ int exit_code_for(const Status& st) {
   return 1;
 }
 
-// The log goes to stderr, or with --log-file to that file (`log`, which
-// SIGHUP reopens).
-void setup_logging(const std::string& level, std::shared_ptr<ReopenableFileLog> log) {
-  auto logger = log ? std::make_shared<spdlog::logger>("heliosdb-cdc", std::move(log))
-                    : spdlog::stderr_color_mt("heliosdb-cdc");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
 struct RunOptions {
   std::string config_file;
   bool once = false;
   std::string log_level = "info";
   std::string log_file;
+  bool no_progress = false;
 };
+
+// The snapshot progress bar is for a person watching the log on a terminal:
+// not with --log-file, --no-progress, a stderr that is no terminal (a pipe,
+// a file, journald) or a terminal that cannot erase a line (TERM=dumb).
+bool progress_bar_wanted(const RunOptions& opts) {
+  if (!opts.log_file.empty() || opts.no_progress || !isatty(STDERR_FILENO)) return false;
+  const char* term = std::getenv("TERM");
+  return !(term && std::strcmp(term, "dumb") == 0);
+}
+
+// Columns of the terminal on stderr, read at each redraw (it may be
+// resized); 0 when unknown (then the bar is not cut).
+size_t terminal_width() {
+  winsize ws{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0) return 0;
+  return ws.ws_col;
+}
+
+// The log goes to stderr, or with --log-file to that file (`log`, which
+// SIGHUP reopens). With a progress bar, stderr's console sink is wrapped in
+// the ProgressLineSink that keeps the bar under the lines; returned then.
+std::shared_ptr<ProgressLineSink> setup_logging(const std::string& level,
+                                                std::shared_ptr<ReopenableFileLog> log,
+                                                bool progress_bar) {
+  std::shared_ptr<ProgressLineSink> bar;
+  std::shared_ptr<spdlog::logger> logger;
+  if (log) {
+    logger = std::make_shared<spdlog::logger>("heliosdb-cdc", std::move(log));
+  } else if (progress_bar) {
+    // The wrapper's mutex serializes the console sink's writes.
+    using ConsoleSink = spdlog::sinks::ansicolor_sink<spdlog::details::console_nullmutex>;
+    bar = std::make_shared<ProgressLineSink>(
+        stderr, std::make_unique<ConsoleSink>(stderr, spdlog::color_mode::automatic));
+    logger = std::make_shared<spdlog::logger>("heliosdb-cdc", bar);
+  } else {
+    logger = spdlog::stderr_color_mt("heliosdb-cdc");
+  }
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  return bar;
+}
 
 // A SIGTERM/SIGINT that came before the pipeline started: a clean stop.
 int stopped_before_start() {
@@ -56,7 +95,8 @@ int run_daemon(const RunOptions& opts) {
     }
     log_file = std::move(*opened);
   }
-  setup_logging(opts.log_level, log_file);
+  const std::shared_ptr<ProgressLineSink> bar =
+      setup_logging(opts.log_level, log_file, progress_bar_wanted(opts));
   auto signals = RunSignals::start(log_file);
   if (!signals) {
     spdlog::error("cannot serve signals: {}", signals.status().to_string());
@@ -79,6 +119,14 @@ int run_daemon(const RunOptions& opts) {
   auto attached = (*signals)->attach(processor);
   processor.with_filter(cfg.filter);
   if (cfg.create_source) processor.with_source(cfg.create_source());
+  if (bar) {
+    // Called only while a snapshot runs (never with the HeliosDB WAL), at
+    // most every 200 ms: the bar's redraw rate.
+    processor.with_snapshot_listener(
+        [bar, model = std::make_shared<SnapshotBar>()](const SnapshotProgress& progress) {
+          bar->show(model->update(SnapshotBar::Clock::now(), progress, terminal_width()));
+        });
+  }
   // Before the metrics port: a second daemon with the same config then fails
   // naming the lock and the process that holds it, not the port.
   if (Status locked = processor.lock_checkpoint(); !locked.is_ok()) {
@@ -100,6 +148,7 @@ int run_daemon(const RunOptions& opts) {
                cfg.cdc.database, cfg.source_description, cfg.sink_type, cfg.cdc.checkpoint_dir,
                opts.once ? " (--once)" : "");
   Status st = opts.once ? processor.run_once() : processor.start();
+  if (bar) bar->show("");  // a run stopped mid-snapshot leaves no bar behind
   if (!st.is_ok()) {
     spdlog::error("{}", st.to_string());
     // Whatever stops a pipeline that ran is a runtime failure, whichever code
@@ -131,6 +180,9 @@ void register_run_command(CLI::App& app, CliContext& ctx) {
   run->add_option("--log-file", opts->log_file,
                   "Append the log to PATH instead of stderr; SIGHUP reopens it (log rotation)")
       ->type_name("PATH");
+  run->add_flag("--no-progress", opts->no_progress,
+                "No snapshot progress bar on stderr (shown only when stderr is a terminal and "
+                "the log goes there)");
   run->callback([opts, &ctx] { ctx.exit_code = run_daemon(*opts); });
 }
 

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "common/wall_clock.h"
 #include "metrics/process_metrics.h"
+#include "pipeline/snapshot_report.h"
 
 namespace heliosdb::cdc::metrics {
 namespace {
@@ -86,6 +88,34 @@ PipelineCollector::PipelineCollector(std::shared_ptr<MetricsCore> core, const Pi
                                      std::string sink_name)
     : core_(std::move(core)), stats_(stats), sink_name_(std::move(sink_name)) {}
 
+void PipelineCollector::append_snapshot_families(std::vector<MetricFamily>& out) const {
+  // Nothing to read (and no lock taken) while no snapshot ever ran.
+  SnapshotProgress snapshot;
+  if (stats_ && stats_->snapshot.version() > 0) snapshot = stats_->snapshot.read();
+  out.push_back(single("heliosdb_cdc_snapshot_running",
+                       "1 while a snapshot of existing rows runs (PostgreSQL source), else 0.",
+                       MetricType::Gauge, snapshot.running ? 1 : 0));
+  if (snapshot.tables.empty()) return;
+  MetricFamily rows =
+      family("heliosdb_cdc_snapshot_rows_total",
+             "Rows read by the current or last snapshot, per table.", MetricType::Counter);
+  MetricFamily remaining = family("heliosdb_cdc_snapshot_remaining_rows",
+                                  "Rows of the snapshot's table still to read by the server's "
+                                  "estimate (0 once done); no sample without an estimate.",
+                                  MetricType::Gauge);
+  for (const SnapshotTableProgress& t : snapshot.tables) {
+    rows.metric.push_back(
+        sample(static_cast<double>(t.rows), MetricType::Counter, {{"table", t.table}}));
+    // An unknown estimate is no sample rather than 0, which would read as done.
+    if (const std::optional<uint64_t> left = estimate_of(t).remaining) {
+      remaining.metric.push_back(
+          sample(static_cast<double>(*left), MetricType::Gauge, {{"table", t.table}}));
+    }
+  }
+  out.push_back(std::move(rows));
+  if (!remaining.metric.empty()) out.push_back(std::move(remaining));
+}
+
 std::vector<MetricFamily> PipelineCollector::Collect() const {
   const CountsSnapshot c = core_->snapshot();
   const ClientMetric::Label sink{"sink", sink_name_};
@@ -118,6 +148,7 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                        "Connections to the source's server made again after a lost one "
                        "(PostgreSQL source).",
                        MetricType::Counter, stats_ ? load(stats_->source_reconnects) : 0));
+  append_snapshot_families(out);
   out.push_back(single("heliosdb_cdc_bytes_processed_total",
                        "Bytes of key, value and old_value of acknowledged events.",
                        MetricType::Counter, static_cast<double>(c.bytes), {sink}));

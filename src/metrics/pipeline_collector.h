@@ -34,6 +34,10 @@ class PipelineCollector final : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  // heliosdb_cdc_snapshot_running, and per table of the current or last
+  // snapshot heliosdb_cdc_snapshot_rows_total and _remaining_rows.
+  void append_snapshot_families(std::vector<prometheus::MetricFamily>& out) const;
+
   std::shared_ptr<MetricsCore> core_;
   const PipelineStats* stats_;
   std::string sink_name_;

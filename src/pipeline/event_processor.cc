@@ -37,6 +37,7 @@
 #include "pipeline/checkpoint_store.h"
 #include "pipeline/checkpoint_writer.h"
 #include "pipeline/sink_driver.h"
+#include "pipeline/snapshot_report.h"
 #include "source/source.h"
 #include "source/wal_source_factory.h"
 
@@ -74,6 +75,7 @@ struct EventProcessor::Impl final : TransactionHandler {
   std::unique_ptr<EventSink> sink;
   EventFilter filter;
   std::shared_ptr<PipelineObserver> observer;
+  std::function<void(const SnapshotProgress&)> snapshot_listener;
   PipelineStats stats;
   // Set by stop(), cleared when a run ends: a stop() before start() ends
   // that start() at once.
@@ -136,6 +138,16 @@ struct EventProcessor::Impl final : TransactionHandler {
   Status on_commit(const CommitInfo& info) override;
   // The source's counts into `stats`.
   void publish_source_progress();
+  // The source's snapshot progress into stats.snapshot (reader thread): at
+  // most every kSnapshotPublishEvery while one runs, at once when it ends;
+  // nothing while none runs. Each publication goes to the reporter (its
+  // log lines) and the listener at once, so none of them is missed.
+  void publish_snapshot_progress(const SourceProgress& progress);
+  // The sink thread's look while a snapshot is watched, at most once a
+  // second: the periodic lines come even while the reader is held up.
+  void check_snapshot_progress();
+  // Holding snapshot_report_mu: logs what the reporter says of `progress`.
+  void report_snapshot_progress(Clock::time_point now, const SnapshotProgress& progress);
   // Registers the batch being filled and hands it to the sink thread, or
   // (the driver lets the reader send) sends it to the sink from here. `wake_sink`: wake the
   // sink thread now (the reader is about to wait); otherwise the queue wakes
@@ -176,6 +188,18 @@ struct EventProcessor::Impl final : TransactionHandler {
   Clock::time_point last_status_time;
   Clock::time_point run_started;  // when reading began, for the final rate
   uint64_t acked_at_last_status = 0;
+  // Snapshot progress (reader thread): published running, and when.
+  static constexpr std::chrono::milliseconds kSnapshotPublishEvery{200};
+  bool snapshot_published_running = false;
+  Clock::time_point snapshot_published_at;
+  // Snapshot progress (sink thread): its last look.
+  Clock::time_point last_snapshot_look;
+  // Snapshot log lines (either thread, under the lock); watching: a relaxed
+  // copy of snapshot_reporter.watching(), so that the sink thread's check
+  // costs one load while no snapshot runs.
+  std::mutex snapshot_report_mu;
+  SnapshotReporter snapshot_reporter;
+  std::atomic<bool> snapshot_watching{false};
   std::atomic<bool> reader_done{false};
   std::atomic<bool> reader_idle{false};
   std::atomic<bool> abort_reader{false};
@@ -221,6 +245,11 @@ EventProcessor& EventProcessor::with_checkpoint_store(std::unique_ptr<Checkpoint
 }
 EventProcessor& EventProcessor::with_source(std::unique_ptr<SourceFactory> source) {
   impl_->set_source(std::move(source));
+  return *this;
+}
+EventProcessor& EventProcessor::with_snapshot_listener(
+    std::function<void(const SnapshotProgress&)> listener) {
+  impl_->snapshot_listener = std::move(listener);
   return *this;
 }
 EventProcessor& EventProcessor::handle_signals(bool) { return *this; }
@@ -456,8 +485,8 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   ev.metadata.clear();
   if (!info.origin.empty()) ev.metadata.emplace("origin", info.origin);
   if (c.snapshot != CommittedChange::SnapshotMark::kNone) {
-    ev.metadata.emplace("snapshot", c.snapshot == CommittedChange::SnapshotMark::kLast ? "last"
-                                                                                       : "true");
+    ev.metadata.emplace("snapshot",
+                        c.snapshot == CommittedChange::SnapshotMark::kLast ? "last" : "true");
   }
   if (!filter.apply(ev)) {
     // A long run of dropped changes publishes its counts as it goes.
@@ -495,6 +524,51 @@ void EventProcessor::Impl::publish_source_progress() {
   stats.changes_aborted.store(progress.aborted_changes, std::memory_order_relaxed);
   stats.transactions_aborted.store(progress.aborted_transactions, std::memory_order_relaxed);
   stats.source_reconnects.store(progress.reconnects, std::memory_order_relaxed);
+  publish_snapshot_progress(progress);
+}
+
+void EventProcessor::Impl::publish_snapshot_progress(const SourceProgress& progress) {
+  if (!progress.snapshot_running && !snapshot_published_running) return;  // none runs
+  const Clock::time_point now = Clock::now();
+  // The end of a snapshot is published at once, for its last lines.
+  if (progress.snapshot_running && snapshot_published_running &&
+      now - snapshot_published_at < kSnapshotPublishEvery) {
+    return;
+  }
+  SnapshotProgress published;
+  published.running = progress.snapshot_running;
+  published.tables.reserve(progress.snapshot_tables.size());
+  for (const SourceProgress::SnapshotTable& t : progress.snapshot_tables) {
+    published.tables.push_back({t.table, t.rows, t.estimated_rows, t.done});
+  }
+  snapshot_published_running = progress.snapshot_running;
+  snapshot_published_at = now;
+  {
+    // Published and reported under one lock: the sink thread's look never
+    // reports an older progress after this one.
+    std::lock_guard lock(snapshot_report_mu);
+    stats.snapshot.publish(published);
+    report_snapshot_progress(Clock::now(), published);
+  }
+  if (snapshot_listener) snapshot_listener(published);
+}
+
+void EventProcessor::Impl::check_snapshot_progress() {
+  if (!snapshot_watching.load(std::memory_order_relaxed)) return;  // none runs
+  const Clock::time_point now = Clock::now();
+  // Only the periodic lines (every 10 s) can be due between publications.
+  if (now - last_snapshot_look < std::chrono::seconds(1)) return;
+  last_snapshot_look = now;
+  std::lock_guard lock(snapshot_report_mu);
+  report_snapshot_progress(Clock::now(), stats.snapshot.read());
+}
+
+void EventProcessor::Impl::report_snapshot_progress(Clock::time_point now,
+                                                    const SnapshotProgress& progress) {
+  for (const std::string& line : snapshot_reporter.observe(now, progress)) {
+    spdlog::info("{}", line);
+  }
+  snapshot_watching.store(snapshot_reporter.watching(), std::memory_order_relaxed);
 }
 
 Status EventProcessor::Impl::read_loop(bool once) {
@@ -502,6 +576,10 @@ Status EventProcessor::Impl::read_loop(bool once) {
   constexpr size_t kEntriesPerRead = 1024;
   ChangeSource& reader = *source;
   bool idle = false;
+  snapshot_published_running = false;
+  // Before the first read: the snapshot's tables as they stand at the start,
+  // so that the log can tell a table finished now from one done before.
+  publish_snapshot_progress(reader.progress());
   while (!should_stop() && !abort_reader.load(std::memory_order_relaxed)) {
     auto r = reader.read(*this, kEntriesPerRead);
     if (!r) {
@@ -519,7 +597,9 @@ Status EventProcessor::Impl::read_loop(bool once) {
       reader.wait_for_data(std::chrono::milliseconds(config.poll_interval_ms));
       continue;
     }
-    stats.wal_sequence.store(reader.progress().last_position, std::memory_order_relaxed);
+    const SourceProgress progress = reader.progress();
+    stats.wal_sequence.store(progress.last_position, std::memory_order_relaxed);
+    publish_snapshot_progress(progress);
     if (idle) reader_idle.store(idle = false, std::memory_order_relaxed);
   }
   // Stopping while the tracker is full leaves the last batch unregistered:
@@ -546,6 +626,7 @@ Status EventProcessor::Impl::after_poll() {
   HELIOSDB_RETURN_IF_ERROR(checkpointer->error());
   maybe_checkpoint(false);
   if (Clock::now() - last_status_time >= std::chrono::seconds(5)) log_status(false);
+  check_snapshot_progress();
   return Status::ok();
 }
 

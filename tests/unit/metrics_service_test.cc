@@ -155,6 +155,45 @@ TEST_F(MetricsServiceTest, LagIsAgeOfOldestUnacknowledgedChangeAndZeroWhenCaught
   EXPECT_EQ(parse_samples(service_->scrape())["heliosdb_cdc_lag_seconds"], 0);
 }
 
+TEST_F(MetricsServiceTest, NoSnapshotMeansRunningZeroAndNoTableSeries) {
+  const std::string text = service_->scrape();
+  auto s = parse_samples(text);
+  EXPECT_EQ(s.count("heliosdb_cdc_snapshot_running"), 1u);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_running"], 0);
+  EXPECT_EQ(text.find("heliosdb_cdc_snapshot_rows_total"), std::string::npos) << text;
+  EXPECT_EQ(text.find("heliosdb_cdc_snapshot_remaining_rows"), std::string::npos) << text;
+}
+
+TEST_F(MetricsServiceTest, SnapshotRowsAndRemainingRowsPerTable) {
+  stats_.snapshot.publish({true,
+                           {{"public.a", 1000, 1000, true},
+                            {"public.users", 520000, 1000000, false},
+                            {"public.big", 1500, 1000, false},  // past its estimate
+                            {"public.logs", 4000, -1, false},   // no estimate
+                            {"public.z", 0, 10, false}}});
+  const std::string text = service_->scrape();
+  auto s = parse_samples(text);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_running"], 1);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_rows_total{table=\"public.a\"}"], 1000);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_rows_total{table=\"public.users\"}"], 520000);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_rows_total{table=\"public.logs\"}"], 4000);
+  EXPECT_EQ(s.count("heliosdb_cdc_snapshot_rows_total{table=\"public.z\"}"), 1u);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_remaining_rows{table=\"public.a\"}"], 0);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_remaining_rows{table=\"public.users\"}"], 480000);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_remaining_rows{table=\"public.big\"}"], 0);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_remaining_rows{table=\"public.z\"}"], 10);
+  // Without an estimate no sample: a 0 would read as done.
+  EXPECT_EQ(s.count("heliosdb_cdc_snapshot_remaining_rows{table=\"public.logs\"}"), 0u);
+  EXPECT_NE(text.find("# TYPE heliosdb_cdc_snapshot_rows_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE heliosdb_cdc_snapshot_remaining_rows gauge"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE heliosdb_cdc_snapshot_running gauge"), std::string::npos);
+
+  stats_.snapshot.publish({false, {{"public.a", 1000, 1000, true}}});
+  s = parse_samples(service_->scrape());
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_running"], 0);
+  EXPECT_EQ(s["heliosdb_cdc_snapshot_rows_total{table=\"public.a\"}"], 1000);
+}
+
 // The lag is whole milliseconds, printed with at most 3 decimals: never the
 // 16 significant digits of k / 1000.0 (9 ms was "0.008999999999999999").
 TEST_F(MetricsServiceTest, LagIsPrintedToTheMillisecond) {

@@ -19,8 +19,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "heliosdb/cdc/config.h"
 #include "heliosdb/cdc/filter.h"
@@ -28,6 +31,47 @@
 #include "heliosdb/cdc/status.h"
 
 namespace heliosdb::cdc {
+
+// A snapshot's progress (the PostgreSQL source's initial or requested
+// snapshots of existing rows): one entry per table of the current or last
+// snapshot, in the source's order. The HeliosDB WAL never has one.
+struct SnapshotTableProgress {
+  std::string table;            // "public.users"
+  uint64_t rows = 0;            // rows read (READ events handed on) so far
+  int64_t estimated_rows = -1;  // the server's estimate when it started; -1: unknown
+  bool done = false;
+  bool operator==(const SnapshotTableProgress&) const = default;
+};
+struct SnapshotProgress {
+  bool running = false;
+  std::vector<SnapshotTableProgress> tables;
+  bool operator==(const SnapshotProgress&) const = default;
+};
+
+// The latest SnapshotProgress, as the reader thread publishes it: at most
+// every 200 ms while a snapshot runs, and once more when it ends. Never
+// written when no snapshot runs, so with the HeliosDB WAL it stays at
+// version 0. Thread-safe; read() copies under a lock (a scrape, a log line).
+class SnapshotProgressBoard {
+ public:
+  void publish(SnapshotProgress progress) {
+    std::lock_guard lock(mu_);
+    progress_ = std::move(progress);
+    version_.fetch_add(1, std::memory_order_release);
+  }
+  SnapshotProgress read() const {
+    std::lock_guard lock(mu_);
+    return progress_;
+  }
+  // How many times publish() was called: 0 while no snapshot ever ran (one
+  // atomic load, for the periodic work that has nothing to do then).
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mu_;
+  SnapshotProgress progress_;
+  std::atomic<uint64_t> version_{0};
+};
 
 // Counters the processor keeps while it runs. Each is written by one pipeline
 // thread and may be read by any thread (relaxed atomics, no lock per event).
@@ -47,6 +91,8 @@ struct PipelineStats {
   std::atomic<uint64_t> checkpoints_written{0};
   // Connections to the source's server made again after a loss (PostgreSQL).
   std::atomic<uint64_t> source_reconnects{0};
+  // The snapshot in progress, if any (PostgreSQL source).
+  SnapshotProgressBoard snapshot;
 };
 
 // One event the sink acknowledged, as PipelineObserver::on_acknowledged sees
@@ -118,6 +164,12 @@ class EventProcessor {
   // wal_path (the default). SourceFactory is the library's internal source
   // seam (src/source/source.h); set before start()/run_once().
   EventProcessor& with_source(std::unique_ptr<SourceFactory> source);
+  // Calls `listener` with the snapshot's progress each time the reader
+  // publishes it (PipelineStats::snapshot: at most every 200 ms while a
+  // snapshot runs, last with running = false when it ends); never while no
+  // snapshot runs. Called from the reader thread, so it must be quick (the
+  // daemon redraws its progress bar). Set before start()/run_once().
+  EventProcessor& with_snapshot_listener(std::function<void(const SnapshotProgress&)> listener);
   // Does nothing, whatever `enabled` is; kept so that existing callers
   // compile. The processor used to install SIGTERM/SIGINT handlers while
   // start() ran; it no longer touches signals: call stop() from your own
