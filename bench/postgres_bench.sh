@@ -213,6 +213,7 @@ publication = "bench_pub"
 create_slot = false
 create_publication = false
 tables = ["public.bench_rows"]
+snapshot = "never"
 
 [cdc]
 checkpoint_dir = "$3"

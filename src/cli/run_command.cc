@@ -98,8 +98,10 @@ int run_daemon(const RunOptions& opts) {
   }
   spdlog::info("heliosdb-cdc starting: database {}, {}, sink {}, checkpoints in {}{}",
                cfg.cdc.database, cfg.source_description, cfg.sink_type, cfg.cdc.checkpoint_dir,
-               opts.once ? " (--once)" : "");
-  Status st = opts.once ? processor.run_once() : processor.start();
+               opts.once              ? " (--once)"
+               : cfg.source_runs_once ? " (snapshot = initial_only)"
+                                      : "");
+  Status st = opts.once || cfg.source_runs_once ? processor.run_once() : processor.start();
   if (!st.is_ok()) {
     spdlog::error("{}", st.to_string());
     // Whatever stops a pipeline that ran is a runtime failure, whichever code

@@ -22,6 +22,9 @@ struct DaemonConfig {
   // [source] type; create_source is empty for the HeliosDB WAL (the
   // processor's own default, [cdc] wal_path).
   std::string source_type;
+  // The source ends the run once caught up, as `run --once` does
+  // ([source.postgres] snapshot = "initial_only").
+  bool source_runs_once = false;
   std::function<std::unique_ptr<SourceFactory>()> create_source;
   std::string source_description;  // for the start line: "WAL /var/lib/heliosdb/wal"
   MetricsSettings metrics;         // [metrics]; metrics.enabled is [cdc] enable_metrics

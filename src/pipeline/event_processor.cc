@@ -456,8 +456,8 @@ Status EventProcessor::Impl::emit_change(const CommitInfo& info, const Committed
   ev.metadata.clear();
   if (!info.origin.empty()) ev.metadata.emplace("origin", info.origin);
   if (c.snapshot != CommittedChange::SnapshotMark::kNone) {
-    ev.metadata.emplace("snapshot", c.snapshot == CommittedChange::SnapshotMark::kLast ? "last"
-                                                                                       : "true");
+    ev.metadata.emplace("snapshot",
+                        c.snapshot == CommittedChange::SnapshotMark::kLast ? "last" : "true");
   }
   if (!filter.apply(ev)) {
     // A long run of dropped changes publishes its counts as it goes.

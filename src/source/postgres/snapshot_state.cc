@@ -115,8 +115,8 @@ std::string encode_snapshot_state(const SnapshotState& s) {
 
 Result<SnapshotState> decode_snapshot_state(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return Status(ErrorCode::kCorruption, "snapshot progress '" +
-                                              std::string(text.substr(0, 120)) + "': " + why);
+    return Status(ErrorCode::kCorruption,
+                  "snapshot progress '" + std::string(text.substr(0, 120)) + "': " + why);
   };
   SnapshotState s;
   auto fields = split(text, ';');
