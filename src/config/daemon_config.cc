@@ -103,6 +103,7 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
     out.source_description =
         "PostgreSQL slot " + postgres->slot + " (publication " + postgres->publication + ")";
     out.create_source = [o = *postgres] { return pg::make_postgres_source_factory(o); };
+    out.postgres = std::move(postgres);
   } else {
     out.source_description = "WAL " + out.cdc.wal_path;
   }
