@@ -110,6 +110,7 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
         "PostgreSQL slot " + postgres->slot + " (publication " + postgres->publication + ")";
     out.source_runs_once = postgres->snapshot == "initial_only";
     out.create_source = [o = *postgres] { return pg::make_postgres_source_factory(o); };
+    out.postgres = std::move(postgres);
   } else {
     out.source_description = "WAL " + out.cdc.wal_path;
   }
