@@ -14,5 +14,7 @@ struct CliContext {
 void register_wal_commands(CLI::App& app, CliContext& ctx);     // wal generate, wal dump
 void register_run_command(CLI::App& app, CliContext& ctx);      // run
 void register_config_commands(CLI::App& app, CliContext& ctx);  // config check
+// snapshot request, snapshot status (the PostgreSQL source's snapshots)
+void register_snapshot_commands(CLI::App& app, CliContext& ctx);
 
 }  // namespace heliosdb::cdc::cli

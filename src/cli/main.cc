@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cli::register_run_command(app, ctx);
   cli::register_config_commands(app, ctx);
   cli::register_wal_commands(app, ctx);
+  cli::register_snapshot_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -146,8 +146,10 @@ int run_daemon(const RunOptions& opts) {
   }
   spdlog::info("heliosdb-cdc starting: database {}, {}, sink {}, checkpoints in {}{}",
                cfg.cdc.database, cfg.source_description, cfg.sink_type, cfg.cdc.checkpoint_dir,
-               opts.once ? " (--once)" : "");
-  Status st = opts.once ? processor.run_once() : processor.start();
+               opts.once              ? " (--once)"
+               : cfg.source_runs_once ? " (snapshot = initial_only)"
+                                      : "");
+  Status st = opts.once || cfg.source_runs_once ? processor.run_once() : processor.start();
   if (bar) bar->show("");  // a run stopped mid-snapshot leaves no bar behind
   if (!st.is_ok()) {
     spdlog::error("{}", st.to_string());

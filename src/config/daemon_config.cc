@@ -33,6 +33,12 @@ std::optional<pg::PostgresSourceOptions> read_source_section(config::ConfigSecti
     o.unchanged_toast = s.get_string(t.at("unchanged_toast"));
     o.unchanged_toast_marker = s.get_string(t.at("unchanged_toast_marker"));
     o.reconnect_max_backoff_ms = static_cast<uint32_t>(s.get_int(t.at("reconnect_max_backoff_ms")));
+    o.snapshot = s.get_string(t.at("snapshot"));
+    o.snapshot_chunk_rows = static_cast<uint32_t>(s.get_int(t.at("snapshot_chunk_rows")));
+    o.snapshot_tables = s.get_string_list(t.at("snapshot_tables"));
+    o.snapshot_max_rows_per_second =
+        static_cast<uint32_t>(s.get_int(t.at("snapshot_max_rows_per_second")));
+    o.snapshot_key = s.get_string_list(t.at("snapshot_key"));
     s.report(pg::postgres_source_problems(o, postgres));
     if (!o.dsn.empty()) {
       auto db = pg::database_of_dsn(o.dsn);
@@ -102,7 +108,9 @@ Result<DaemonConfig> read_daemon_config(const toml::table& parsed, const std::st
     }
     out.source_description =
         "PostgreSQL slot " + postgres->slot + " (publication " + postgres->publication + ")";
+    out.source_runs_once = postgres->snapshot == "initial_only";
     out.create_source = [o = *postgres] { return pg::make_postgres_source_factory(o); };
+    out.postgres = std::move(postgres);
   } else {
     out.source_description = "WAL " + out.cdc.wal_path;
   }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,7 @@
 #include "heliosdb/cdc/metrics.h"
 #include "options/config_section.h"
 #include "sink/sink_registry.h"
+#include "source/postgres/postgres_options.h"
 #include "source/source.h"
 
 namespace heliosdb::cdc {
@@ -22,9 +24,15 @@ struct DaemonConfig {
   // [source] type; create_source is empty for the HeliosDB WAL (the
   // processor's own default, [cdc] wal_path).
   std::string source_type;
+  // The source ends the run once caught up, as `run --once` does
+  // ([source.postgres] snapshot = "initial_only").
+  bool source_runs_once = false;
   std::function<std::unique_ptr<SourceFactory>()> create_source;
   std::string source_description;  // for the start line: "WAL /var/lib/heliosdb/wal"
-  MetricsSettings metrics;         // [metrics]; metrics.enabled is [cdc] enable_metrics
+  // The PostgreSQL source's options when it is the source (database
+  // resolved): the `snapshot` commands connect with them without a daemon.
+  std::optional<pg::PostgresSourceOptions> postgres;
+  MetricsSettings metrics;  // [metrics]; metrics.enabled is [cdc] enable_metrics
   std::string sink_type;
   SinkCreator create_sink;
   EventFilter filter;

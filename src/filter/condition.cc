@@ -101,7 +101,7 @@ FilterCondition make(FilterCondition::Node node) {
 std::string ops_to_string(uint32_t mask) {
   std::vector<std::string_view> names;
   for (auto op : {OperationType::Insert, OperationType::Update, OperationType::Delete,
-                  OperationType::Truncate}) {
+                  OperationType::Truncate, OperationType::Read}) {
     if (mask & op_bit(op)) names.push_back(operation_name(op));
   }
   if (names.size() == 1) return "operation == " + std::string(names[0]);

@@ -160,7 +160,7 @@ class Parser {
           ops.push_back(*op);
         } else {
           sec.error("operations", "unknown operation " + quote(name) +
-                                      "; expected INSERT, UPDATE, DELETE or TRUNCATE");
+                                      "; expected INSERT, UPDATE, DELETE, TRUNCATE or READ");
         }
       }
       if (names.empty() && error_count() == list_errors) {

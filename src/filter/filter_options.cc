@@ -29,7 +29,8 @@ options::Table make_rule_table() {
                                      "Database name equals this."));
   v.push_back(options::string_list_option(
       "operations", "FilterCondition::operations()",
-      "Operation is one of `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE` (case-insensitive)."));
+      "Operation is one of `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `READ` (case-insensitive; "
+      "`READ`: a PostgreSQL snapshot row)."));
   v.push_back(options::string_option("key_prefix", "", "FilterCondition::key_prefix()",
                                      "The raw key bytes start with this."));
   options::Option any = options::string_list_option(

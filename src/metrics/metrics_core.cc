@@ -62,7 +62,7 @@ struct alignas(64) MetricsCore::Shard {
   Shard(uint32_t tables, std::thread::id thread)
       : owner(thread), by_table(new LocalCounter[tables + 1]) {}
   const std::thread::id owner;  // the only thread that writes this shard
-  std::array<LocalCounter, 5> by_operation;
+  std::array<LocalCounter, kOperationSlots> by_operation;
   LocalCounter acknowledged;
   LocalCounter filtered;
   LocalCounter bytes;
@@ -126,7 +126,7 @@ void MetricsCore::on_acknowledged(const AckedEvent& event) {
 void MetricsCore::on_acknowledged_batch(std::span<const AckedEvent> events) {
   if (events.empty()) return;
   Shard& s = shard();
-  std::array<uint64_t, 5> by_operation{};
+  std::array<uint64_t, kOperationSlots> by_operation{};
   uint64_t bytes = 0;
   // Runs: consecutive events of one table and of one latency in ms. The
   // tracker interns table names, so one table is one pointer: a few recent

@@ -10,12 +10,14 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "heliosdb/cdc/event.h"
 #include "heliosdb/cdc/metrics.h"
 #include "metrics/table_labels.h"
 
@@ -56,9 +58,14 @@ struct HistogramSnapshot {
   uint64_t count() const;
 };
 
+// Cells of the per-operation counters, indexed by OperationType value up to
+// the highest (READ = 5). Cell 0 names no operation: a value out of range
+// lands there rather than past the end.
+inline constexpr size_t kOperationSlots = static_cast<size_t>(OperationType::Read) + 1;
+
 struct CountsSnapshot {
-  std::array<uint64_t, 5> by_operation{};  // index: OperationType value; 0 unused
-  std::vector<uint64_t> by_table;          // index: TableLabels index
+  std::array<uint64_t, kOperationSlots> by_operation{};  // index: OperationType value
+  std::vector<uint64_t> by_table;                        // index: TableLabels index
   uint64_t acknowledged = 0;
   uint64_t filtered = 0;
   uint64_t bytes = 0;

@@ -159,7 +159,7 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
   MetricFamily by_op = family("heliosdb_cdc_events_by_operation_total",
                               "Acknowledged events by operation.", MetricType::Counter);
   for (OperationType op : {OperationType::Insert, OperationType::Update, OperationType::Delete,
-                           OperationType::Truncate}) {
+                           OperationType::Truncate, OperationType::Read}) {
     by_op.metric.push_back(sample(static_cast<double>(c.by_operation[static_cast<uint8_t>(op)]),
                                   MetricType::Counter,
                                   {{"operation", std::string(operation_name(op))}, sink}));

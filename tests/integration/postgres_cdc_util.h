@@ -111,6 +111,9 @@ class CdcDaemon {
   void set_dsn(const std::string& dsn) { dsn_ = dsn; }
   // Lines added to [source.postgres] (e.g. `unchanged_toast = "omit"`).
   void add_source_option(const std::string& line) { source_extra_ += line + "\n"; }
+  // [source.postgres] snapshot; "never" unless a test reads snapshots, so
+  // the rows a test writes before the first run come as changes only.
+  void set_snapshot(const std::string& mode) { snapshot_ = mode; }
   // Lines added to [cdc].
   void add_cdc_option(const std::string& line) { cdc_extra_ += line + "\n"; }
 
@@ -125,6 +128,7 @@ class CdcDaemon {
       t += "]\n";
     }
     t += "status_interval_ms = 1000\n";
+    t += "snapshot = \"" + snapshot_ + "\"\n";
     t += source_extra_;
     t += "\n[cdc]\ncheckpoint_dir = \"" + dir_.file("ckpt") + "\"\nenable_metrics = false\n";
     t += cdc_extra_;
@@ -174,6 +178,7 @@ class CdcDaemon {
   std::vector<std::string> tables_;
   std::string dsn_;
   std::string source_extra_, cdc_extra_;
+  std::string snapshot_ = "never";
 };
 
 // Prints a run's output for a failure message.

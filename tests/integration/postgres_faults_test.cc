@@ -255,7 +255,7 @@ std::string write_config(const TempDir& dir, const PgObjects& pg, const ConfigOp
                     "\"\nslot = \"" + pg.slot + "\"\npublication = \"" + pg.publication +
                     "\"\ntables = [\"public." + pg.table +
                     "\"]\nstatus_interval_ms = " + std::to_string(o.status_interval_ms) +
-                    "\nreconnect_max_backoff_ms = 2000\n"
+                    "\nreconnect_max_backoff_ms = 2000\nsnapshot = \"never\"\n"
                     "[cdc]\ncheckpoint_dir = \"" +
                     dir.file("ckpt") + "\"\npoll_interval_ms = 20\nenable_metrics = " +
                     (o.metrics_port ? "true" : "false") + "\n" + o.extra_cdc;

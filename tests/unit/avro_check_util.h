@@ -157,6 +157,13 @@ inline std::vector<CdcEvent> edge_case_events() {
   unicode.operation = OperationType::Truncate;
   events.push_back(unicode);
 
+  CdcEvent read = base(7);  // a PostgreSQL snapshot row: READ, no transaction
+  read.operation = OperationType::Read;
+  read.event_id = "evt_mydb_snap_1_abc";
+  read.transaction_id.reset();
+  read.metadata = {{"snapshot", "last"}};
+  events.push_back(read);
+
   CdcEvent many = base(6);  // a large metadata map (multi-byte counts and lengths)
   many.metadata.clear();
   for (int i = 0; i < 2000; ++i) {

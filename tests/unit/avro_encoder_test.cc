@@ -84,6 +84,41 @@ TEST(AvroEncoder, SeedExampleMatchesTheBytesInDocsAvroMd) {
   // clang-format on
 }
 
+// A PostgreSQL snapshot row. `operation` is an Avro string, so READ needs no
+// schema change (the registered schema stays compatible); transaction_id
+// takes the null branch. The bytes are python3-avro DatumWriter's for the
+// same record.
+TEST(AvroEncoder, SnapshotReadRowIsByteExactAndDecodesWithPythonAvro) {
+  CdcEvent e;
+  e.event_id = "evt_x_snap_1_abc";
+  e.timestamp = 1700000000000;
+  e.sequence = 7;
+  e.operation = OperationType::Read;
+  e.database = "x";
+  e.table = "public.users";
+  e.key = R"({"id":1})";
+  e.value = std::string(R"({"id":1,"name":"ann"})");
+  e.metadata = {{"snapshot", "true"}};
+  std::string out;
+  avro::append_event(e, out);
+  // clang-format off
+  EXPECT_EQ(hex(out),
+            "20" "6576745f785f736e61705f315f616263"          // event_id
+            "80a0abfef962" "0e"                              // timestamp, sequence 7
+            "08" "52454144"                                  // "READ"
+            "02" "78" "18" "7075626c69632e7573657273"        // "x", "public.users"
+            "10" "7b226964223a317d"                          // key
+            "02" "2a" "7b226964223a312c226e616d65223a22616e6e227d"  // value: branch 1
+            "00"                                             // old_value: null
+            "00"                                             // transaction_id: null
+            "02" "10" "736e617073686f74" "08" "74727565" "00");  // {"snapshot": "true"}
+  // clang-format on
+  testing::TempDir dir;
+  testing::write_file(dir.file("read.bin"), out);
+  avro_test::expect_same_text(avro_test::run_check("datums", dir.file("read.bin")),
+                              avro_test::render(e) + "\n");
+}
+
 TEST(AvroEncoder, AppendsAfterExistingBytesAndReusesCapacity) {
   CdcEvent e;
   e.event_id = "e";

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "options/config_section.h"
 #include "filter/filter_config.h"
+#include "options/config_section.h"
 
 namespace heliosdb::cdc {
 namespace {
@@ -226,8 +226,36 @@ TEST(FilterConfigTest, UnknownOperation) {
   EXPECT_EQ(error_of("[[filter.rules]]\naction = \"exclude\"\noperations = [\"DELETE\", "
                      "\"REMOVE\"]\n"),
             "cdc.toml:3: filter.rules[0].operations: unknown operation \"REMOVE\"; expected "
-            "INSERT, UPDATE, DELETE or TRUNCATE in rule {action = \"exclude\", operations = "
-            "[\"DELETE\", \"REMOVE\"]}");
+            "INSERT, UPDATE, DELETE, TRUNCATE or READ in rule {action = \"exclude\", "
+            "operations = [\"DELETE\", \"REMOVE\"]}");
+}
+
+// READ (a PostgreSQL snapshot row) is a fifth operation a rule can name.
+TEST(FilterConfigTest, OperationsReadKeepsSnapshotRowsAndDropsInserts) {
+  Parsed p = parse("[[filter.rules]]\naction = \"include\"\noperations = [\"READ\"]\n");
+  ASSERT_TRUE(p.filter.is_ok()) << p.filter.status().message();
+  const EventFilter& f = *p.filter;
+  EXPECT_TRUE(f.matches(event("db", "users", OperationType::Read)));
+  EXPECT_FALSE(f.matches(event("db", "users", OperationType::Insert)));
+  EXPECT_FALSE(f.matches(event("db", "users", OperationType::Update)));
+  EXPECT_EQ(describe_filter(f),
+            "filter: 1 include rule, 0 exclude rules, 0 transforms\n"
+            "  an event is kept when it matches at least one include rule\n"
+            "  rule 1: include if operation == READ\n");
+}
+
+TEST(FilterConfigTest, OperationsReadIsCaseInsensitiveAndListedWithTheOthers) {
+  Parsed p =
+      parse("[[filter.rules]]\naction = \"exclude\"\noperations = [\"read\", \"Truncate\"]\n");
+  ASSERT_TRUE(p.filter.is_ok()) << p.filter.status().message();
+  const EventFilter& f = *p.filter;
+  EXPECT_FALSE(f.matches(event("db", "users", OperationType::Read)));
+  EXPECT_FALSE(f.matches(event("db", "users", OperationType::Truncate)));
+  EXPECT_TRUE(f.matches(event("db", "users", OperationType::Insert)));
+  EXPECT_EQ(describe_filter(f),
+            "filter: 0 include rules, 1 exclude rule, 0 transforms\n"
+            "  an event is kept unless it matches an exclude rule\n"
+            "  rule 1: exclude if operation in [TRUNCATE, READ]\n");
 }
 
 TEST(FilterConfigTest, MissingOrWrongAction) {

@@ -106,7 +106,11 @@ std::vector<Case> cases() {
                  {{event("db", "t", Op::Insert), true},
                   {event("db", "t", Op::Update), true},
                   {event("db", "t", Op::Delete), false},
-                  {event("db", "t", Op::Truncate), false}}});
+                  {event("db", "t", Op::Truncate), false},
+                  {event("db", "t", Op::Read), false}}});
+  out.push_back({"operations: READ alone (snapshot rows)",
+                 EventFilter().add_rule(FR::include(FC::operation(Op::Read))),
+                 {{event("db", "t", Op::Read), true}, {event("db", "t", Op::Insert), false}}});
   out.push_back({"exclude TRUNCATE",
                  EventFilter().add_rule(FR::exclude(FC::operation(Op::Truncate))),
                  {{event("db", "t", Op::Truncate), false}, {event("db", "t", Op::Delete), true}}});
@@ -258,6 +262,9 @@ TEST(FilterSemanticsTest, ConditionToString) {
             "(operation in [INSERT, UPDATE] or not (key starts with \"a\\\"b\\x01\")) and "
             "table in [\"x\", \"y\"]");
   EXPECT_EQ(FC::operation(OperationType::Delete).to_string(), "operation == DELETE");
+  EXPECT_EQ(FC::operation(OperationType::Read).to_string(), "operation == READ");
+  EXPECT_EQ(FC::operations({OperationType::Read, OperationType::Insert}).to_string(),
+            "operation in [INSERT, READ]");
   EXPECT_EQ(FC::all_of({}).to_string(), "true");
   EXPECT_EQ(FC::any_of({}).to_string(), "false");
 }

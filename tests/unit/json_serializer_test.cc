@@ -42,6 +42,37 @@ TEST(JsonSerializer, AbsentValuesAreNullAndEmptyBytesAreEmptyStrings) {
             R"("value":null,"old_value":"","transaction_id":null,"metadata":{}})");
 }
 
+// A PostgreSQL snapshot row: operation READ, no transaction (null), and
+// metadata.snapshot "true" ("last" on a table's last row).
+CdcEvent snapshot_row() {
+  CdcEvent e;
+  e.event_id = "evt_x_snap_1_abc";
+  e.timestamp = 1700000000000;
+  e.sequence = 7;
+  e.operation = OperationType::Read;
+  e.database = "x";
+  e.table = "public.users";
+  e.key = R"({"id":1})";
+  e.value = std::string(R"({"id":1,"name":"ann"})");
+  e.metadata = {{"snapshot", "true"}};
+  return e;
+}
+
+TEST(JsonSerializer, SnapshotReadRowIsByteExact) {
+  EXPECT_EQ(event_to_json(snapshot_row()),
+            R"({"event_id":"evt_x_snap_1_abc","timestamp":1700000000000,"sequence":7,)"
+            R"("operation":"READ","database":"x","table":"public.users","key":"eyJpZCI6MX0=",)"
+            R"("value":"eyJpZCI6MSwibmFtZSI6ImFubiJ9","old_value":null,"transaction_id":null,)"
+            R"("metadata":{"snapshot":"true"}})");
+  CdcEvent last = snapshot_row();
+  last.metadata = {{"origin", "o"}, {"snapshot", "last"}};
+  EXPECT_EQ(event_to_json(last),
+            R"({"event_id":"evt_x_snap_1_abc","timestamp":1700000000000,"sequence":7,)"
+            R"("operation":"READ","database":"x","table":"public.users","key":"eyJpZCI6MX0=",)"
+            R"("value":"eyJpZCI6MSwibmFtZSI6ImFubiJ9","old_value":null,"transaction_id":null,)"
+            R"("metadata":{"origin":"o","snapshot":"last"}})");
+}
+
 TEST(JsonSerializer, UpdateCarriesOldValueAndBinaryBytesAreBase64) {
   CdcEvent e = seed_example();
   e.operation = OperationType::Update;

@@ -13,9 +13,10 @@
 
 #include <gtest/gtest.h>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/kafka.h"
+#include "options/config_section.h"
 #include "sink/kafka_config.h"
+#include "sink/kafka_encoder.h"
 #include "sink/kafka_topic.h"
 #include "sink/sink_registry.h"
 #include "testing/ack_recorder.h"
@@ -281,6 +282,51 @@ TEST(KafkaSinkConfig, CreateRejectsBadOptions) {
   auto k = KafkaConnector::create(o);
   ASSERT_FALSE(k.is_ok());
   EXPECT_NE(k.status().message().find("compression"), std::string::npos);
+}
+
+// ---- the encoder ----------------------------------------------------------------
+
+// The value of one header, or "<absent>".
+std::string header_value(rd_kafka_headers_t* hdrs, const char* name) {
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(hdrs, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return "<absent>";
+  }
+  return std::string(static_cast<const char*>(value), size);
+}
+
+// A PostgreSQL snapshot row (READ, transaction_id null, metadata.snapshot):
+// the value is the serializer's bytes, the operation header says READ.
+TEST(KafkaEncoder, SnapshotReadRowValueAndHeaders) {
+  CdcEvent e;
+  e.event_id = "evt_x_snap_1_abc";
+  e.timestamp = 1700000000000;
+  e.sequence = 7;
+  e.operation = OperationType::Read;
+  e.database = "x";
+  e.table = "public.users";
+  e.key = R"({"id":1})";
+  e.value = std::string(R"({"id":1,"name":"ann"})");
+  e.metadata = {{"snapshot", "true"}};
+  kafka::KafkaEncoder enc;
+  enc.init(make_json_serializer(), true);
+  ASSERT_TRUE(enc.encode_value(e, "cdc.users").is_ok());
+  EXPECT_EQ(enc.value(), event_to_json(e));
+  EXPECT_NE(enc.value().find(R"("operation":"READ")"), std::string::npos) << enc.value();
+  EXPECT_NE(enc.value().find(R"("transaction_id":null,"metadata":{"snapshot":"true"})"),
+            std::string::npos)
+      << enc.value();
+  kafka::SequenceText seq(e.sequence);
+  rd_kafka_headers_t* hdrs = enc.headers(e, seq.view());
+  ASSERT_NE(hdrs, nullptr);
+  EXPECT_EQ(rd_kafka_header_cnt(hdrs), 5u);
+  EXPECT_EQ(header_value(hdrs, "operation"), "READ");
+  EXPECT_EQ(header_value(hdrs, "database"), "x");
+  EXPECT_EQ(header_value(hdrs, "table"), "public.users");
+  EXPECT_EQ(header_value(hdrs, "sequence"), "7");
+  EXPECT_EQ(header_value(hdrs, "event_id"), "evt_x_snap_1_abc");
+  rd_kafka_headers_destroy(hdrs);
 }
 
 // ---- delivery against the mock cluster ----------------------------------------

@@ -8,9 +8,10 @@
 #include <random>
 #include <set>
 
-#include "options/config_section.h"
 #include "heliosdb/cdc/kinesis.h"
+#include "options/config_section.h"
 #include "sink/kinesis_connector.h"
+#include "sink/kinesis_encoder.h"
 #include "sink/kinesis_records.h"
 #include "sink/sink_registry.h"
 #include "testing/ack_recorder.h"
@@ -529,6 +530,31 @@ TEST(PartitionKeyTest, DerivedFromEventKeyWithStableTextForBinary) {
     EXPECT_LE(p.size(), 256u);
     EXPECT_EQ(p, partition_key_for(e));
   }
+}
+
+// A PostgreSQL snapshot row (READ, transaction_id null, metadata.snapshot)
+// becomes a record of the serializer's bytes, keyed by the row's key.
+TEST(KinesisEncoderTest, SnapshotReadRowRecord) {
+  CdcEvent e;
+  e.event_id = "evt_x_snap_1_abc";
+  e.timestamp = 1700000000000;
+  e.sequence = 7;
+  e.operation = OperationType::Read;
+  e.database = "x";
+  e.table = "public.users";
+  e.key = R"({"id":1})";
+  e.value = std::string(R"({"id":1,"name":"ann"})");
+  e.metadata = {{"snapshot", "last"}};
+  auto json = make_json_serializer();
+  Record r;
+  ASSERT_TRUE(encode_record(e, *json, "cdc", r).is_ok());
+  EXPECT_EQ(r.data, event_to_json(e));
+  EXPECT_NE(r.data.find(R"("operation":"READ")"), std::string::npos) << r.data;
+  EXPECT_NE(r.data.find(R"("transaction_id":null,"metadata":{"snapshot":"last"})"),
+            std::string::npos)
+      << r.data;
+  EXPECT_EQ(r.partition_key, R"({"id":1})");
+  EXPECT_EQ(r.sequence, 7u);
 }
 
 TEST(KinesisConfigTest, SectionDefaultsAndErrorsNameTheKey) {

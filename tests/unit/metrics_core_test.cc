@@ -2,6 +2,7 @@
 // shards, histogram buckets, health state from the lifecycle hooks.
 #include <gtest/gtest.h>
 
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -87,6 +88,25 @@ TEST(MetricsCore, CountsAcknowledgedEventsByOperationTableAndBytes) {
   EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Truncate)], 1u);
   EXPECT_EQ(c.by_table[core.tables().find("users")], 3u);
   EXPECT_EQ(c.by_table[core.tables().find("orders")], 2u);
+}
+
+// READ (a snapshot row) has the highest OperationType value: it gets a cell
+// of its own in both paths, not the catch-all cell 0.
+TEST(MetricsCore, ReadEventsAreCountedInTheirOwnCellByBothPaths) {
+  MetricsCore one_by_one(4), batched(4);
+  std::vector<AckedEvent> batch = {acked(OperationType::Read, "users", 5, 1000, 1000),
+                                   acked(OperationType::Insert, "users", 6, 1000, 1000),
+                                   acked(OperationType::Read, "users", 7, 1000, 1000)};
+  for (const AckedEvent& e : batch) one_by_one.on_acknowledged(e);
+  batched.on_acknowledged_batch(std::span<const AckedEvent>(batch.data(), batch.size()));
+  for (const MetricsCore* core : {&one_by_one, &batched}) {
+    CountsSnapshot c = core->snapshot();
+    EXPECT_EQ(c.by_operation.size(), 6u);
+    EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Read)], 2u);
+    EXPECT_EQ(c.by_operation[static_cast<int>(OperationType::Insert)], 1u);
+    EXPECT_EQ(c.by_operation[0], 0u);
+    EXPECT_EQ(c.acknowledged, 3u);
+  }
 }
 
 TEST(MetricsCore, EventLatencyIsAckTimeMinusWalTimestampInMilliseconds) {

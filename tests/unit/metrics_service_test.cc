@@ -97,6 +97,32 @@ TEST_F(MetricsServiceTest, ExportsTheTenSeedMetricsWithExactNames) {
   EXPECT_NE(a.body.find("# TYPE heliosdb_cdc_event_latency_seconds histogram"), std::string::npos);
 }
 
+// All five operations are exported from the start (a dashboard finds every
+// series, at 0), READ included; a READ acknowledgement counts in its own.
+TEST_F(MetricsServiceTest, EveryOperationIncludingReadIsExportedAndCounted) {
+  const std::string family = "heliosdb_cdc_events_by_operation_total";
+  auto series = [&](const char* op) {
+    return family + "{operation=\"" + op + "\",sink=\"kafka\"}";
+  };
+  auto before = parse_samples(http_get(base_ + "/metrics").body);
+  for (const char* op : {"INSERT", "UPDATE", "DELETE", "TRUNCATE", "READ"}) {
+    ASSERT_EQ(before.count(series(op)), 1u) << op;
+    EXPECT_EQ(before[series(op)], 0) << op;
+  }
+  size_t exported = 0;
+  for (const auto& [name, value] : before) exported += name.rfind(family + "{", 0) == 0;
+  EXPECT_EQ(exported, 5u);
+
+  auto observer = service_->observer();
+  observer->on_acknowledged(acked(OperationType::Read, "users", 10));
+  observer->on_acknowledged(acked(OperationType::Read, "users", 10));
+  observer->on_acknowledged(acked(OperationType::Insert, "users", 10));
+  auto after = parse_samples(http_get(base_ + "/metrics").body);
+  EXPECT_EQ(after[series("READ")], 2);
+  EXPECT_EQ(after[series("INSERT")], 1);
+  EXPECT_EQ(after[series("TRUNCATE")], 0);
+}
+
 TEST_F(MetricsServiceTest, CountersEqualTheWorkDone) {
   auto observer = service_->observer();
   CdcEvent dropped;

@@ -76,6 +76,32 @@ options::Table make_postgres_table() {
       "this wait between attempts, for as long as it takes; each attempt is logged, each "
       "reconnection counted in "
       "`heliosdb_cdc_source_reconnects_total`."));
+  v.push_back(options::enum_option(
+      "snapshot", d.snapshot, {"initial", "never", "initial_only"},
+      "PostgresSourceOptions::snapshot",
+      "Rows already in the tables when the pipeline starts (PostgreSQL 14 or later), read in "
+      "chunks while changes stream on ([postgres.md](postgres.md#snapshots)):"));
+  v.back().allowed_docs = {
+      "snapshot the `snapshot_tables` once, on the first start (no checkpoint yet), then stream",
+      "no snapshot: changes from the slot's position on only",
+      "snapshot, deliver every row, exit 0 once it is all acknowledged"};
+  v.push_back(options::int_option(
+      "snapshot_chunk_rows", d.snapshot_chunk_rows, 1, 1000000,
+      "PostgresSourceOptions::snapshot_chunk_rows",
+      "Rows per snapshot chunk: one short read-only query each, by primary-key order. A crash "
+      "reads at most one chunk again."));
+  v.push_back(options::string_list_option(
+      "snapshot_tables", "PostgresSourceOptions::snapshot_tables",
+      "Tables the initial snapshot reads, as `schema.table`, in this order; empty: every table "
+      "of the publication."));
+  v.push_back(options::int_option(
+      "snapshot_max_rows_per_second", d.snapshot_max_rows_per_second, 0, 100000000,
+      "PostgresSourceOptions::snapshot_max_rows_per_second",
+      "Most snapshot rows read per second, to spare a busy server; 0: unlimited."));
+  v.push_back(options::string_list_option(
+      "snapshot_key", "PostgresSourceOptions::snapshot_key",
+      "For a table without a primary key: `\"schema.table=column\"`, a unique, not-null column "
+      "the snapshot pages by (checked at start)."));
   return t;
 }
 
@@ -87,6 +113,12 @@ bool valid_slot_name(const std::string& s) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
   }
   return true;
+}
+
+bool schema_table(const std::string& table) {
+  const size_t dot = table.find('.');
+  return dot != std::string::npos && dot != 0 && dot + 1 != table.size() &&
+         table.find('.', dot + 1) == std::string::npos;
 }
 
 }  // namespace
@@ -112,15 +144,28 @@ options::Problems postgres_source_problems(const PostgresSourceOptions& o, bool 
     p.add("publication", "must be 1 to 63 bytes (a PostgreSQL identifier)");
   }
   for (const std::string& table : o.tables) {
-    const size_t dot = table.find('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == table.size() ||
-        table.find('.', dot + 1) != std::string::npos) {
+    if (!schema_table(table)) {
       p.add("tables", "'" + table + "' is not schema.table (e.g. \"public.users\")");
     }
   }
   p.limit("status_interval_ms", o.status_interval_ms);
   p.one_of("unchanged_toast", o.unchanged_toast);
   p.limit("reconnect_max_backoff_ms", o.reconnect_max_backoff_ms);
+  p.one_of("snapshot", o.snapshot);
+  p.limit("snapshot_chunk_rows", o.snapshot_chunk_rows);
+  for (const std::string& table : o.snapshot_tables) {
+    if (!schema_table(table)) {
+      p.add("snapshot_tables", "'" + table + "' is not schema.table (e.g. \"public.users\")");
+    }
+  }
+  p.limit("snapshot_max_rows_per_second", o.snapshot_max_rows_per_second);
+  for (const std::string& entry : o.snapshot_key) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || !schema_table(entry.substr(0, eq)) || eq + 1 == entry.size()) {
+      p.add("snapshot_key",
+            "'" + entry + "' is not schema.table=column (e.g. \"public.events=event_id\")");
+    }
+  }
   return p;
 }
 

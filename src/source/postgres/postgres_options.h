@@ -29,6 +29,14 @@ struct PostgresSourceOptions {
   std::string unchanged_toast = "marker";  // "marker" | "omit"
   std::string unchanged_toast_marker = "__heliosdb_unchanged_toast__";
   uint32_t reconnect_max_backoff_ms = 30000;
+  // Snapshots (docs/postgres.md#snapshots).
+  std::string snapshot = "initial";  // "initial" | "never" | "initial_only"
+  uint32_t snapshot_chunk_rows = 10000;
+  std::vector<std::string> snapshot_tables;  // "schema.table"; empty: every published table
+  uint32_t snapshot_max_rows_per_second = 0;  // 0: unlimited
+  // "schema.table=column": the unique, not-null column chunking a table
+  // without a primary key.
+  std::vector<std::string> snapshot_key;
   // The events' `database` ([cdc] database; the DSN's database by default).
   std::string database;
 };

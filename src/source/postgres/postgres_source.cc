@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -18,6 +19,8 @@
 #include "source/postgres/pg_types.h"
 #include "source/postgres/relation_cache.h"
 #include "source/postgres/row_encoder.h"
+#include "source/postgres/snapshot_coordinator.h"
+#include "source/postgres/snapshot_reader.h"
 
 namespace heliosdb::cdc::pg {
 namespace {
@@ -89,10 +92,15 @@ Status check_slot(const SlotState& slot, const PostgresSourceOptions& o, const s
   return Status::ok();
 }
 
+// Logical decoding messages (pgoutput's `messages` option, PostgreSQL 14
+// and later) carry snapshot watermarks and requests.
+bool server_sends_messages(PgConnection& conn) { return PQserverVersion(conn.raw()) >= 140000; }
+
 Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn from) {
   const std::string sql = "START_REPLICATION SLOT " + quote_identifier(o.slot) + " LOGICAL " +
                           format_lsn(from) + " (proto_version '1', publication_names " +
-                          quote_literal(quote_identifier(o.publication)) + ")";
+                          quote_literal(quote_identifier(o.publication)) +
+                          (server_sends_messages(repl) ? ", messages 'true'" : "") + ")";
   PGresult* res = PQexec(repl.raw(), sql.c_str());
   const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   std::string why = res ? PQresultErrorMessage(res) : repl.last_error();
@@ -105,32 +113,100 @@ Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn
                           " on PostgreSQL at " + repl.server() + ": " + why);
 }
 
+// Snapshot progress by position, shared by the source (which records what
+// each chunk's delivery brings) and the checkpoint codec (which writes the
+// progress a checkpointed position has reached beside it).
+class SnapshotLedger {
+ public:
+  // The progress at the start (resumed, or planned).
+  void start(SnapshotState s) {
+    std::lock_guard lock(mu_);
+    base_ = std::move(s);
+    entries_.clear();
+  }
+  // `s` is the progress once the transaction (or chunk) committing at
+  // `commit` is wholly delivered.
+  void record(Lsn commit, SnapshotState s) {
+    std::lock_guard lock(mu_);
+    entries_.emplace_back(commit, std::move(s));
+  }
+  // The progress `p` covers. Positions come in increasing order.
+  SnapshotState for_position(const DeliveryPosition& p) {
+    std::lock_guard lock(mu_);
+    while (!entries_.empty() && p.covers(entries_.front().first, entries_.front().first)) {
+      base_ = std::move(entries_.front().second);
+      entries_.pop_front();
+    }
+    return base_;
+  }
+  // What the last checkpoint decoded held, for open().
+  void remember_decoded(SnapshotState s) {
+    std::lock_guard lock(mu_);
+    decoded_ = std::move(s);
+  }
+  SnapshotState decoded() const {
+    std::lock_guard lock(mu_);
+    return decoded_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  SnapshotState base_;
+  std::deque<std::pair<Lsn, SnapshotState>> entries_;
+  SnapshotState decoded_;
+};
+
 class PostgresPositionCodec final : public SourcePositionCodec {
  public:
-  PostgresPositionCodec(std::string id, std::string description)
-      : id_(std::move(id)), description_(std::move(description)) {}
+  PostgresPositionCodec(std::string id, std::string description,
+                        std::shared_ptr<SnapshotLedger> ledger)
+      : id_(std::move(id)), description_(std::move(description)), ledger_(std::move(ledger)) {}
   std::string_view source_type() const override { return kPostgresSourceType; }
   const std::string& source_id() const override { return id_; }
   std::string description() const override { return description_; }
   std::string encode(const DeliveryPosition& p) const override {
-    return encode_postgres_position(p);
+    return encode_postgres_position(p, ledger_->for_position(p));
   }
   Result<DeliveryPosition> decode(std::string_view bytes) const override {
-    return decode_postgres_position(bytes);
+    auto c = decode_postgres_checkpoint(bytes);
+    if (!c) return c.status();
+    ledger_->remember_decoded(c->snapshot);
+    return c->position;
   }
 
  private:
   std::string id_;
   std::string description_;
+  std::shared_ptr<SnapshotLedger> ledger_;
 };
+
+// FNV-1a: a stable 64-bit digest for snapshot event ids (not a security
+// boundary: ids only need to differ between rows of one snapshot).
+uint64_t fnv1a64(std::string_view a, std::string_view b) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(a);
+  mix(std::string_view("\0", 1));
+  mix(b);
+  return h;
+}
 
 class PostgresChangeSource final : public ChangeSource {
   static constexpr int64_t kInTransactionWaitUs = 10000;
 
  public:
   PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
-                       std::string checkpoint_file, bool has_checkpoint)
+                       std::string checkpoint_file, bool has_checkpoint,
+                       std::shared_ptr<SnapshotLedger> ledger,
+                       std::unique_ptr<SnapshotCoordinator> snapshots)
       : announce_start_(!has_checkpoint && start > 0),
+        ledger_(std::move(ledger)),
+        snapshots_(std::move(snapshots)),
         o_(std::move(options)),
         conns_(std::move(conns)),
         encoder_(toast_policy(o_)),
@@ -140,6 +216,7 @@ class PostgresChangeSource final : public ChangeSource {
         flushed_(start),
         reached_target_(start >= target) {
     server_ = conns_.catalog->server();
+    if (snapshots_) publish_snapshot_progress();
     connected_ = true;
     last_status_ = Clock::now();
     // The slot knows where we stand; answer at once so the server's view
@@ -149,6 +226,7 @@ class PostgresChangeSource final : public ChangeSource {
   }
 
   ~PostgresChangeSource() override {
+    snapshots_.reset();  // stops its worker
     {
       std::lock_guard lock(conn_mu_);
       stopping_ = true;
@@ -192,6 +270,11 @@ class PostgresChangeSource final : public ChangeSource {
       HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
       lock.lock();
       last_commit_position_ = info.commit_sequence;
+    }
+    if (snapshots_) {
+      lock.unlock();
+      HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+      lock.lock();
     }
     int64_t wait_budget_us = kInTransactionWaitUs;
     for (size_t n = 0; n < max_entries; ++n) {
@@ -276,6 +359,9 @@ class PostgresChangeSource final : public ChangeSource {
     SourceProgress p;
     p.last_position = last_commit_lsn_;
     p.reconnects = reconnects_;
+    std::lock_guard lock(progress_mu_);
+    p.snapshot_running = snapshot_running_;
+    p.snapshot_tables = snapshot_tables_;
     return p;
   }
 
@@ -302,7 +388,111 @@ class PostgresChangeSource final : public ChangeSource {
   }
 
   SourceReadStatus caught_up_status() const {
-    return reached_target_ ? SourceReadStatus::kCaughtUp : SourceReadStatus::kWaiting;
+    // `run --once` (and snapshot = "initial_only") also waits for the
+    // snapshot to be read.
+    const bool snapshot_left = snapshots_ && snapshots_->active();
+    return reached_target_ && !snapshot_left ? SourceReadStatus::kCaughtUp
+                                             : SourceReadStatus::kWaiting;
+  }
+
+  // --- snapshots ---
+
+  void publish_snapshot_progress() {
+    auto tables = snapshots_->progress();
+    std::lock_guard lock(progress_mu_);
+    snapshot_running_ = snapshots_->active();
+    snapshot_tables_ = std::move(tables);
+  }
+
+  Status on_snapshot_message(const LogicalMessage& m, TransactionHandler& handler) {
+    if (m.prefix == kWatermarkPrefix) {
+      auto w = decode_watermark(m.content);
+      if (!w) return Status::ok();  // not ours to judge: another version's
+      auto ready = snapshots_->on_watermark(*w);
+      if (!ready) return ready.status();
+      if (*ready) HELIOSDB_RETURN_IF_ERROR(deliver_chunk(**ready, m.lsn, handler));
+      HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+      publish_snapshot_progress();
+      return Status::ok();
+    }
+    if (m.prefix == kSnapshotRequestPrefix) {
+      auto r = decode_snapshot_request(m.content);
+      if (!r) {
+        spdlog::warn("ignoring a malformed snapshot request at {}: '{}'", format_lsn(m.lsn),
+                     std::string(m.content.substr(0, 200)));
+        return Status::ok();
+      }
+      if (!snapshots_->on_request(*r, m.lsn)) return Status::ok();
+      // The request is part of the checkpoint from its position on.
+      HELIOSDB_RETURN_IF_ERROR(record_position(m.lsn, snapshots_->state(), handler));
+      HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+      publish_snapshot_progress();
+    }
+    return Status::ok();
+  }
+
+  // A position-only commit at `lsn` carrying snapshot progress `state`.
+  Status record_position(Lsn lsn, const SnapshotState& state, TransactionHandler& handler) {
+    if (lsn <= last_commit_position_) return Status::ok();
+    ledger_->record(lsn, state);
+    CommitInfo info;
+    info.position_only = true;
+    info.commit_sequence = lsn;
+    info.restart_during = last_end_;
+    info.restart_after = last_end_;
+    info.database = o_.database;
+    HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+    last_commit_position_ = lsn;
+    return Status::ok();
+  }
+
+  // The chunk's rows as READ events, at the high watermark's position.
+  Status deliver_chunk(ReadyChunk& chunk, Lsn at, TransactionHandler& handler) {
+    if (at <= last_commit_position_) return Status::ok();  // cannot happen: WAL order
+    if (chunk.rows.empty()) {
+      HELIOSDB_RETURN_IF_ERROR(record_position(at, chunk.state_after, handler));
+      snapshots_->delivered(std::move(chunk.state_after));
+      return Status::ok();
+    }
+    CommitInfo info;
+    info.transaction_id = 0;
+    info.commit_sequence = at;
+    info.restart_during = last_end_;
+    info.restart_after = last_end_;
+    info.commit_time_ms = chunk.read_time_ms;
+    info.database = o_.database;
+    info.change_count = chunk.rows.size();
+    HELIOSDB_RETURN_IF_ERROR(handler.on_begin(info));
+    const std::string id_prefix = "evt_" + o_.database + "_snap" +
+                                  std::to_string(chunk.state_after.run) + "." +
+                                  std::to_string(chunk.table_index) + "_";
+    std::string id;
+    char hex[17];
+    for (size_t i = 0; i < chunk.rows.size(); ++i) {
+      const EncodedRow& row = chunk.rows[i];
+      snprintf(hex, sizeof hex, "%016llx",
+               static_cast<unsigned long long>(fnv1a64(chunk.table, chunk.match_keys[i])));
+      id.assign(id_prefix).append(hex);
+      CommittedChange c;
+      c.transaction_id = 0;
+      c.sequence = i + 1;
+      c.event_sequence = postgres_event_sequence(at, i);
+      c.timestamp_ms = chunk.read_time_ms;
+      c.kind = OperationType::Read;
+      c.table = chunk.table;
+      c.key = row.key;
+      c.value = row.value;
+      c.event_id = id;
+      c.snapshot = chunk.last_of_table && i + 1 == chunk.rows.size()
+                       ? CommittedChange::SnapshotMark::kLast
+                       : CommittedChange::SnapshotMark::kRow;
+      HELIOSDB_RETURN_IF_ERROR(handler.on_change(info, c));
+    }
+    ledger_->record(at, chunk.state_after);
+    snapshots_->delivered(std::move(chunk.state_after));
+    HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
+    last_commit_position_ = at;
+    return Status::ok();
   }
 
   // --- status updates ---
@@ -412,6 +602,7 @@ class PostgresChangeSource final : public ChangeSource {
     info_.origin = origin_;
     in_txn_ = false;
     resend_commit_lsn_ = 0;
+    if (snapshots_) snapshots_->on_commit(static_cast<uint32_t>(info_.transaction_id));
     HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info_));
     last_end_ = c.end_lsn;
     last_commit_lsn_ = info_.commit_sequence;
@@ -470,7 +661,11 @@ class PostgresChangeSource final : public ChangeSource {
     return Status::ok();
   }
 
-  Status on_message(const LogicalMessage&, TransactionHandler&) { return Status::ok(); }
+  Status on_message(const LogicalMessage& m, TransactionHandler& handler) {
+    // Non-transactional messages come outside transactions, in WAL order.
+    if (!snapshots_ || m.transactional || in_txn_) return Status::ok();
+    return on_snapshot_message(m, handler);
+  }
 
   const CachedRelation* relation(uint32_t id) { return relations_.find(id); }
 
@@ -482,6 +677,7 @@ class PostgresChangeSource final : public ChangeSource {
   Status on_message(const Insert& m, TransactionHandler& handler) {
     const CachedRelation* rel = relation(m.relation_id);
     if (!rel) return unknown_relation(m.relation_id);
+    if (snapshots_) snapshots_->on_change(*rel, info_.transaction_id, &m.new_tuple, nullptr);
     if (skip_resent()) return Status::ok();
     HELIOSDB_RETURN_IF_ERROR(encoder_.encode_insert(*rel, m, row_));
     return emit(*rel, handler);
@@ -490,6 +686,10 @@ class PostgresChangeSource final : public ChangeSource {
   Status on_message(const Update& m, TransactionHandler& handler) {
     const CachedRelation* rel = relation(m.relation_id);
     if (!rel) return unknown_relation(m.relation_id);
+    if (snapshots_) {
+      snapshots_->on_change(*rel, info_.transaction_id, &m.new_tuple,
+                            m.old_kind ? &m.old_tuple : nullptr);
+    }
     if (skip_resent()) return Status::ok();
     HELIOSDB_RETURN_IF_ERROR(encoder_.encode_update(*rel, m, row_));
     return emit(*rel, handler);
@@ -498,6 +698,7 @@ class PostgresChangeSource final : public ChangeSource {
   Status on_message(const Delete& m, TransactionHandler& handler) {
     const CachedRelation* rel = relation(m.relation_id);
     if (!rel) return unknown_relation(m.relation_id);
+    if (snapshots_) snapshots_->on_change(*rel, info_.transaction_id, nullptr, &m.old_tuple);
     if (skip_resent()) return Status::ok();
     HELIOSDB_RETURN_IF_ERROR(encoder_.encode_delete(*rel, m, row_));
     return emit(*rel, handler);
@@ -508,6 +709,7 @@ class PostgresChangeSource final : public ChangeSource {
     for (uint32_t id : m.relation_ids) {
       const CachedRelation* rel = relation(id);
       if (!rel) return unknown_relation(id);
+      if (snapshots_) snapshots_->on_truncate(*rel);
       if (skip_resent()) continue;
       row_.kind = OperationType::Truncate;
       row_.key.clear();
@@ -623,6 +825,12 @@ class PostgresChangeSource final : public ChangeSource {
   }
 
   bool announce_start_;  // no checkpoint: the start position goes into one first
+  std::shared_ptr<SnapshotLedger> ledger_;
+  std::unique_ptr<SnapshotCoordinator> snapshots_;  // null: the server sends no messages
+  // progress() runs on other threads.
+  mutable std::mutex progress_mu_;
+  bool snapshot_running_ = false;
+  std::vector<SourceProgress::SnapshotTable> snapshot_tables_;
   PostgresSourceOptions o_;
   Connections conns_;
   std::string server_;
@@ -693,7 +901,7 @@ class PostgresSourceFactory final : public SourceFactory {
     // The checkpoint belongs to this cluster, database and slot.
     return std::unique_ptr<SourcePositionCodec>(std::make_unique<PostgresPositionCodec>(
         system_id + "/" + dbname + "/" + o_.slot,
-        "slot " + o_.slot + " of PostgreSQL at " + conns_.catalog->server()));
+        "slot " + o_.slot + " of PostgreSQL at " + conns_.catalog->server(), ledger_));
   }
 
   Result<std::unique_ptr<ChangeSource>> open(const DeliveryPosition& resume,
@@ -739,11 +947,14 @@ class PostgresSourceFactory final : public SourceFactory {
     }
     auto target = current_wal_lsn(catalog);
     if (!target) return target.status();
+    auto snapshots = open_snapshots(catalog, has_checkpoint);
+    if (!snapshots) return snapshots.status();
     HELIOSDB_RETURN_IF_ERROR(start_replication(*conns_.replication, o_, start));
     spdlog::info("streaming slot {} of PostgreSQL at {} from {} (publication {}; WAL now at {})",
                  o_.slot, catalog.server(), format_lsn(start), o_.publication, format_lsn(*target));
     return std::unique_ptr<ChangeSource>(std::make_unique<PostgresChangeSource>(
-        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file, has_checkpoint));
+        o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file, has_checkpoint,
+        ledger_, std::move(*snapshots)));
   }
 
   std::string start_description() const override {
@@ -751,8 +962,56 @@ class PostgresSourceFactory final : public SourceFactory {
   }
 
  private:
+  // The snapshot progress to go on from: the checkpoint's, or (first start)
+  // the initial snapshot's plan. Null when the server sends no logical
+  // messages (before PostgreSQL 14) and no snapshot is wanted.
+  Result<std::unique_ptr<SnapshotCoordinator>> open_snapshots(PgConnection& catalog,
+                                                              bool has_checkpoint) {
+    SnapshotState state = has_checkpoint ? ledger_->decoded() : SnapshotState{};
+    if (!has_checkpoint && o_.snapshot != "never") {
+      state.run = 1;
+      std::vector<std::string> tables = o_.snapshot_tables;
+      if (tables.empty()) {
+        auto r = catalog.query(
+            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 "
+            "ORDER BY 1",
+            "listing the tables of publication " + o_.publication, {o_.publication});
+        if (!r) return r.status();
+        for (const auto& row : r->rows) {
+          if (row[0]) tables.push_back(*row[0]);
+        }
+      }
+      for (auto& t : tables) {
+        SnapshotTableState ts;
+        ts.table = std::move(t);
+        state.tables.push_back(std::move(ts));
+      }
+    }
+    if (!server_sends_messages(catalog)) {
+      if (state.active()) {
+        return Status(ErrorCode::kFailedPrecondition,
+                      "snapshots need PostgreSQL 14 or later (their watermarks are logical "
+                      "decoding messages), and PostgreSQL at " +
+                          catalog.server() + " is " +
+                          std::to_string(PQserverVersion(catalog.raw()) / 10000) +
+                          ": set [source.postgres] snapshot = \"never\" to stream changes only");
+      }
+      ledger_->start(state);
+      return std::unique_ptr<SnapshotCoordinator>();
+    }
+    if (state.active()) {
+      size_t done = 0;
+      for (const auto& t : state.tables) done += t.phase == SnapshotTableState::Phase::kDone;
+      spdlog::info("snapshot run {}: {} of {} tables done{}", state.run, done, state.tables.size(),
+                   has_checkpoint ? " (going on from the checkpoint)" : "");
+    }
+    ledger_->start(state);
+    return std::make_unique<SnapshotCoordinator>(o_, std::move(state));
+  }
+
   PostgresSourceOptions o_;
   Connections conns_;
+  std::shared_ptr<SnapshotLedger> ledger_ = std::make_shared<SnapshotLedger>();
 };
 
 bool parse_u64(std::string_view s, uint64_t& out) {
@@ -767,8 +1026,8 @@ std::unique_ptr<SourceFactory> make_postgres_source_factory(PostgresSourceOption
 }
 
 std::string encode_postgres_position(const DeliveryPosition& p, const SnapshotState& snapshot) {
-  std::string out = "pg1 " + format_lsn(p.restart_sequence) + " " +
-                    format_lsn(p.commit_sequence) + " " + std::to_string(p.event_sequence);
+  std::string out = "pg1 " + format_lsn(p.restart_sequence) + " " + format_lsn(p.commit_sequence) +
+                    " " + std::to_string(p.event_sequence);
   if (!snapshot.empty()) out += " " + encode_snapshot_state(snapshot);
   return out;
 }

@@ -26,6 +26,13 @@ void escape_into(std::string& out, std::string_view v) {
   }
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 std::optional<std::string> unescape(std::string_view v) {
   std::string out;
   out.reserve(v.size());
@@ -35,10 +42,10 @@ std::optional<std::string> unescape(std::string_view v) {
       continue;
     }
     if (i + 2 >= v.size()) return std::nullopt;
-    int x = 0;
-    auto [p, ec] = std::from_chars(v.data() + i + 1, v.data() + i + 3, x, 16);
-    if (ec != std::errc() || p != v.data() + i + 3) return std::nullopt;
-    out.push_back(static_cast<char>(x));
+    // Two hex digits exactly: from_chars alone would take "-1" too.
+    const int hi = hex_value(v[i + 1]), lo = hex_value(v[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }
   return out;
@@ -115,8 +122,8 @@ std::string encode_snapshot_state(const SnapshotState& s) {
 
 Result<SnapshotState> decode_snapshot_state(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return Status(ErrorCode::kCorruption, "snapshot progress '" +
-                                              std::string(text.substr(0, 120)) + "': " + why);
+    return Status(ErrorCode::kCorruption,
+                  "snapshot progress '" + std::string(text.substr(0, 120)) + "': " + why);
   };
   SnapshotState s;
   auto fields = split(text, ';');
