@@ -39,4 +39,20 @@ inline std::vector<CdcEvent> make_events(const EventSpec& spec) {
   return out;
 }
 
+// A PostgreSQL snapshot row: READ, no transaction_id, metadata.snapshot
+// `mark` ("true", or "last" on a table's last row).
+inline CdcEvent snapshot_read_event(const std::string& mark = "true") {
+  CdcEvent e;
+  e.event_id = "evt_x_snap_1_abc";
+  e.timestamp = 1700000000000;
+  e.sequence = 7;
+  e.operation = OperationType::Read;
+  e.database = "x";
+  e.table = "public.users";
+  e.key = R"({"id":1})";
+  e.value = std::string(R"({"id":1,"name":"ann"})");
+  e.metadata = {{"snapshot", mark}};
+  return e;
+}
+
 }  // namespace heliosdb::cdc::testing

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/event_factory.h"
+
 #include "avro_check_util.h"
 #include "serde/avro_schema.h"
 #include "testing/test_util.h"
@@ -89,16 +91,7 @@ TEST(AvroEncoder, SeedExampleMatchesTheBytesInDocsAvroMd) {
 // takes the null branch. The bytes are python3-avro DatumWriter's for the
 // same record.
 TEST(AvroEncoder, SnapshotReadRowIsByteExactAndDecodesWithPythonAvro) {
-  CdcEvent e;
-  e.event_id = "evt_x_snap_1_abc";
-  e.timestamp = 1700000000000;
-  e.sequence = 7;
-  e.operation = OperationType::Read;
-  e.database = "x";
-  e.table = "public.users";
-  e.key = R"({"id":1})";
-  e.value = std::string(R"({"id":1,"name":"ann"})");
-  e.metadata = {{"snapshot", "true"}};
+  CdcEvent e = testing::snapshot_read_event();
   std::string out;
   avro::append_event(e, out);
   // clang-format off

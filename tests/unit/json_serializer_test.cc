@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "testing/event_factory.h"
+
 #include "heliosdb/cdc/serialization.h"
 
 namespace heliosdb::cdc {
@@ -44,19 +46,7 @@ TEST(JsonSerializer, AbsentValuesAreNullAndEmptyBytesAreEmptyStrings) {
 
 // A PostgreSQL snapshot row: operation READ, no transaction (null), and
 // metadata.snapshot "true" ("last" on a table's last row).
-CdcEvent snapshot_row() {
-  CdcEvent e;
-  e.event_id = "evt_x_snap_1_abc";
-  e.timestamp = 1700000000000;
-  e.sequence = 7;
-  e.operation = OperationType::Read;
-  e.database = "x";
-  e.table = "public.users";
-  e.key = R"({"id":1})";
-  e.value = std::string(R"({"id":1,"name":"ann"})");
-  e.metadata = {{"snapshot", "true"}};
-  return e;
-}
+CdcEvent snapshot_row() { return testing::snapshot_read_event(); }
 
 TEST(JsonSerializer, SnapshotReadRowIsByteExact) {
   EXPECT_EQ(event_to_json(snapshot_row()),

@@ -299,16 +299,7 @@ std::string header_value(rd_kafka_headers_t* hdrs, const char* name) {
 // A PostgreSQL snapshot row (READ, transaction_id null, metadata.snapshot):
 // the value is the serializer's bytes, the operation header says READ.
 TEST(KafkaEncoder, SnapshotReadRowValueAndHeaders) {
-  CdcEvent e;
-  e.event_id = "evt_x_snap_1_abc";
-  e.timestamp = 1700000000000;
-  e.sequence = 7;
-  e.operation = OperationType::Read;
-  e.database = "x";
-  e.table = "public.users";
-  e.key = R"({"id":1})";
-  e.value = std::string(R"({"id":1,"name":"ann"})");
-  e.metadata = {{"snapshot", "true"}};
+  CdcEvent e = testing::snapshot_read_event();
   kafka::KafkaEncoder enc;
   enc.init(make_json_serializer(), true);
   ASSERT_TRUE(enc.encode_value(e, "cdc.users").is_ok());

@@ -535,16 +535,7 @@ TEST(PartitionKeyTest, DerivedFromEventKeyWithStableTextForBinary) {
 // A PostgreSQL snapshot row (READ, transaction_id null, metadata.snapshot)
 // becomes a record of the serializer's bytes, keyed by the row's key.
 TEST(KinesisEncoderTest, SnapshotReadRowRecord) {
-  CdcEvent e;
-  e.event_id = "evt_x_snap_1_abc";
-  e.timestamp = 1700000000000;
-  e.sequence = 7;
-  e.operation = OperationType::Read;
-  e.database = "x";
-  e.table = "public.users";
-  e.key = R"({"id":1})";
-  e.value = std::string(R"({"id":1,"name":"ann"})");
-  e.metadata = {{"snapshot", "last"}};
+  CdcEvent e = testing::snapshot_read_event("last");
   auto json = make_json_serializer();
   Record r;
   ASSERT_TRUE(encode_record(e, *json, "cdc", r).is_ok());
