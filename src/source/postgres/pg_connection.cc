@@ -94,8 +94,8 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 std::string PgConnection::last_error() const { return trimmed(PQerrorMessage(conn_)); }
 
-Result<QueryRows> PgConnection::query(const std::string& sql, const std::string& what,
-                                      const std::vector<std::string>& params) {
+Result<PgResult> PgConnection::query_result(const std::string& sql, const std::string& what,
+                                            const std::vector<std::string>& params) {
   PGresult* res = nullptr;
   if (params.empty()) {
     res = PQexec(conn_, sql.c_str());
@@ -106,18 +106,28 @@ Result<QueryRows> PgConnection::query(const std::string& sql, const std::string&
     res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                        nullptr, nullptr, 0);
   }
-  std::unique_ptr<PGresult, decltype(&PQclear)> guard(res, PQclear);
+  PgResult guard(res);
   const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-    const std::string sqlstate = state ? state : "";
-    std::string why = res ? trimmed(PQresultErrorMessage(res)) : last_error();
-    if (why.empty()) why = last_error();
-    ErrorCode code = ErrorCode::kFailedPrecondition;
-    if (sqlstate == "42501" || sqlstate.rfind("28", 0) == 0) code = ErrorCode::kPermissionDenied;
-    if (PQstatus(conn_) != CONNECTION_OK) code = ErrorCode::kUnavailable;
-    return Status(code, what + " on PostgreSQL at " + server_ + ": " + why);
-  }
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(res, what);
+  return guard;
+}
+
+Status PgConnection::failure(const PGresult* res, const std::string& what) const {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state ? state : "";
+  std::string why = res ? trimmed(PQresultErrorMessage(res)) : last_error();
+  if (why.empty()) why = last_error();
+  ErrorCode code = ErrorCode::kFailedPrecondition;
+  if (sqlstate == "42501" || sqlstate.rfind("28", 0) == 0) code = ErrorCode::kPermissionDenied;
+  if (PQstatus(conn_) != CONNECTION_OK) code = ErrorCode::kUnavailable;
+  return Status(code, what + " on PostgreSQL at " + server_ + ": " + why);
+}
+
+Result<QueryRows> PgConnection::query(const std::string& sql, const std::string& what,
+                                      const std::vector<std::string>& params) {
+  auto result = query_result(sql, what, params);
+  if (!result) return result.status();
+  PGresult* res = result->get();
   QueryRows out;
   const int n = PQntuples(res), cols = PQnfields(res);
   out.rows.reserve(static_cast<size_t>(n));

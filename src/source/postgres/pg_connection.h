@@ -20,6 +20,12 @@ struct QueryRows {
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
+struct PgResultFree {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+// A result as libpq holds it (PQgetvalue reads it in place).
+using PgResult = std::unique_ptr<PGresult, PgResultFree>;
+
 class PgConnection {
  public:
   enum class Kind { kRegular, kReplication };
@@ -46,6 +52,10 @@ class PgConnection {
   // 28) with the server's message and, for `what`, what we were doing.
   Result<QueryRows> query(const std::string& sql, const std::string& what,
                           const std::vector<std::string>& params = {});
+  // The same, the result as libpq holds it: for results too big to copy
+  // row by row into QueryRows (a snapshot chunk), read in place.
+  Result<PgResult> query_result(const std::string& sql, const std::string& what,
+                                const std::vector<std::string>& params = {});
   // The same for statements without rows.
   Status exec(const std::string& sql, const std::string& what,
               const std::vector<std::string>& params = {});
@@ -54,6 +64,8 @@ class PgConnection {
   std::string last_error() const;
 
  private:
+  // A failed command's status: its SQLSTATE's kind, the server's message.
+  Status failure(const PGresult* res, const std::string& what) const;
   PgConnection(PGconn* conn, std::string server) : conn_(conn), server_(std::move(server)) {}
   PGconn* conn_;
   std::string server_;

@@ -32,7 +32,7 @@ struct PostgresSourceOptions {
   // Snapshots (docs/postgres.md#snapshots).
   std::string snapshot = "initial";  // "initial" | "never" | "initial_only"
   uint32_t snapshot_chunk_rows = 10000;
-  std::vector<std::string> snapshot_tables;  // "schema.table"; empty: every published table
+  std::vector<std::string> snapshot_tables;   // "schema.table"; empty: every published table
   uint32_t snapshot_max_rows_per_second = 0;  // 0: unlimited
   // "schema.table=column": the unique, not-null column chunking a table
   // without a primary key.

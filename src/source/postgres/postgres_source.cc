@@ -180,6 +180,15 @@ class PostgresPositionCodec final : public SourcePositionCodec {
   std::shared_ptr<SnapshotLedger> ledger_;
 };
 
+// `v` as 16 lowercase hex digits (what "%016llx" prints, without
+// snprintf's cost once per snapshot row).
+void append_hex64(std::string& out, uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[16];
+  for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = kHex[v & 0xf];
+  out.append(buf, sizeof buf);
+}
+
 // FNV-1a: a stable 64-bit digest for snapshot event ids (not a security
 // boundary: ids only need to differ between rows of one snapshot).
 uint64_t fnv1a64(std::string_view a, std::string_view b) {
@@ -410,8 +419,17 @@ class PostgresChangeSource final : public ChangeSource {
       if (!w) return Status::ok();  // not ours to judge: another version's
       auto ready = snapshots_->on_watermark(*w);
       if (!ready) return ready.status();
-      if (*ready) HELIOSDB_RETURN_IF_ERROR(deliver_chunk(**ready, m.lsn, handler));
-      HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+      if (*ready) {
+        // The next chunk is read (on the worker's connection) while this
+        // one goes through the pipeline here: the two overlap. Its state
+        // is where the next chunk starts; the ledger records it for the
+        // checkpoint only once this chunk is handed on, below.
+        snapshots_->delivered((*ready)->state_after);
+        HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+        HELIOSDB_RETURN_IF_ERROR(deliver_chunk(**ready, m.lsn, handler));
+      } else {
+        HELIOSDB_RETURN_IF_ERROR(snapshots_->tick());
+      }
       publish_snapshot_progress();
       return Status::ok();
     }
@@ -449,11 +467,7 @@ class PostgresChangeSource final : public ChangeSource {
   // The chunk's rows as READ events, at the high watermark's position.
   Status deliver_chunk(ReadyChunk& chunk, Lsn at, TransactionHandler& handler) {
     if (at <= last_commit_position_) return Status::ok();  // cannot happen: WAL order
-    if (chunk.rows.empty()) {
-      HELIOSDB_RETURN_IF_ERROR(record_position(at, chunk.state_after, handler));
-      snapshots_->delivered(std::move(chunk.state_after));
-      return Status::ok();
-    }
+    if (chunk.rows.empty()) return record_position(at, chunk.state_after, handler);
     CommitInfo info;
     info.transaction_id = 0;
     info.commit_sequence = at;
@@ -467,12 +481,10 @@ class PostgresChangeSource final : public ChangeSource {
                                   std::to_string(chunk.state_after.run) + "." +
                                   std::to_string(chunk.table_index) + "_";
     std::string id;
-    char hex[17];
     for (size_t i = 0; i < chunk.rows.size(); ++i) {
       const EncodedRow& row = chunk.rows[i];
-      snprintf(hex, sizeof hex, "%016llx",
-               static_cast<unsigned long long>(fnv1a64(chunk.table, chunk.match_keys[i])));
-      id.assign(id_prefix).append(hex);
+      id.assign(id_prefix);
+      append_hex64(id, fnv1a64(chunk.table, chunk.match_keys[i]));
       CommittedChange c;
       c.transaction_id = 0;
       c.sequence = i + 1;
@@ -489,7 +501,6 @@ class PostgresChangeSource final : public ChangeSource {
       HELIOSDB_RETURN_IF_ERROR(handler.on_change(info, c));
     }
     ledger_->record(at, chunk.state_after);
-    snapshots_->delivered(std::move(chunk.state_after));
     HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
     last_commit_position_ = at;
     return Status::ok();

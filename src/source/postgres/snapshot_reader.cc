@@ -330,38 +330,52 @@ Result<SnapshotChunk> SnapshotReader::read_chunk(const SnapshotTablePlan& plan,
     chunk.committed_invisible = xid_list(text_or_empty(snap->rows[0][1]));
   }
   chunk.read_time_ms = now_unix_ms();
-  auto rows = after.empty() ? conn_->query(plan.first_query, what)
-                            : conn_->query(plan.next_query, what, after);
-  if (!rows) return rollback(rows.status());
+  // Read in place from libpq's result: a chunk is the largest result we
+  // take, and a copy of it (QueryRows) was a third of the snapshot's memory.
+  auto result = after.empty() ? conn_->query_result(plan.first_query, what)
+                              : conn_->query_result(plan.next_query, what, after);
+  if (!result) return rollback(result.status());
   HELIOSDB_RETURN_IF_ERROR(conn_->exec("COMMIT", what));
   HELIOSDB_RETURN_IF_ERROR(emit_watermark(true, id));
 
+  const PGresult* res = result->get();
+  const size_t got = static_cast<size_t>(PQntuples(res));
+  const int columns = PQnfields(res);
+  if (static_cast<size_t>(columns) != plan.relation.columns.size()) {
+    return Status(ErrorCode::kInternal, what + ": the chunk query returned " +
+                                            std::to_string(columns) + " columns, not " +
+                                            std::to_string(plan.relation.columns.size()));
+  }
+  auto cell = [res](size_t r, uint32_t c) {
+    return std::string_view(
+        PQgetvalue(res, static_cast<int>(r), static_cast<int>(c)),
+        static_cast<size_t>(PQgetlength(res, static_cast<int>(r), static_cast<int>(c))));
+  };
   const size_t limit = o_.snapshot_chunk_rows;
-  chunk.table_done = rows->rows.size() <= limit;
-  const size_t n = std::min(rows->rows.size(), limit);
+  chunk.table_done = got <= limit;
+  const size_t n = std::min(got, limit);
   chunk.rows.resize(n);
   chunk.match_keys.reserve(n);
   Insert ins;
   ins.relation_id = plan.relation.relation_id;
+  ins.new_tuple.resize(static_cast<size_t>(columns));
   std::vector<std::string_view> key_values;
   for (size_t r = 0; r < n; ++r) {
-    const auto& row = rows->rows[r];
-    ins.new_tuple.resize(row.size());
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (row[c]) {
-        ins.new_tuple[c] = {TupleColumn::Kind::kText, *row[c]};
-      } else {
+    for (int c = 0; c < columns; ++c) {
+      if (PQgetisnull(res, static_cast<int>(r), c)) {
         ins.new_tuple[c] = {TupleColumn::Kind::kNull, {}};
+      } else {
+        ins.new_tuple[c] = {TupleColumn::Kind::kText, cell(r, static_cast<uint32_t>(c))};
       }
     }
     HELIOSDB_RETURN_IF_ERROR(encoder_.encode_insert(plan.relation, ins, chunk.rows[r]));
     chunk.rows[r].kind = OperationType::Read;
     key_values.clear();
-    for (uint32_t c : plan.chunk_key) key_values.push_back(text_or_empty(row[c]));
+    for (uint32_t c : plan.chunk_key) key_values.push_back(cell(r, c));
     chunk.match_keys.push_back(snapshot_match_key(key_values));
   }
   if (n > 0) {
-    for (uint32_t c : plan.chunk_key) chunk.last_key.push_back(text_or_empty(rows->rows[n - 1][c]));
+    for (uint32_t c : plan.chunk_key) chunk.last_key.emplace_back(cell(n - 1, c));
   }
   return chunk;
 }
