@@ -29,7 +29,9 @@ std::string_view operation_name(OperationType op);
 std::optional<OperationType> parse_operation(std::string_view name);
 
 struct CdcEvent {
-  std::string event_id;   // stable: derived from database and sequence
+  // Stable across redelivery: "evt_<database>_<sequence>" for changes; a
+  // PostgreSQL snapshot READ derives it from its run, table and key instead.
+  std::string event_id;
   int64_t timestamp = 0;  // ms since the Unix epoch, from the WAL entry
   uint64_t sequence = 0;  // WAL sequence of the change
   OperationType operation = OperationType::Insert;
@@ -38,7 +40,7 @@ struct CdcEvent {
   std::string key;                       // raw bytes
   std::optional<std::string> value;      // raw bytes; nullopt -> JSON null
   std::optional<std::string> old_value;  // raw bytes; nullopt -> JSON null
-  std::optional<std::string> transaction_id;
+  std::optional<std::string> transaction_id;  // nullopt (JSON null) for READ
   std::map<std::string, std::string> metadata;  // ordered: deterministic output
 
   bool operator==(const CdcEvent&) const = default;
