@@ -66,11 +66,6 @@ SnapshotCoordinator::Outcome SnapshotCoordinator::run_job(const Job& job) {
     reader_ = std::move(*r);
     plan_.reset();
   }
-  if (!have_running_at_start_) {
-    auto running = reader_->running_xids();
-    if (!running) return fail(running.status());
-    out.running_at_start = std::move(*running);
-  }
   if (!plan_ || plan_->table != job.table) {
     plan_.reset();
     auto p = reader_->plan(job.table);
@@ -117,12 +112,6 @@ Status SnapshotCoordinator::tick() {
     cur->phase = SnapshotTableState::Phase::kRunning;
     spdlog::info("snapshot: reading {} (run {})", cur->table, state_.run);
   }
-  if (cur->table != pending_table_) {
-    // A new table: the history is about the old one.
-    history_.clear();
-    txn_keys_.clear();
-    pending_table_ = cur->table;
-  }
   Job job;
   job.table = cur->table;
   job.after = cur->after;
@@ -154,16 +143,29 @@ std::string SnapshotCoordinator::key_of(const CachedRelation& rel, const TupleDa
 
 void SnapshotCoordinator::on_change(const CachedRelation& rel, uint32_t xid,
                                     const TupleData* new_tuple, const TupleData* old_tuple) {
+  if (!state_.active()) return;
   const SnapshotTableState* cur = state_.current();
-  if (!cur || cur->table != rel.table) return;
+  const bool current = cur && cur->table == rel.table;
+  // Every table still to read, not only the current one: a transaction
+  // committed now may still be invisible to that table's first chunk.
+  if (!current && !state_.has_unfinished(rel.table)) return;
   txn_xid_ = xid;
   for (const TupleData* t : {new_tuple, old_tuple}) {
     if (!t) continue;
     std::string k = key_of(rel, *t);
     if (k.empty()) continue;
-    if (window_open_) window_keys_.insert(k);
-    txn_keys_.push_back(std::move(k));
+    if (current && window_open_) window_keys_.insert(k);
+    txn_keys_.push_back(history_key(rel.table, k));
   }
+}
+
+std::string SnapshotCoordinator::history_key(const std::string& table, const std::string& key) {
+  // Table names hold no NUL byte (PostgreSQL identifiers cannot).
+  std::string out;
+  out.reserve(table.size() + 1 + key.size());
+  out.append(table).push_back('\0');
+  out.append(key);
+  return out;
 }
 
 void SnapshotCoordinator::on_truncate(const CachedRelation& rel) {
@@ -222,24 +224,19 @@ Result<std::optional<ReadyChunk>> SnapshotCoordinator::on_watermark(const Waterm
     return std::optional<ReadyChunk>();
   }
   retry_backoff_ = std::chrono::milliseconds(100);
-  if (!have_running_at_start_) {
-    running_at_start_ = std::move(out.running_at_start);
-    have_running_at_start_ = true;
-  }
   SnapshotTableState* cur = state_.current();
   if (!cur) return std::optional<ReadyChunk>();
   estimates_[cur->table] = out.estimated_rows;
   SnapshotChunk& chunk = out.chunk;
-
-  // A transaction committed before the stream's start may still show as
-  // running to the chunk: its changes were never streamed to us, so they
-  // cannot be told apart. Read the chunk again once it is visible.
-  for (uint32_t x : chunk.committed_invisible) {
+  // A transaction whose commit waits (for a synchronous standby) is
+  // committed yet still running for the chunk. If the stream delivered its
+  // commit while this run recorded history_, its keys drop the chunk's rows
+  // below. If not, it committed before this run began recording (another
+  // process may have delivered it, before a restart): its keys are unknown,
+  // so the chunk is read again once the commit is visible.
+  for (uint32_t x : chunk.commit_waiting) {
     if (history_has(x)) continue;
-    if (std::find(running_at_start_.begin(), running_at_start_.end(), x) ==
-        running_at_start_.end()) {
-      continue;
-    }
+    if (std::find(chunk.running.begin(), chunk.running.end(), x) == chunk.running.end()) continue;
     next_job_at_ = Clock::now() + std::chrono::milliseconds(100);
     if (Clock::now() - last_wait_warning_ > std::chrono::seconds(10)) {
       last_wait_warning_ = Clock::now();
@@ -253,10 +250,16 @@ Result<std::optional<ReadyChunk>> SnapshotCoordinator::on_watermark(const Waterm
 
   std::unordered_set<std::string> newer = std::move(window_keys_);
   window_keys_.clear();
-  for (uint32_t x : chunk.committed_invisible) {
+  const std::string prefix = history_key(cur->table, {});
+  // Every transaction the chunk saw as running whose commit the stream
+  // delivered (before the window, too) was committed yet invisible to it:
+  // its changes are newer than the chunk's rows.
+  for (uint32_t x : chunk.running) {
     auto it = history_.find(x);
     if (it == history_.end()) continue;
-    for (const auto& k : it->second) newer.insert(k);
+    for (const auto& k : it->second) {
+      if (k.compare(0, prefix.size(), prefix) == 0) newer.insert(k.substr(prefix.size()));
+    }
   }
   ReadyChunk ready;
   ready.table = cur->table;
@@ -283,10 +286,7 @@ Result<std::optional<ReadyChunk>> SnapshotCoordinator::on_watermark(const Waterm
     next_job_at_ =
         Clock::now() + std::chrono::microseconds(read * 1000000 / o_.snapshot_max_rows_per_second);
   }
-  if (chunk.table_done) {
-    spdlog::info("snapshot: {} done ({} rows)", next->table, next->rows);
-    history_.clear();
-  }
+  if (chunk.table_done) spdlog::info("snapshot: {} done ({} rows)", next->table, next->rows);
   return std::optional<ReadyChunk>(std::move(ready));
 }
 
@@ -294,9 +294,13 @@ bool SnapshotCoordinator::on_request(const SnapshotRequest& r, Lsn lsn) {
   if (r.slot != o_.slot || lsn <= state_.last_request) return false;
   state_.last_request = lsn;
   if (!state_.active()) {
-    // A new snapshot: its own run (and event ids).
+    // A new snapshot: its own run (and event ids). Commits seen while no
+    // snapshot ran were not recorded: the first chunk's running
+    // transactions stand for them.
     ++state_.run;
     state_.tables.clear();
+    history_.clear();
+    txn_keys_.clear();
   }
   for (const std::string& t : r.tables) {
     bool queued = false;

@@ -82,13 +82,14 @@ class SnapshotCoordinator {
     SnapshotChunk chunk;
     std::vector<uint32_t> chunk_key;
     int64_t estimated_rows = -1;
-    std::vector<uint32_t> running_at_start;  // filled on the first outcome
   };
 
   void worker_loop();
   Outcome run_job(const Job& job);
   std::string key_of(const CachedRelation& rel, const TupleData& t) const;
   bool history_has(uint32_t xid) const;
+  // A history entry's key: the table's name, NUL, the match key.
+  static std::string history_key(const std::string& table, const std::string& key);
   void prune_history(uint32_t xmin);
 
   PostgresSourceOptions o_;
@@ -98,18 +99,16 @@ class SnapshotCoordinator {
 
   // The chunk out: its id, and its window.
   std::string pending_id_;
-  std::string pending_table_;
   std::vector<uint32_t> chunk_key_;  // the table's chunk key, once planned
   bool window_open_ = false;
   bool window_truncated_ = false;
   std::unordered_set<std::string> window_keys_;
-  // Transactions seen committing while the table is read: xid -> the keys
-  // of it they changed (possibly none). Pruned below each chunk's xmin.
+  // Transactions seen committing while a snapshot runs: xid -> the keys
+  // (history_key) they changed in the tables still to read (possibly
+  // none). Pruned below each chunk's xmin, cleared when a new run starts.
   std::unordered_map<uint32_t, std::vector<std::string>> history_;
   std::vector<std::string> txn_keys_;
   uint32_t txn_xid_ = 0;
-  std::vector<uint32_t> running_at_start_;
-  bool have_running_at_start_ = false;
   std::chrono::steady_clock::time_point next_job_at_{};
   std::chrono::milliseconds retry_backoff_{100};
   std::unordered_map<std::string, int64_t> estimates_;

@@ -103,6 +103,12 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::connect(const PostgresSo
                       (*conn)->server() + " is " + std::to_string(version / 10000) +
                       ": set [source.postgres] snapshot = \"never\" to stream changes only");
   }
+  // The watermarks' flushing commits (emit_watermark) need the WAL flushed
+  // here only: walsenders send locally flushed WAL. Under synchronous
+  // replication the default (on) would make every watermark wait for a
+  // standby, and stall the snapshot whenever the standby is away.
+  HELIOSDB_RETURN_IF_ERROR(
+      (*conn)->exec("SET synchronous_commit = local", "setting up the snapshot connection"));
   return std::unique_ptr<SnapshotReader>(new SnapshotReader(o, std::move(*conn)));
 }
 
@@ -115,15 +121,6 @@ Result<std::vector<std::string>> SnapshotReader::published_tables() {
   std::vector<std::string> out;
   for (const auto& row : r->rows) out.push_back(text_or_empty(row[0]));
   return out;
-}
-
-Result<std::vector<uint32_t>> SnapshotReader::running_xids() {
-  auto r = conn_->query(
-      "SELECT coalesce((SELECT string_agg(x::text, ',') FROM "
-      "pg_snapshot_xip(pg_current_snapshot()) AS x), '')",
-      "listing running transactions");
-  if (!r) return r.status();
-  return xid_list(r->rows.empty() ? std::string() : text_or_empty(r->rows[0][0]));
 }
 
 Result<SnapshotTablePlan> SnapshotReader::plan(const std::string& table) {
@@ -320,14 +317,16 @@ Result<SnapshotChunk> SnapshotReader::read_chunk(const SnapshotTablePlan& plan,
   // below sees exactly what pg_current_snapshot() describes here.
   auto snap = conn_->query(
       "SELECT pg_snapshot_xmin(s)::text, coalesce((SELECT string_agg(x::text, ',') FROM "
-      "pg_snapshot_xip(s) AS x WHERE pg_xact_status(x) = 'committed'), '') FROM "
+      "pg_snapshot_xip(s) AS x), ''), coalesce((SELECT string_agg(backend_xid::text, ',') FROM "
+      "pg_stat_activity WHERE wait_event = 'SyncRep' AND backend_xid IS NOT NULL), '') FROM "
       "pg_current_snapshot() AS s",
       what);
   if (!snap) return rollback(snap.status());
   if (!snap->rows.empty()) {
     const auto xmin = xid_list(text_or_empty(snap->rows[0][0]));
     if (!xmin.empty()) chunk.xmin = xmin[0];
-    chunk.committed_invisible = xid_list(text_or_empty(snap->rows[0][1]));
+    chunk.running = xid_list(text_or_empty(snap->rows[0][1]));
+    chunk.commit_waiting = xid_list(text_or_empty(snap->rows[0][2]));
   }
   chunk.read_time_ms = now_unix_ms();
   // Read in place from libpq's result: a chunk is the largest result we

@@ -47,12 +47,19 @@ struct SnapshotChunk {
   std::vector<std::string> match_keys;  // of each row (snapshot_match_key)
   std::vector<std::string> last_key;    // the chunk key of the last row read
   bool table_done = false;              // no row after this chunk
-  // The chunk query's snapshot: its xmin (32-bit xid) and the transactions
-  // it saw as running although already committed (they wait for something,
-  // e.g. synchronous replication): their changes are newer than the chunk
-  // whatever their place in the stream.
+  // The chunk query's snapshot (32-bit xids): its xmin, and every
+  // transaction it saw as running (its xip). The stream sends committed
+  // transactions only, so one of these it delivers was committed yet
+  // invisible to the chunk (its commit waited, e.g. for a synchronous
+  // standby): its changes are newer than the chunk's rows, whatever their
+  // place in the stream. pg_xact_status() cannot tell those apart (it says
+  // "in progress" while the commit waits).
   uint32_t xmin = 0;
-  std::vector<uint32_t> committed_invisible;
+  std::vector<uint32_t> running;
+  // Sessions seen waiting at commit for synchronous replication
+  // (pg_stat_activity, wait_event SyncRep): committed, not yet visible.
+  // Other roles' sessions show only with pg_read_all_stats (or pg_monitor).
+  std::vector<uint32_t> commit_waiting;
   int64_t read_time_ms = 0;  // when it was read, ms since the Unix epoch
 };
 
@@ -75,9 +82,6 @@ class SnapshotReader {
   // kNotFound if the table is gone; kFailedPrecondition naming it if it has
   // nothing to page by (no primary key, identity index or snapshot_key).
   Result<SnapshotTablePlan> plan(const std::string& table);
-  // The transactions running now (32-bit xids): those committed before the
-  // stream's start may still show as running to the first chunks.
-  Result<std::vector<uint32_t>> running_xids();
   // Writes the low watermark, reads the chunk after `after` (empty: from
   // the start) and writes the high watermark.
   Result<SnapshotChunk> read_chunk(const SnapshotTablePlan& plan,

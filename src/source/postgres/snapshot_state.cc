@@ -97,6 +97,13 @@ const SnapshotTableState* SnapshotState::current() const {
   return const_cast<SnapshotState*>(this)->current();
 }
 
+bool SnapshotState::has_unfinished(std::string_view table) const {
+  for (const auto& t : tables) {
+    if (t.phase != SnapshotTableState::Phase::kDone && t.table == table) return true;
+  }
+  return false;
+}
+
 std::string encode_snapshot_state(const SnapshotState& s) {
   std::string out = "run=" + std::to_string(s.run) + ";req=" + format_lsn(s.last_request);
   for (const auto& t : s.tables) {

@@ -45,6 +45,8 @@ struct SnapshotState {
   // The table being snapshotted or next to be; nullptr when none is left.
   SnapshotTableState* current();
   const SnapshotTableState* current() const;
+  // `table` is among the tables pending or running.
+  bool has_unfinished(std::string_view table) const;
   bool operator==(const SnapshotState&) const = default;
 };
 
