@@ -208,4 +208,14 @@ struct Cleanup {
   }
 };
 
+// A table `(id int PRIMARY KEY)` and a publication for it, both dropped by
+// `cleanup` (some errors need a publication that is there).
+inline void table_and_publication(Connection& c, const std::string& table, const std::string& pub,
+                                  Cleanup& cleanup) {
+  c.exec("CREATE TABLE " + table + " (id int PRIMARY KEY)");
+  cleanup.sql.push_back("DROP TABLE IF EXISTS " + table);
+  c.exec("CREATE PUBLICATION " + pub + " FOR TABLE " + table);
+  cleanup.sql.push_back("DROP PUBLICATION IF EXISTS " + pub);
+}
+
 }  // namespace heliosdb::cdc::pg_test

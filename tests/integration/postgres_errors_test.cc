@@ -19,6 +19,7 @@ namespace heliosdb::cdc {
 namespace {
 
 using pg_test::Cleanup;
+using pg_test::table_and_publication;
 
 using pg_test::CdcDaemon;
 using pg_test::Connection;
@@ -50,15 +51,6 @@ void expect_failure(const testing::CommandResult& r, const std::string& needle,
 }
 
 std::string server_at(int port) { return "PostgreSQL at 127.0.0.1:" + std::to_string(port); }
-
-// A table and a publication for it (some errors need a publication that is there).
-void table_and_publication(Connection& c, const std::string& table, const std::string& pub,
-                           Cleanup& cleanup) {
-  c.exec("CREATE TABLE " + table + " (id int PRIMARY KEY)");
-  cleanup.sql.push_back("DROP TABLE IF EXISTS " + table);
-  c.exec("CREATE PUBLICATION " + pub + " FOR TABLE " + table);
-  cleanup.sql.push_back("DROP PUBLICATION IF EXISTS " + pub);
-}
 
 TEST(PostgresErrors, UnreachableServer) {
   const int port = testing::free_loopback_port();

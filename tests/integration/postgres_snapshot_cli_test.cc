@@ -19,6 +19,7 @@ using pg_test::Cleanup;
 using pg_test::Connection;
 using pg_test::contains;
 using pg_test::describe;
+using pg_test::table_and_publication;
 
 std::string server() {
   return "PostgreSQL at 127.0.0.1:" + std::to_string(pg_test::port()) +
@@ -32,14 +33,6 @@ void test_decoding_slot(const std::string& slot, Cleanup& cleanup) {
   cleanup.slots.push_back(slot);
   pg_test::superuser().query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')",
                              {slot});
-}
-
-void table_and_publication(Connection& c, const std::string& table, const std::string& pub,
-                           Cleanup& cleanup) {
-  c.exec("CREATE TABLE " + table + " (id int PRIMARY KEY)");
-  cleanup.sql.push_back("DROP TABLE IF EXISTS " + table);
-  c.exec("CREATE PUBLICATION " + pub + " FOR TABLE " + table);
-  cleanup.sql.push_back("DROP PUBLICATION IF EXISTS " + pub);
 }
 
 // Every logical message of `prefix` the slot holds (consuming them), as
