@@ -21,6 +21,7 @@
 #include "common/json_text.h"
 #include "config/daemon_config.h"
 #include "pipeline/checkpoint_store.h"
+#include "source/postgres/pg_catalog.h"
 #include "source/postgres/pg_connection.h"
 #include "source/postgres/postgres_options.h"
 #include "source/postgres/postgres_source.h"
@@ -141,32 +142,6 @@ Status check_request(pg::PgConnection& conn, const pg::PostgresSourceOptions& o,
   return Status::ok();
 }
 
-// Writes the request message and makes it durable; returns the LSN
-// pg_logical_emit_message gave (the end of its record).
-//
-// A non-transactional message is written to the WAL buffers but not
-// flushed (PostgreSQL 17 added a `flush` argument for that), and walsenders
-// send flushed WAL only: on a quiet server it could wait for the next
-// commit, and a crash before then would lose it. A transaction with an xid
-// flushes everything before its commit record, so one is committed right
-// after the message (synchronous_commit = local: flushed here, without
-// waiting for synchronous standbys). It costs one xid and writes no row.
-Result<std::string> write_request(pg::PgConnection& conn, const std::string& content) {
-  const std::string what = "writing the snapshot request";
-  HELIOSDB_RETURN_IF_ERROR(conn.exec("BEGIN", what));
-  HELIOSDB_RETURN_IF_ERROR(conn.exec("SET LOCAL synchronous_commit = local", what));
-  auto lsn = conn.query("SELECT pg_logical_emit_message(false, $1::text, $2::text)::text", what,
-                        {std::string(pg::kSnapshotRequestPrefix), content});
-  if (!lsn) return lsn.status();
-  HELIOSDB_RETURN_IF_ERROR(
-      conn.query("SELECT pg_current_xact_id()", what + " (flushing it)").status());
-  HELIOSDB_RETURN_IF_ERROR(conn.exec("COMMIT", what + " (flushing it)"));
-  if (lsn->rows.empty() || !lsn->rows[0][0]) {
-    return Status(ErrorCode::kInternal, what + ": pg_logical_emit_message returned no LSN");
-  }
-  return *lsn->rows[0][0];
-}
-
 int snapshot_request(const RequestOptions& opts) {
   std::vector<std::string> tables;
   for (const std::string& t : opts.tables) {
@@ -190,7 +165,7 @@ int snapshot_request(const RequestOptions& opts) {
     fail("request", st.message());
     return 1;
   }
-  auto lsn = write_request(**conn, pg::encode_snapshot_request({o.slot, tables}));
+  auto lsn = pg::write_snapshot_request(**conn, {o.slot, tables});
   if (!lsn) {
     fail("request", lsn.status().message());
     return 1;

@@ -39,6 +39,12 @@ std::optional<pg::PostgresSourceOptions> read_source_section(config::ConfigSecti
     o.snapshot_max_rows_per_second =
         static_cast<uint32_t>(s.get_int(t.at("snapshot_max_rows_per_second")));
     o.snapshot_key = s.get_string_list(t.at("snapshot_key"));
+    o.heartbeat_interval_ms = static_cast<uint32_t>(s.get_int(t.at("heartbeat_interval_ms")));
+    o.idle_advance = s.get_bool(t.at("idle_advance"));
+    o.max_retained_wal_bytes = static_cast<uint64_t>(s.get_int(t.at("max_retained_wal_bytes")));
+    o.on_wal_budget_exceeded = s.get_string(t.at("on_wal_budget_exceeded"));
+    o.on_slot_lost = s.get_string(t.at("on_slot_lost"));
+    o.stall_timeout_s = static_cast<uint32_t>(s.get_int(t.at("stall_timeout_s")));
     s.report(pg::postgres_source_problems(o, postgres));
     if (!o.dsn.empty()) {
       auto db = pg::database_of_dsn(o.dsn);

@@ -71,11 +71,21 @@ struct Endpoints {
     HealthReport r;
     const PipelineState state = core->state();
     const int64_t lag_ms = metrics::lag_milliseconds(stats);
+    const SourceHealth source = stats ? stats->source_health.read() : SourceHealth{};
     std::string status;
+    std::string reason = core->state_reason();
     if (state != PipelineState::kRunning) {
       status = "unavailable";
     } else if (lag_ms > int64_t{max_lag_seconds} * 1000) {
       status = "lagging";
+    } else if (!source.problem.empty() && source.failing) {
+      status = "stalled";
+      reason = source.problem;
+    } else if (!source.problem.empty()) {
+      // Still delivering: 200, so a load balancer keeps it, with the reason.
+      status = "degraded";
+      reason = source.problem;
+      r.healthy = true;
     } else {
       status = "ok";
       r.healthy = true;
@@ -85,7 +95,6 @@ struct Endpoints {
              std::string(pipeline_state_name(state)) +
              "\",\"lag_seconds\":" + metrics::format_milliseconds_as_seconds(lag_ms) +
              ",\"max_lag_seconds\":" + std::to_string(max_lag_seconds);
-    std::string reason = core->state_reason();
     if (!reason.empty()) r.body += ",\"reason\":\"" + json_escape(reason) + "\"";
     r.body += "}";
     return r;

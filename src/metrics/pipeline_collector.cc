@@ -116,6 +116,45 @@ void PipelineCollector::append_snapshot_families(std::vector<MetricFamily>& out)
   if (!remaining.metric.empty()) out.push_back(std::move(remaining));
 }
 
+void PipelineCollector::append_source_health_families(std::vector<MetricFamily>& out) const {
+  const SourceHealth h = stats_ ? stats_->source_health.read() : SourceHealth{};
+  out.push_back(single("heliosdb_cdc_source_slot_lost_total",
+                       "Replication slots found invalidated (wal_status lost) or dropped "
+                       "(PostgreSQL source; on_slot_lost says what follows).",
+                       MetricType::Counter, static_cast<double>(h.slots_lost)));
+  // Figures the source does not know are no sample rather than a number
+  // that reads as real (a lost slot has no restart_lsn).
+  if (h.retained_wal_bytes >= 0) {
+    out.push_back(single("heliosdb_cdc_source_retained_wal_bytes",
+                         "WAL the replication slot holds on the server: pg_current_wal_lsn() "
+                         "minus the slot's restart_lsn.",
+                         MetricType::Gauge, static_cast<double>(h.retained_wal_bytes)));
+  }
+  if (h.lag_bytes >= 0) {
+    out.push_back(single("heliosdb_cdc_source_lag_bytes",
+                         "The server's WAL position minus the flush position the daemon last "
+                         "reported (what is not yet durably delivered).",
+                         MetricType::Gauge, static_cast<double>(h.lag_bytes)));
+  }
+  if (h.heartbeat_rtt_seconds >= 0) {
+    out.push_back(single("heliosdb_cdc_source_heartbeat_rtt_seconds",
+                         "Time from writing the last heartbeat into the server's WAL to its "
+                         "arrival on the replication stream.",
+                         MetricType::Gauge, h.heartbeat_rtt_seconds));
+  }
+  if (!h.slot_wal_status.empty()) {
+    MetricFamily f = family("heliosdb_cdc_source_slot_wal_status",
+                            "1 for the replication slot's pg_replication_slots.wal_status "
+                            "(reserved, extended, unreserved, lost), 0 for the others.",
+                            MetricType::Gauge);
+    for (const char* status : {"reserved", "extended", "unreserved", "lost"}) {
+      f.metric.push_back(
+          sample(h.slot_wal_status == status ? 1 : 0, MetricType::Gauge, {{"status", status}}));
+    }
+    out.push_back(std::move(f));
+  }
+}
+
 std::vector<MetricFamily> PipelineCollector::Collect() const {
   const CountsSnapshot c = core_->snapshot();
   const ClientMetric::Label sink{"sink", sink_name_};
@@ -148,6 +187,7 @@ std::vector<MetricFamily> PipelineCollector::Collect() const {
                        "Connections to the source's server made again after a lost one "
                        "(PostgreSQL source).",
                        MetricType::Counter, stats_ ? load(stats_->source_reconnects) : 0));
+  append_source_health_families(out);
   append_snapshot_families(out);
   out.push_back(single("heliosdb_cdc_bytes_processed_total",
                        "Bytes of key, value and old_value of acknowledged events.",

@@ -36,6 +36,7 @@ class PipelineCollector final : public prometheus::Collectable {
  private:
   // heliosdb_cdc_snapshot_running, and per table of the current or last
   // snapshot heliosdb_cdc_snapshot_rows_total and _remaining_rows.
+  void append_source_health_families(std::vector<prometheus::MetricFamily>& out) const;
   void append_snapshot_families(std::vector<prometheus::MetricFamily>& out) const;
 
   std::shared_ptr<MetricsCore> core_;

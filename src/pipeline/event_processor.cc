@@ -307,6 +307,13 @@ Status EventProcessor::Impl::run_pipeline(bool once) {
   auto opened_source = sources->open(resume, store->path());
   if (!opened_source) return opened_source.status();
   source = std::move(*opened_source);
+  // A source that must stop the run from its own thread (a PostgreSQL slot
+  // past its WAL budget) does it as a stop request with an error: every
+  // blocked wait sees it, and the final checkpoint is still written.
+  source->attach(&stats.source_health, [this](Status st) {
+    set_fatal(std::move(st));
+    stop_requested.store(true);
+  });
   // The source hears of each durable checkpoint (a PostgreSQL slot is told
   // it may release WAL up to there). The source is reset only after the
   // final checkpoint is flushed, so it outlives every call.

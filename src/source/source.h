@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@
 #include "source/position.h"
 
 namespace heliosdb::cdc {
+
+class SourceHealthBoard;  // heliosdb/cdc/processor.h
 
 // One committed transaction, as its changes are handed out.
 struct CommitInfo {
@@ -103,8 +106,8 @@ struct SourceProgress {
   // A snapshot in progress (the PostgreSQL source's initial or requested
   // snapshots): one entry per table of the current snapshot, in order.
   struct SnapshotTable {
-    std::string table;           // "public.users"
-    uint64_t rows = 0;           // READ events handed on for it so far
+    std::string table;            // "public.users"
+    uint64_t rows = 0;            // READ events handed on for it so far
     int64_t estimated_rows = -1;  // pg_class.reltuples when it started; -1: unknown
     bool done = false;
   };
@@ -146,6 +149,11 @@ class ChangeSource {
   // changes until told (a PostgreSQL slot) may now release what it covers.
   // Called from the checkpoint writer's thread while the source is open.
   virtual void on_checkpointed(const DeliveryPosition& position) {}
+  // Called once, before the first read(): where the source publishes its
+  // health from its own threads, and how it stops the pipeline from there
+  // (`fail`: the run ends with that error, after a final checkpoint). Both
+  // outlive the source.
+  virtual void attach(SourceHealthBoard* board, std::function<void(Status)> fail) {}
 };
 
 // A source's side of checkpoints: its type tag, the identity of the log it

@@ -239,11 +239,15 @@ TEST(PostgresErrors, SlotDroppedWhileACheckpointExists) {
   pg_test::drop_slot_if_exists(slot);
   c.exec("INSERT INTO " + table + " VALUES (2)");
   r = d.run_once();
-  expect_failure(r, "replication slot " + slot + " does not exist on " + server_at(pg_test::port()),
+  expect_failure(r,
+                 "replication slot " + slot + " on " + server_at(pg_test::port()) +
+                     ", database heliosdb_test, user heliosdb_repl does not exist (it was "
+                     "dropped), but checkpoint " +
+                     d.checkpoint_path() + " is at LSN " + pos.restart,
                  "");
-  EXPECT_TRUE(
-      contains(r.err, "but checkpoint " + d.checkpoint_path() + " is at LSN " + pos.restart))
-      << describe(r);
+  // How to recover, both ways.
+  EXPECT_TRUE(contains(r.err, "set [source.postgres] on_slot_lost = \"recreate\"")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "drop the slot and delete the checkpoint")) << describe(r);
   // It did not quietly create a new slot.
   EXPECT_TRUE(c.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).empty());
 }

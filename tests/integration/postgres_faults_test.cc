@@ -1220,6 +1220,135 @@ TEST(PostgresFaults, StallLongerThanWalSenderTimeoutKeepsTheConnectionAndHoldsCo
   run_stall_test(3);
 }
 
+// --- slot health: a stall on /health, the WAL budget ------------------------
+
+// A daemon writing into a pipe nobody reads, with metrics on.
+struct StalledDaemon {
+  TempDir dir;
+  PgObjects pg;
+  ConfigOptions opts;
+  std::string log;
+  std::unique_ptr<StalledPipe> pipe;
+  pid_t pid = -1;
+  StalledDaemon(const std::string& name, const std::string& source_extra)
+      : pg(name, "id int PRIMARY KEY, pad text") {
+    opts.sink = "stdout";
+    opts.metrics_port = testing::free_loopback_port();
+    opts.extra_cdc = "batch_size = 50\nbuffer_size = 200\ncheckpoint_interval = 50\n";
+    std::string config = write_config(dir, pg, opts);
+    // [source.postgres] options go with that table.
+    std::string text = testing::read_file(config);
+    const std::string at = "snapshot = \"never\"\n";
+    text.replace(text.find(at), at.size(), at + source_extra);
+    testing::write_file(config, text);
+    log = dir.file("daemon.log");
+    pipe = std::make_unique<StalledPipe>(dir.file("stdout.fifo"));
+    pid = testing::spawn_with_output(daemon_argv(config), dir.file("stdout.fifo"), log);
+  }
+  ~StalledDaemon() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      testing::wait_exit(pid);
+    }
+  }
+  testing::HttpAnswer get(const std::string& path) const {
+    return testing::http_get("http://127.0.0.1:" + std::to_string(opts.metrics_port) + path);
+  }
+};
+
+TEST(PostgresFaults, AStalledSinkTurnsHealthTo503WithTheReasonAnd200AfterItRecovers) {
+  pg_test::require_server();
+  StalledDaemon d("health_stall", "stall_timeout_s = 3\nheartbeat_interval_ms = 500\n");
+  ASSERT_TRUE(wait_for([&] { return d.get("/health").status == 200; }, 30s))
+      << d.get("/health").body << testing::read_file(d.log);
+  // The heartbeat goes round while all is well.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto m = testing::parse_samples(d.get("/metrics").body);
+        return m.count("heliosdb_cdc_source_heartbeat_rtt_seconds") &&
+               m.count("heliosdb_cdc_source_retained_wal_bytes") &&
+               m.count("heliosdb_cdc_source_lag_bytes");
+      },
+      20s))
+      << d.get("/metrics").body;
+  Connection c(pg_test::dsn());
+  int64_t next_id = 1;
+  insert_rows(c, d.pg.table, next_id, 40, 25);
+  ASSERT_TRUE(wait_for([&] { return d.pipe->buffered() + 4096 > d.pipe->capacity(); }, 30s))
+      << testing::read_file(d.log);
+  insert_rows(c, d.pg.table, next_id, 40, 25);  // newer WAL than the flush position
+  testing::HttpAnswer h;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        h = d.get("/health");
+        return h.status == 503;
+      },
+      30s, 250ms))
+      << h.status << " " << h.body;
+  EXPECT_TRUE(contains(h.body, "\"status\":\"stalled\"")) << h.body;
+  EXPECT_TRUE(contains(h.body, "has not moved for")) << h.body;
+  EXPECT_TRUE(contains(h.body, "stall_timeout_s = 3")) << h.body;
+  const auto m = testing::parse_samples(d.get("/metrics").body);
+  EXPECT_GT(m.at("heliosdb_cdc_source_lag_bytes"), 0);
+  d.pipe->unstall();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        h = d.get("/health");
+        return h.status == 200;
+      },
+      30s, 250ms))
+      << h.status << " " << h.body;
+  EXPECT_TRUE(contains(h.body, "\"status\":\"ok\"")) << h.body;
+}
+
+TEST(PostgresFaults, PastTheWalBudgetAlertDegradesHealthAndFailExitsNamingTheBudget) {
+  pg_test::require_server();
+  for (const std::string mode : {"alert", "fail"}) {
+    SCOPED_TRACE(mode);
+    StalledDaemon d("health_budget_" + mode,
+                    "max_retained_wal_bytes = 1048576\n"
+                    "on_wal_budget_exceeded = \"" +
+                        mode + "\"\n");
+    ASSERT_TRUE(wait_for([&] { return d.get("/health").status == 200; }, 30s))
+        << testing::read_file(d.log);
+    Connection c(pg_test::dsn());
+    int64_t next_id = 1;
+    insert_rows(c, d.pg.table, next_id, 40, 25);
+    ASSERT_TRUE(wait_for([&] { return d.pipe->buffered() + 4096 > d.pipe->capacity(); }, 30s))
+        << testing::read_file(d.log);
+    // Past the budget: 4 MB of rows the stalled slot must keep.
+    c.exec("INSERT INTO " + d.pg.table +
+           " SELECT g, repeat('x', 1000) FROM generate_series(100000, 104000) AS g");
+    if (mode == "alert") {
+      testing::HttpAnswer h;
+      ASSERT_TRUE(wait_for(
+          [&] {
+            h = d.get("/health");
+            return contains(h.body, "degraded");
+          },
+          30s, 250ms))
+          << h.body << testing::read_file(d.log);
+      EXPECT_EQ(h.status, 200);
+      EXPECT_TRUE(contains(h.body, "past max_retained_wal_bytes = 1048576")) << h.body;
+      EXPECT_TRUE(contains(testing::read_file(d.log), "past max_retained_wal_bytes = 1048576"));
+      EXPECT_GT(testing::parse_samples(d.get("/metrics").body)
+                    .at("heliosdb_cdc_source_retained_wal_bytes"),
+                1048576);
+    } else {
+      int rc = -1;
+      ASSERT_TRUE(wait_for([&] { return has_exited(d.pid, &rc); }, 60s))
+          << testing::read_file(d.log);
+      d.pid = -1;
+      EXPECT_EQ(rc, 1);
+      const std::string text = testing::read_file(d.log);
+      EXPECT_TRUE(contains(text,
+                           "past max_retained_wal_bytes = 1048576 (on_wal_budget_exceeded = "
+                           "\"fail\")"))
+          << text;
+    }
+  }
+}
+
 // --- 4. a 2,000,000-row transaction ----------------------------------------
 
 struct OnceRun {

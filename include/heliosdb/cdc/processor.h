@@ -73,6 +73,40 @@ class SnapshotProgressBoard {
   std::atomic<uint64_t> version_{0};
 };
 
+// The source's view of its server, for /health and /metrics (the
+// PostgreSQL source: its replication slot). Figures a source does not know
+// stay negative and are not exported.
+struct SourceHealth {
+  int64_t retained_wal_bytes = -1;    // WAL the slot holds (server LSN - restart_lsn)
+  int64_t lag_bytes = -1;             // server LSN - the flush position reported
+  double heartbeat_rtt_seconds = -1;  // the last heartbeat's write-to-arrival time
+  std::string slot_wal_status;        // pg_replication_slots.wal_status ("" unknown)
+  uint64_t slots_lost = 0;            // slots found invalidated or dropped
+  // Why the source is not well ("" when it is): `failing` makes /health
+  // answer 503 (a stall), otherwise it says "degraded" with 200.
+  std::string problem;
+  bool failing = false;
+  bool operator==(const SourceHealth&) const = default;
+};
+
+// The latest SourceHealth, written by the source's own thread (it goes on
+// while a stalled sink holds the pipeline's threads), read by scrapes.
+class SourceHealthBoard {
+ public:
+  void publish(SourceHealth h) {
+    std::lock_guard lock(mu_);
+    health_ = std::move(h);
+  }
+  SourceHealth read() const {
+    std::lock_guard lock(mu_);
+    return health_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  SourceHealth health_;
+};
+
 // Counters the processor keeps while it runs. Each is written by one pipeline
 // thread and may be read by any thread (relaxed atomics, no lock per event).
 struct PipelineStats {
@@ -93,6 +127,8 @@ struct PipelineStats {
   std::atomic<uint64_t> source_reconnects{0};
   // The snapshot in progress, if any (PostgreSQL source).
   SnapshotProgressBoard snapshot;
+  // The source's server (PostgreSQL source).
+  SourceHealthBoard source_health;
 };
 
 // One event the sink acknowledged, as PipelineObserver::on_acknowledged sees

@@ -91,10 +91,12 @@ Status ensure_publication(PgConnection& conn, const PostgresSourceOptions& optio
 }
 
 Result<std::optional<SlotState>> find_slot(PgConnection& conn, const std::string& slot) {
-  auto r = conn.query(
-      "SELECT plugin, database, active, active_pid, confirmed_flush_lsn FROM pg_replication_slots "
-      "WHERE slot_name = $1",
-      "looking up replication slot " + slot, {slot});
+  const bool has_wal_status = PQserverVersion(conn.raw()) >= 130000;
+  auto r = conn.query(std::string("SELECT plugin, database, active, active_pid, "
+                                  "confirmed_flush_lsn, ") +
+                          (has_wal_status ? "wal_status" : "NULL") +
+                          " FROM pg_replication_slots WHERE slot_name = $1",
+                      "looking up replication slot " + slot, {slot});
   if (!r) return r.status();
   if (r->rows.empty()) return std::optional<SlotState>();
   const auto& row = r->rows[0];
@@ -112,6 +114,7 @@ Result<std::optional<SlotState>> find_slot(PgConnection& conn, const std::string
     }
     s.confirmed_flush = *lsn;
   }
+  s.wal_status = text_or_empty(row[5]);
   return std::optional<SlotState>(std::move(s));
 }
 
@@ -125,6 +128,49 @@ Result<Lsn> create_slot(PgConnection& conn, const std::string& slot) {
   auto lsn = parse_lsn(*r->rows[0][0]);
   if (!lsn) return Status(ErrorCode::kCorruption, "slot " + slot + ": bad LSN " + *r->rows[0][0]);
   return *lsn;
+}
+
+Status drop_slot(PgConnection& conn, const std::string& slot) {
+  return conn.exec("SELECT pg_drop_replication_slot($1)", "dropping replication slot " + slot,
+                   {slot});
+}
+
+Result<std::vector<std::string>> publication_tables(PgConnection& conn,
+                                                    const std::string& publication) {
+  auto r = conn.query(
+      "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 "
+      "ORDER BY 1",
+      "listing the tables of publication " + publication, {publication});
+  if (!r) return r.status();
+  std::vector<std::string> tables;
+  for (const auto& row : r->rows) {
+    if (row[0]) tables.push_back(*row[0]);
+  }
+  return tables;
+}
+
+Result<std::string> write_snapshot_request(PgConnection& conn, const SnapshotRequest& request) {
+  // A non-transactional message is written to the WAL buffers but not
+  // flushed (PostgreSQL 17 added a `flush` argument for that), and
+  // walsenders send flushed WAL only: on a quiet server it could wait for
+  // the next commit, and a crash before then would lose it. A transaction
+  // with an xid flushes everything before its commit record, so one is
+  // committed right after the message (synchronous_commit = local: flushed
+  // here, without waiting for synchronous standbys). It costs one xid and
+  // writes no row.
+  const std::string what = "writing the snapshot request";
+  HELIOSDB_RETURN_IF_ERROR(conn.exec("BEGIN", what));
+  HELIOSDB_RETURN_IF_ERROR(conn.exec("SET LOCAL synchronous_commit = local", what));
+  auto lsn = conn.query("SELECT pg_logical_emit_message(false, $1::text, $2::text)::text", what,
+                        {std::string(kSnapshotRequestPrefix), encode_snapshot_request(request)});
+  if (!lsn) return lsn.status();
+  HELIOSDB_RETURN_IF_ERROR(
+      conn.query("SELECT pg_current_xact_id()", what + " (flushing it)").status());
+  HELIOSDB_RETURN_IF_ERROR(conn.exec("COMMIT", what + " (flushing it)"));
+  if (lsn->rows.empty() || !lsn->rows[0][0]) {
+    return Status(ErrorCode::kInternal, what + ": pg_logical_emit_message returned no LSN");
+  }
+  return *lsn->rows[0][0];
 }
 
 Result<std::vector<std::string>> primary_key_columns(PgConnection& conn, uint32_t relation_id) {

@@ -102,6 +102,44 @@ options::Table make_postgres_table() {
       "snapshot_key", "PostgresSourceOptions::snapshot_key",
       "For a table without a primary key: `\"schema.table=column\"`, a unique, not-null column "
       "the snapshot pages by (checked at start)."));
+  v.push_back(options::int_option(
+      "heartbeat_interval_ms", d.heartbeat_interval_ms, 0, 3600000,
+      "PostgresSourceOptions::heartbeat_interval_ms",
+      "How often the daemon writes a heartbeat into the server's WAL (`pg_logical_emit_message`, "
+      "PostgreSQL 14 or later) and waits for it on the stream: it moves the slot on when the "
+      "captured tables are idle and proves the path end to end; never delivered to the sink. 0: "
+      "none."));
+  v.push_back(options::bool_option(
+      "idle_advance", d.idle_advance, "PostgresSourceOptions::idle_advance",
+      "With nothing in flight, move the flush position up to the server's keepalive `walEnd`, so "
+      "an idle or fully filtered database does not hold WAL. Turn off only to see the slot's "
+      "WAL grow."));
+  v.push_back(options::int_option(
+      "max_retained_wal_bytes", static_cast<int64_t>(d.max_retained_wal_bytes), 0, int64_t{1} << 50,
+      "PostgresSourceOptions::max_retained_wal_bytes",
+      "WAL budget: most bytes the slot may hold on the server (`pg_current_wal_lsn()` minus its "
+      "`restart_lsn`, exported as `heliosdb_cdc_source_retained_wal_bytes`); past it, "
+      "`on_wal_budget_exceeded` applies. 0: no budget."));
+  v.push_back(options::enum_option("on_wal_budget_exceeded", d.on_wal_budget_exceeded,
+                                   {"alert", "fail"},
+                                   "PostgresSourceOptions::on_wal_budget_exceeded",
+                                   "What happens past `max_retained_wal_bytes`:"));
+  v.back().allowed_docs = {"a warning once a minute, and `/health` says `degraded` with the reason",
+                           "the daemon stops with exit 1 naming the budget"};
+  v.push_back(options::enum_option(
+      "on_slot_lost", d.on_slot_lost, {"fail", "recreate"}, "PostgresSourceOptions::on_slot_lost",
+      "A slot the server invalidated (`wal_status` `lost`, e.g. by `max_slot_wal_keep_size`) or "
+      "that was dropped, at start or while running; counted in "
+      "`heliosdb_cdc_source_slot_lost_total`:"));
+  v.back().allowed_docs = {
+      "stop with exit 1, saying what happened and how to recover",
+      "log a warning, drop what is left of the slot, create it again and snapshot every "
+      "published table through it (PostgreSQL 14+), so every row's current state is delivered "
+      "(the changes in the gap are not, as changes; a row deleted in the gap is not deleted)"};
+  v.push_back(options::int_option(
+      "stall_timeout_s", d.stall_timeout_s, 0, 86400, "PostgresSourceOptions::stall_timeout_s",
+      "`/health` answers 503 (`stalled`) when the flush position has not moved for this long "
+      "while the server has newer WAL. 0: never."));
   return t;
 }
 
@@ -166,6 +204,11 @@ options::Problems postgres_source_problems(const PostgresSourceOptions& o, bool 
             "'" + entry + "' is not schema.table=column (e.g. \"public.events=event_id\")");
     }
   }
+  p.limit("heartbeat_interval_ms", o.heartbeat_interval_ms);
+  p.limit("max_retained_wal_bytes", static_cast<int64_t>(o.max_retained_wal_bytes));
+  p.one_of("on_wal_budget_exceeded", o.on_wal_budget_exceeded);
+  p.one_of("on_slot_lost", o.on_slot_lost);
+  p.limit("stall_timeout_s", o.stall_timeout_s);
   return p;
 }
 

@@ -37,6 +37,13 @@ struct PostgresSourceOptions {
   // "schema.table=column": the unique, not-null column chunking a table
   // without a primary key.
   std::vector<std::string> snapshot_key;
+  // Slot health (docs/postgres.md#slot-health).
+  uint32_t heartbeat_interval_ms = 10000;  // 0: no heartbeats
+  bool idle_advance = true;  // keepalives' walEnd moves the flush position when nothing is open
+  uint64_t max_retained_wal_bytes = 0;           // 0: no budget
+  std::string on_wal_budget_exceeded = "alert";  // "alert" | "fail"
+  std::string on_slot_lost = "fail";             // "fail" | "recreate"
+  uint32_t stall_timeout_s = 300;                // 0: no stall detection
   // The events' `database` ([cdc] database; the DSN's database by default).
   std::string database;
 };

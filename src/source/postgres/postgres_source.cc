@@ -19,6 +19,8 @@
 #include "source/postgres/pg_types.h"
 #include "source/postgres/relation_cache.h"
 #include "source/postgres/row_encoder.h"
+#include "source/postgres/slot_loss.h"
+#include "source/postgres/slot_monitor.h"
 #include "source/postgres/snapshot_coordinator.h"
 #include "source/postgres/snapshot_reader.h"
 
@@ -52,26 +54,10 @@ Result<Connections> connect_both(const PostgresSourceOptions& o) {
   return c;
 }
 
-// A slot past what we delivered (`delivered_end`: the end LSN of the last
-// transaction delivered in full) lost changes we never saw: a hard error
-// naming both positions, never a silent gap.
-Status slot_ahead_error(const SlotState& slot, const PostgresSourceOptions& o,
-                        const std::string& server, Lsn delivered_end,
-                        const std::string& checkpoint_file) {
-  return Status(ErrorCode::kFailedPrecondition,
-                "replication slot " + o.slot + " on PostgreSQL at " + server +
-                    " has confirmed_flush_lsn " + format_lsn(slot.confirmed_flush) + ", past LSN " +
-                    format_lsn(delivered_end) + " of checkpoint " + checkpoint_file +
-                    ": the server no longer keeps the changes between them (the slot was "
-                    "advanced by another client, or dropped and created again). Refusing to skip "
-                    "them silently; to start over from the slot's position, delete the checkpoint "
-                    "(those changes are not captured)");
-}
-
-// The slot checks at open: ours to read (pgoutput, not in use), and not
-// past the checkpoint (`delivered_end`; 0 when there is none).
-Status check_slot(const SlotState& slot, const PostgresSourceOptions& o, const std::string& server,
-                  Lsn delivered_end, const std::string& checkpoint_file) {
+// The slot checks at open: ours to read (pgoutput, not in use). Whether
+// it still holds the checkpoint's changes is slot_loss_of's to say.
+Status check_slot(const SlotState& slot, const PostgresSourceOptions& o,
+                  const std::string& server) {
   const std::string where = "replication slot " + o.slot + " on PostgreSQL at " + server;
   if (slot.plugin != "pgoutput") {
     return Status(ErrorCode::kFailedPrecondition,
@@ -86,9 +72,6 @@ Status check_slot(const SlotState& slot, const PostgresSourceOptions& o, const s
                       ": another heliosdb-cdc or replication client is reading it; stop it or use "
                       "another slot");
   }
-  if (delivered_end != 0 && slot.confirmed_flush > delivered_end) {
-    return slot_ahead_error(slot, o, server, delivered_end, checkpoint_file);
-  }
   return Status::ok();
 }
 
@@ -96,7 +79,10 @@ Status check_slot(const SlotState& slot, const PostgresSourceOptions& o, const s
 // and later) carry snapshot watermarks and requests.
 bool server_sends_messages(PgConnection& conn) { return PQserverVersion(conn.raw()) >= 140000; }
 
-Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn from) {
+// `invalidated` (if given) says whether the server refused the slot as
+// invalidated.
+Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn from,
+                         bool* invalidated = nullptr) {
   const std::string sql = "START_REPLICATION SLOT " + quote_identifier(o.slot) + " LOGICAL " +
                           format_lsn(from) + " (proto_version '1', publication_names " +
                           quote_literal(quote_identifier(o.publication)) +
@@ -104,6 +90,9 @@ Status start_replication(PgConnection& repl, const PostgresSourceOptions& o, Lsn
   PGresult* res = PQexec(repl.raw(), sql.c_str());
   const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   std::string why = res ? PQresultErrorMessage(res) : repl.last_error();
+  const char* sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  // 55000 "cannot read from logical replication slot": invalidated.
+  if (invalidated) *invalidated = sqlstate && std::string_view(sqlstate) == "55000";
   PQclear(res);
   if (st == PGRES_COPY_BOTH) return Status::ok();
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
@@ -212,7 +201,7 @@ class PostgresChangeSource final : public ChangeSource {
   PostgresChangeSource(PostgresSourceOptions options, Connections conns, Lsn start, Lsn target,
                        std::string checkpoint_file, bool has_checkpoint,
                        std::shared_ptr<SnapshotLedger> ledger,
-                       std::unique_ptr<SnapshotCoordinator> snapshots)
+                       std::unique_ptr<SnapshotCoordinator> snapshots, uint64_t slots_lost)
       : announce_start_(!has_checkpoint && start > 0),
         ledger_(std::move(ledger)),
         snapshots_(std::move(snapshots)),
@@ -225,6 +214,9 @@ class PostgresChangeSource final : public ChangeSource {
         flushed_(start),
         reached_target_(start >= target) {
     server_ = conns_.catalog->server();
+    monitor_ = std::make_unique<SlotMonitor>(o_);
+    monitor_->set_flushed(flushed_);
+    for (uint64_t i = 0; i < slots_lost; ++i) monitor_->count_slot_lost();
     if (snapshots_) publish_snapshot_progress();
     connected_ = true;
     last_status_ = Clock::now();
@@ -235,6 +227,7 @@ class PostgresChangeSource final : public ChangeSource {
   }
 
   ~PostgresChangeSource() override {
+    monitor_.reset();    // stops its thread
     snapshots_.reset();  // stops its worker
     {
       std::lock_guard lock(conn_mu_);
@@ -376,6 +369,10 @@ class PostgresChangeSource final : public ChangeSource {
 
   std::string description() const override {
     return "PostgreSQL slot " + o_.slot + " at " + server_;
+  }
+
+  void attach(SourceHealthBoard* board, std::function<void(Status)> fail) override {
+    monitor_->start(board, std::move(fail));
   }
 
   void on_checkpointed(const DeliveryPosition& position) override {
@@ -524,6 +521,7 @@ class PostgresChangeSource final : public ChangeSource {
   bool send_status() {
     const Lsn durable = durable_.load(std::memory_order_relaxed);
     flushed_ = std::max(flushed_, durable);
+    if (monitor_) monitor_->set_flushed(flushed_);  // null once the destructor stopped it
     const std::string msg =
         encode_standby_status(flushed_, flushed_, flushed_, now_pg_micros(), false);
     PGconn* c = conns_.replication->raw();
@@ -573,21 +571,28 @@ class PostgresChangeSource final : public ChangeSource {
     if (in_txn_) return Status::ok();
     // Everything before walEnd has been sent, so --once has all it came for.
     if (k.wal_end >= target_) reached_target_ = true;
-    if (k.wal_end <= last_end_) return Status::ok();
     // Everything up to walEnd has been sent: with no transaction open, the
     // position moves there (an idle or fully filtered database must not
-    // hold WAL). The commit "LSN" just below walEnd keeps positions
-    // increasing: the next transaction's commit starts at walEnd or later.
-    if (k.wal_end - 1 <= last_commit_position_) return Status::ok();
+    // hold WAL).
+    if (!o_.idle_advance) return Status::ok();
+    return advance_idle_to(k.wal_end, handler);
+  }
+
+  // With no transaction open and everything before `end` sent: a
+  // position-only commit there. The commit "LSN" just below `end` keeps
+  // positions increasing: the next transaction's commit starts at `end` or
+  // later.
+  Status advance_idle_to(Lsn end, TransactionHandler& handler) {
+    if (in_txn_ || end <= last_end_ || end - 1 <= last_commit_position_) return Status::ok();
     CommitInfo info;
     info.position_only = true;
-    info.commit_sequence = k.wal_end - 1;
+    info.commit_sequence = end - 1;
     info.restart_during = last_end_;
-    info.restart_after = k.wal_end;
+    info.restart_after = end;
     info.database = o_.database;
     HELIOSDB_RETURN_IF_ERROR(handler.on_commit(info));
     last_commit_position_ = info.commit_sequence;
-    last_end_ = k.wal_end;
+    last_end_ = end;
     return Status::ok();
   }
 
@@ -674,7 +679,15 @@ class PostgresChangeSource final : public ChangeSource {
 
   Status on_message(const LogicalMessage& m, TransactionHandler& handler) {
     // Non-transactional messages come outside transactions, in WAL order.
-    if (!snapshots_ || m.transactional || in_txn_) return Status::ok();
+    if (m.transactional || in_txn_) return Status::ok();
+    if (m.prefix == kHeartbeatPrefix) {
+      // Never delivered: its arrival proves the path, and moves the slot on
+      // (everything before it has been sent) even with idle_advance off.
+      auto h = decode_heartbeat(m.content);
+      if (h && h->slot == o_.slot) monitor_->on_heartbeat(*h);
+      return advance_idle_to(m.lsn, handler);
+    }
+    if (!snapshots_) return Status::ok();
     return on_snapshot_message(m, handler);
   }
 
@@ -791,7 +804,7 @@ class PostgresChangeSource final : public ChangeSource {
       return Status::ok();
     }
     // A slot that is gone or ahead is a gap, not a hiccup.
-    if (st.code() == ErrorCode::kNotFound) return st;
+    if (slot_lost_) return st;
     conns_ = Connections{};
     static thread_local std::mt19937 rng{std::random_device{}()};
     backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(o_.reconnect_max_backoff_ms));
@@ -808,25 +821,41 @@ class PostgresChangeSource final : public ChangeSource {
     if (!conns) return conns.status();
     auto slot = find_slot(*conns->catalog, o_.slot);
     if (!slot) return slot.status();
-    if (!*slot) {
-      return Status(ErrorCode::kNotFound,
-                    "replication slot " + o_.slot + " on PostgreSQL at " + server_ +
-                        " was dropped while the daemon read it (last delivered transaction ended "
-                        "at " +
-                        format_lsn(last_end_) +
-                        "): the changes after it are gone from the server. Refusing to skip them "
-                        "silently; delete the checkpoint " +
-                        checkpoint_file_ + " to start over");
+    auto loss = slot_loss_of(*slot, last_end_);
+    if (!loss) {
+      if ((*slot)->active) {
+        // The old walsender may not have noticed yet that we are gone.
+        return Status(ErrorCode::kUnavailable, "slot " + o_.slot + " is still active");
+      }
+      bool invalidated = false;
+      Status started = start_replication(*conns->replication, o_, last_end_, &invalidated);
+      if (!invalidated) HELIOSDB_RETURN_IF_ERROR(started);
+      if (invalidated) loss = SlotLoss::kInvalidated;  // PostgreSQL 12: no wal_status
     }
-    if ((*slot)->confirmed_flush > last_end_) {
-      return Status(ErrorCode::kNotFound,
-                    slot_ahead_error(**slot, o_, server_, last_end_, checkpoint_file_).message());
+    if (loss) {
+      const SlotLossContext at{o_.slot, server_, checkpoint_file_, last_end_,
+                               *slot ? (*slot)->confirmed_flush : 0};
+      if (o_.on_slot_lost != "recreate") {
+        slot_lost_ = true;
+        if (monitor_) monitor_->count_slot_lost();
+        return slot_lost_error(*loss, at);
+      }
+      if (*slot && (*slot)->active) {
+        return Status(ErrorCode::kUnavailable, "slot " + o_.slot + " is still active");
+      }
+      spdlog::warn("{}", slot_lost_warning(*loss, at));
+      auto made = recreate_slot(*conns->catalog, o_, slot->has_value());
+      if (!made) return made.status();  // tried again after the backoff
+      if (monitor_) monitor_->count_slot_lost();
+      // The new slot sends nothing from before its start: no transaction
+      // to resume, no watermark of a chunk out.
+      last_end_ = *made;
+      in_txn_ = false;
+      resend_commit_lsn_ = 0;
+      resend_skip_ = 0;
+      if (snapshots_) snapshots_->abandon_pending();
+      HELIOSDB_RETURN_IF_ERROR(start_replication(*conns->replication, o_, last_end_));
     }
-    if ((*slot)->active) {
-      // The old walsender may not have noticed yet that we are gone.
-      return Status(ErrorCode::kUnavailable, "slot " + o_.slot + " is still active");
-    }
-    HELIOSDB_RETURN_IF_ERROR(start_replication(*conns->replication, o_, last_end_));
     conns_ = std::move(*conns);
     relations_.clear();   // the server sends Relation messages again
     base_types_.clear();  // and Type messages
@@ -838,6 +867,7 @@ class PostgresChangeSource final : public ChangeSource {
   bool announce_start_;  // no checkpoint: the start position goes into one first
   std::shared_ptr<SnapshotLedger> ledger_;
   std::unique_ptr<SnapshotCoordinator> snapshots_;  // null: the server sends no messages
+  std::unique_ptr<SlotMonitor> monitor_;            // heartbeats and slot health
   // progress() runs on other threads.
   mutable std::mutex progress_mu_;
   bool snapshot_running_ = false;
@@ -885,6 +915,7 @@ class PostgresChangeSource final : public ChangeSource {
   Clock::time_point next_attempt_;
   std::chrono::milliseconds backoff_{100};
   uint64_t reconnects_ = 0;
+  bool slot_lost_ = false;  // on_slot_lost = "fail": reconnecting is over
 };
 
 class PostgresSourceFactory final : public SourceFactory {
@@ -928,16 +959,19 @@ class PostgresSourceFactory final : public SourceFactory {
     auto slot = find_slot(catalog, o_.slot);
     if (!slot) return slot.status();
     Lsn start = 0;
-    if (!*slot) {
-      if (has_checkpoint) {
-        return Status(ErrorCode::kFailedPrecondition,
-                      "replication slot " + o_.slot + " does not exist on PostgreSQL at " +
-                          catalog.server() + ", but checkpoint " + checkpoint_file + " is at LSN " +
-                          format_lsn(resume.restart_sequence) +
-                          ": the slot was dropped, and the changes after that LSN are gone from "
-                          "the server. Refusing to skip them silently; delete the checkpoint to "
-                          "start over from a new slot (those changes are not captured)");
-      }
+    uint64_t slots_lost = 0;
+    SlotLossContext lost_at{o_.slot, catalog.server(), checkpoint_file,
+                            has_checkpoint ? resume.restart_sequence : 0,
+                            *slot ? (*slot)->confirmed_flush : 0};
+    // Nothing delivered yet: no slot position is a gap.
+    const auto loss = has_checkpoint ? slot_loss_of(*slot, resume.restart_sequence) : std::nullopt;
+    if (*slot) HELIOSDB_RETURN_IF_ERROR(check_slot(**slot, o_, catalog.server()));
+    if (loss) {
+      auto made = slot_lost_at_open(catalog, *loss, lost_at, slot->has_value());
+      if (!made) return made.status();
+      start = *made;
+      ++slots_lost;
+    } else if (!*slot) {
       if (!o_.create_slot) {
         return Status(ErrorCode::kFailedPrecondition,
                       "replication slot " + o_.slot + " does not exist on PostgreSQL at " +
@@ -950,9 +984,6 @@ class PostgresSourceFactory final : public SourceFactory {
       spdlog::info("created replication slot {} (pgoutput) at {}", o_.slot, format_lsn(*created));
       start = *created;
     } else {
-      HELIOSDB_RETURN_IF_ERROR(check_slot(**slot, o_, catalog.server(),
-                                          has_checkpoint ? resume.restart_sequence : 0,
-                                          checkpoint_file));
       start = has_checkpoint ? std::max(resume.restart_sequence, (*slot)->confirmed_flush)
                              : (*slot)->confirmed_flush;
     }
@@ -960,12 +991,23 @@ class PostgresSourceFactory final : public SourceFactory {
     if (!target) return target.status();
     auto snapshots = open_snapshots(catalog, has_checkpoint);
     if (!snapshots) return snapshots.status();
-    HELIOSDB_RETURN_IF_ERROR(start_replication(*conns_.replication, o_, start));
+    bool invalidated = false;
+    Status started = start_replication(*conns_.replication, o_, start, &invalidated);
+    if (invalidated && has_checkpoint) {
+      // Before PostgreSQL 13 pg_replication_slots has no wal_status: the
+      // server's refusal is the first word of it.
+      auto made = slot_lost_at_open(catalog, SlotLoss::kInvalidated, lost_at, true);
+      if (!made) return made.status();
+      start = *made;
+      ++slots_lost;
+      started = start_replication(*conns_.replication, o_, start);
+    }
+    HELIOSDB_RETURN_IF_ERROR(started);
     spdlog::info("streaming slot {} of PostgreSQL at {} from {} (publication {}; WAL now at {})",
                  o_.slot, catalog.server(), format_lsn(start), o_.publication, format_lsn(*target));
     return std::unique_ptr<ChangeSource>(std::make_unique<PostgresChangeSource>(
         o_, std::exchange(conns_, Connections{}), start, *target, checkpoint_file, has_checkpoint,
-        ledger_, std::move(*snapshots)));
+        ledger_, std::move(*snapshots), slots_lost));
   }
 
   std::string start_description() const override {
@@ -973,6 +1015,21 @@ class PostgresSourceFactory final : public SourceFactory {
   }
 
  private:
+  // A lost slot at start: the error to stop with, or (on_slot_lost =
+  // "recreate") the new slot's start.
+  Result<Lsn> slot_lost_at_open(PgConnection& catalog, SlotLoss loss, const SlotLossContext& at,
+                                bool exists) {
+    if (o_.on_slot_lost != "recreate") return slot_lost_error(loss, at);
+    if (!server_sends_messages(catalog)) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    slot_lost_error(loss, at).message() +
+                        " (on_slot_lost = \"recreate\" needs PostgreSQL 14 or later, for the "
+                        "snapshot that follows)");
+    }
+    spdlog::warn("{}", slot_lost_warning(loss, at));
+    return recreate_slot(catalog, o_, exists);
+  }
+
   // The snapshot progress to go on from: the checkpoint's, or (first start)
   // the initial snapshot's plan. Null when the server sends no logical
   // messages (before PostgreSQL 14) and no snapshot is wanted.
@@ -983,14 +1040,9 @@ class PostgresSourceFactory final : public SourceFactory {
       state.run = 1;
       std::vector<std::string> tables = o_.snapshot_tables;
       if (tables.empty()) {
-        auto r = catalog.query(
-            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 "
-            "ORDER BY 1",
-            "listing the tables of publication " + o_.publication, {o_.publication});
-        if (!r) return r.status();
-        for (const auto& row : r->rows) {
-          if (row[0]) tables.push_back(*row[0]);
-        }
+        auto published = publication_tables(catalog, o_.publication);
+        if (!published) return published.status();
+        tables = std::move(*published);
       }
       for (auto& t : tables) {
         SnapshotTableState ts;

@@ -320,6 +320,17 @@ bool SnapshotCoordinator::on_request(const SnapshotRequest& r, Lsn lsn) {
   return true;
 }
 
+void SnapshotCoordinator::abandon_pending() {
+  if (!busy()) return;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return outcome_.has_value(); });
+    outcome_.reset();
+  }
+  pending_id_.clear();
+  window_open_ = false;
+}
+
 std::vector<SourceProgress::SnapshotTable> SnapshotCoordinator::progress() const {
   std::vector<SourceProgress::SnapshotTable> out;
   for (const auto& t : state_.tables) {

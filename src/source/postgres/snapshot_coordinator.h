@@ -65,6 +65,10 @@ class SnapshotCoordinator {
   // A snapshot request for this slot at `lsn`: true if it changed the state
   // (the caller records it at that position).
   bool on_request(const SnapshotRequest& r, Lsn lsn);
+  // The slot was made again (on_slot_lost = "recreate"): a chunk out
+  // waits for watermarks the new slot never sends. Drops it (after the
+  // worker is done with it); its table goes on from the same place.
+  void abandon_pending();
   // The state is delivered up to `delivered` (ReadyChunk::state_after).
   void delivered(SnapshotState delivered) { state_ = std::move(delivered); }
 
