@@ -118,10 +118,12 @@ void PipelineCollector::append_snapshot_families(std::vector<MetricFamily>& out)
 
 void PipelineCollector::append_source_health_families(std::vector<MetricFamily>& out) const {
   const SourceHealth h = stats_ ? stats_->source_health.read() : SourceHealth{};
-  out.push_back(single("heliosdb_cdc_source_slot_lost_total",
-                       "Replication slots found invalidated (wal_status lost) or dropped "
-                       "(PostgreSQL source; on_slot_lost says what follows).",
-                       MetricType::Counter, static_cast<double>(h.slots_lost)));
+  out.push_back(
+      single("heliosdb_cdc_source_slot_lost_total",
+             "Replication slots found invalidated (wal_status lost), dropped or advanced past the "
+             "checkpoint "
+             "(PostgreSQL source; on_slot_lost says what follows).",
+             MetricType::Counter, static_cast<double>(h.slots_lost)));
   // Figures the source does not know are no sample rather than a number
   // that reads as real (a lost slot has no restart_lsn).
   if (h.retained_wal_bytes >= 0) {

@@ -272,6 +272,17 @@ std::string write_config(const TempDir& dir, const PgObjects& pg, const ConfigOp
   return path;
 }
 
+// write_config with `source_lines` added to [source.postgres].
+std::string write_config(const TempDir& dir, const PgObjects& pg, const ConfigOptions& o,
+                         const std::string& source_lines) {
+  const std::string path = write_config(dir, pg, o);
+  std::string text = testing::read_file(path);
+  const std::string at = "snapshot = \"never\"\n";
+  text.replace(text.find(at), at.size(), at + source_lines);
+  testing::write_file(path, text);
+  return path;
+}
+
 std::vector<std::string> daemon_argv(const std::string& config, bool once = false) {
   std::vector<std::string> argv = {testing::cli_path(), "run", "--config", config};
   if (once) argv.push_back("--once");
@@ -1235,12 +1246,7 @@ struct StalledDaemon {
     opts.sink = "stdout";
     opts.metrics_port = testing::free_loopback_port();
     opts.extra_cdc = "batch_size = 50\nbuffer_size = 200\ncheckpoint_interval = 50\n";
-    std::string config = write_config(dir, pg, opts);
-    // [source.postgres] options go with that table.
-    std::string text = testing::read_file(config);
-    const std::string at = "snapshot = \"never\"\n";
-    text.replace(text.find(at), at.size(), at + source_extra);
-    testing::write_file(config, text);
+    const std::string config = write_config(dir, pg, opts, source_extra);
     log = dir.file("daemon.log");
     pipe = std::make_unique<StalledPipe>(dir.file("stdout.fifo"));
     pid = testing::spawn_with_output(daemon_argv(config), dir.file("stdout.fifo"), log);
@@ -1347,6 +1353,316 @@ TEST(PostgresFaults, PastTheWalBudgetAlertDegradesHealthAndFailExitsNamingTheBud
           << text;
     }
   }
+}
+
+// --- slot health: idle and fully filtered databases keep no WAL -----------
+
+constexpr int64_t kMiB = 1024 * 1024;
+
+// The WAL slot `slot` holds on the server (pg_current_wal_lsn() minus its
+// restart_lsn); -1 when it holds none (no slot, or restart_lsn NULL).
+int64_t retained_wal_bytes(const std::string& slot) {
+  auto r = pg_test::superuser().query(
+      "SELECT (pg_current_wal_lsn() - restart_lsn)::bigint FROM pg_replication_slots WHERE "
+      "slot_name = $1",
+      {slot});
+  if (r.empty() || !r[0][0]) return -1;
+  return std::stoll(*r[0][0]);
+}
+
+// Writes at least `bytes` of WAL through `c` into `table` (id int, pad text),
+// emptied after each statement so the disk holds the WAL only. A 1000-byte
+// pad stays below TOAST's threshold: written as is, not compressed.
+void write_wal(Connection& c, const std::string& table, int64_t bytes) {
+  const uint64_t start = pg_test::parse_lsn(c.scalar("SELECT pg_current_wal_lsn()::text"));
+  int64_t next_id = 1;
+  while (true) {
+    const uint64_t now = pg_test::parse_lsn(c.scalar("SELECT pg_current_wal_lsn()::text"));
+    if (static_cast<int64_t>(now - start) >= bytes) return;
+    c.exec("INSERT INTO " + table + " (id, pad) SELECT g, repeat('w', 1000) FROM " +
+           "generate_series(" + std::to_string(next_id) + ", " + std::to_string(next_id + 39999) +
+           ") g");
+    next_id += 40000;
+    c.exec("TRUNCATE " + table);
+  }
+}
+
+// A database of its own on the same server, for WAL the daemon does not
+// capture.
+Connection other_database() {
+  Connection su = pg_test::superuser();
+  if (su.query("SELECT 1 FROM pg_database WHERE datname = 'heliosdb_other'").empty()) {
+    su.exec("CREATE DATABASE heliosdb_other");
+  }
+  Connection c = pg_test::superuser("heliosdb_other");
+  c.exec("CREATE TABLE IF NOT EXISTS wal_filler (id int, pad text)");
+  c.exec("TRUNCATE wal_filler");
+  return c;
+}
+
+// Waits (a CHECKPOINT every 5 s: restart_lsn moves at the next
+// running-transactions record) until `slot` holds less than `bound`;
+// returns what it holds then, or at the timeout.
+int64_t wait_retained_below(const std::string& slot, int64_t bound, std::chrono::seconds timeout) {
+  Connection su = pg_test::superuser();
+  const auto deadline = Clock::now() + timeout;
+  int64_t held = retained_wal_bytes(slot);
+  auto next_checkpoint = Clock::now() + 5s;
+  while (Clock::now() < deadline && !(held >= 0 && held < bound)) {
+    std::this_thread::sleep_for(250ms);
+    if (Clock::now() >= next_checkpoint) {
+      su.exec("CHECKPOINT");
+      next_checkpoint = Clock::now() + 5s;
+    }
+    held = retained_wal_bytes(slot);
+  }
+  return held;
+}
+
+struct RunningDaemon {
+  TempDir dir;
+  std::string log;
+  pid_t pid = -1;
+  RunningDaemon(const PgObjects& pg, ConfigOptions o, const std::string& source_lines) {
+    log = dir.file("daemon.log");
+    pid = testing::spawn_with_output(daemon_argv(write_config(dir, pg, o, source_lines)), log, log);
+  }
+  ~RunningDaemon() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      testing::wait_exit(pid);
+    }
+  }
+  bool streaming() const { return contains(testing::read_file(log), "streaming slot"); }
+  std::string events_text() const { return testing::read_file(dir.file("events.jsonl")); }
+};
+
+// One daemon (`source_lines` in [source.postgres]) on an idle table while
+// another database writes 1 GiB of WAL: what its slot holds once it drops
+// below 64 MiB, or 25 s after the writes (CHECKPOINTs every 5 s). Each case
+// runs alone: another daemon's heartbeats, decoded in this database, would
+// move this slot too.
+int64_t retained_after_a_gigabyte_elsewhere(const std::string& name,
+                                            const std::string& source_lines) {
+  PgObjects pg(name, "id int PRIMARY KEY, pad text");
+  RunningDaemon d(pg, {}, source_lines);
+  EXPECT_TRUE(wait_for([&] { return d.streaming(); }, 30s)) << testing::read_file(d.log);
+  Connection other = other_database();
+  const auto t0 = Clock::now();
+  write_wal(other, "wal_filler", 1024 * kMiB);
+  const auto ended = Clock::now();
+  const int64_t held = wait_retained_below(pg.slot, 64 * kMiB, 25s);
+  std::cout << name << ": 1 GiB written in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(ended - t0).count() << " ms; "
+            << held / kMiB << " MiB retained "
+            << std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - ended).count()
+            << " s later\n";
+  EXPECT_EQ(d.events_text(), "");
+  if (held < 0 || held >= 64 * kMiB) std::cout << testing::read_file(d.log);
+  return held;
+}
+
+TEST(PostgresFaults, AnIdleDatabaseKeepsLessThan64MbOfAnotherDatabasesGigabyteOfWal) {
+  pg_test::require_server();
+  const int64_t defaults = retained_after_a_gigabyte_elsewhere("idle_defaults", "");
+  EXPECT_GE(defaults, 0);
+  EXPECT_LT(defaults, 64 * kMiB);
+  // Heartbeats alone move the slot, without the keepalives' walEnd.
+  const int64_t heartbeats = retained_after_a_gigabyte_elsewhere(
+      "idle_beats", "heartbeat_interval_ms = 2000\nidle_advance = false\n");
+  EXPECT_GE(heartbeats, 0);
+  EXPECT_LT(heartbeats, 64 * kMiB);
+  // With neither, the slot keeps (almost) all of it: the mechanism is what
+  // keeps it small.
+  EXPECT_GT(retained_after_a_gigabyte_elsewhere(
+                "idle_off", "heartbeat_interval_ms = 0\nidle_advance = false\n"),
+            900 * kMiB);
+}
+
+TEST(PostgresFaults, AFullyFilteredDatabaseUnderLoadKeepsLessThan64MbOfWal) {
+  pg_test::require_server();
+  PgObjects pg("filtered", "id int, pad text");
+  ConfigOptions o;
+  o.extra_cdc = "[[filter.rules]]\naction = \"exclude\"\ntable_pattern = \".*\"\n";
+  RunningDaemon d(pg, o, "");
+  ASSERT_TRUE(wait_for([&] { return d.streaming(); }, 30s)) << testing::read_file(d.log);
+  Connection c(pg_test::dsn());
+  write_wal(c, pg.table, 512 * kMiB);  // every row decoded, sent and filtered out
+  const int64_t held = wait_retained_below(pg.slot, 64 * kMiB, 60s);
+  std::cout << "fully filtered: " << held / kMiB << " MiB retained after 512 MiB of WAL\n";
+  EXPECT_GE(held, 0);
+  EXPECT_LT(held, 64 * kMiB) << testing::read_file(d.log);
+  EXPECT_EQ(d.events_text(), "");
+}
+
+// --- slot health: a lost or dropped slot -----------------------------------
+
+// Each key's version after applying `events` of `table` in order.
+std::map<int64_t, int64_t> applied_state(const std::vector<Event>& events,
+                                         const std::string& table) {
+  std::map<int64_t, int64_t> state;
+  for (const Event& e : events) {
+    if (e.table != "public." + table) continue;
+    if (e.operation == "DELETE" || e.operation == "TRUNCATE") {
+      if (e.operation == "TRUNCATE") state.clear();
+      continue;  // the writer deletes nothing
+    }
+    state[e.id] = e.ver;
+  }
+  return state;
+}
+
+std::map<int64_t, int64_t> table_state(const std::string& table) {
+  std::map<int64_t, int64_t> state;
+  for (const auto& r : Connection(pg_test::dsn()).query("SELECT id, ver FROM " + table)) {
+    state[std::stoll(*r[0])] = std::stoll(*r[1]);
+  }
+  return state;
+}
+
+// ALTER SYSTEM for one test, reset at its end.
+struct ServerSetting {
+  std::string name;
+  ServerSetting(std::string n, const std::string& value) : name(std::move(n)) {
+    Connection su = pg_test::superuser();
+    su.exec("ALTER SYSTEM SET " + name + " = '" + value + "'");
+    su.exec("SELECT pg_reload_conf()");
+  }
+  ~ServerSetting() {
+    try {
+      Connection su = pg_test::superuser();
+      su.exec("ALTER SYSTEM RESET " + name);
+      su.exec("SELECT pg_reload_conf()");
+    } catch (const std::exception& e) {
+      std::cerr << "resetting " << name << ": " << e.what() << "\n";
+    }
+  }
+};
+
+enum class SlotGone { kInvalidated, kDropped };
+
+// A daemon streams a live writer's changes; the slot is then invalidated
+// (max_slot_wal_keep_size passed while the daemon is stopped, then a
+// CHECKPOINT) or dropped under it. With "fail" it exits 1 saying so; with
+// "recreate" every key ends at the table's version.
+void run_slot_gone_test(SlotGone how, const std::string& mode) {
+  SCOPED_TRACE(mode);
+  pg_test::require_server();
+  std::optional<ServerSetting> keep;
+  if (how == SlotGone::kInvalidated) keep.emplace("max_slot_wal_keep_size", "32MB");
+  PgObjects pg(std::string(how == SlotGone::kDropped ? "dropped_" : "lost_") + mode,
+               kVersionedColumns);
+  ConfigOptions o;
+  o.metrics_port = testing::free_loopback_port();
+  RunningDaemon d(pg, o, "on_slot_lost = \"" + mode + "\"\n");
+  Writer w(pg.table, 300, 19);
+  w.start();
+  ASSERT_TRUE(wait_for(
+      [&] { return testing::count_complete_lines(d.dir.file("events.jsonl")) > 200; }, 60s))
+      << testing::read_file(d.log);
+  Connection su = pg_test::superuser();
+  if (how == SlotGone::kInvalidated) {
+    ASSERT_EQ(kill(d.pid, SIGSTOP), 0);
+    Connection c(pg_test::dsn());
+    c.exec("CREATE TABLE " + pg.table + "_filler (id int, pad text)");
+    bool lost = false;
+    for (int round = 0; round < 10 && !lost; ++round) {
+      write_wal(c, pg.table + "_filler", 64 * kMiB);
+      su.exec("CHECKPOINT");  // invalidation happens here
+      lost = wait_for(
+          [&] {
+            return su.scalar(
+                       "SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE "
+                       "slot_name = $1",
+                       {pg.slot}) == "lost";
+          },
+          5s);
+    }
+    c.exec("DROP TABLE " + pg.table + "_filler");
+    ASSERT_EQ(kill(d.pid, SIGCONT), 0);
+    ASSERT_TRUE(lost) << "the server did not invalidate slot " << pg.slot;
+  } else {
+    // An active slot cannot be dropped: end its walsender and drop it
+    // before the daemon reconnects.
+    bool dropped = false;
+    const auto deadline = Clock::now() + 30s;
+    while (!dropped && Clock::now() < deadline) {
+      su.query(
+          "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+          "slot_name = $1 AND active_pid IS NOT NULL",
+          {pg.slot});
+      try {
+        su.query("SELECT pg_drop_replication_slot($1)", {pg.slot});
+        dropped = true;
+      } catch (const pg_test::PgError&) {
+        std::this_thread::sleep_for(5ms);  // the daemon was back first
+      }
+    }
+    ASSERT_TRUE(dropped) << "could not drop slot " << pg.slot;
+  }
+  const std::string what = how == SlotGone::kDropped
+                               ? "does not exist (it was dropped)"
+                               : "was invalidated by the server (wal_status 'lost'";
+  if (mode == "fail") {
+    int rc = -1;
+    EXPECT_TRUE(wait_for([&] { return has_exited(d.pid, &rc); }, 60s)) << testing::read_file(d.log);
+    if (rc != -1) d.pid = -1;
+    w.stop();
+    EXPECT_EQ(rc, 1);
+    const std::string text = testing::read_file(d.log);
+    EXPECT_TRUE(contains(text, "replication slot " + pg.slot)) << text;
+    EXPECT_TRUE(contains(text, what)) << text;
+    EXPECT_TRUE(contains(text, "Refusing to skip them silently (on_slot_lost = \"fail\")")) << text;
+    const size_t at = text.find(" error ");
+    if (at != std::string::npos) std::cout << text.substr(at, text.find('\n', at) - at) << "\n";
+    return;
+  }
+  // recreate: more changes after the new slot, then everything settles.
+  std::this_thread::sleep_for(2s);
+  w.stop();
+  ASSERT_EQ(w.error(), "");
+  const auto expected = table_state(pg.table);
+  std::map<int64_t, int64_t> got;
+  const bool settled = wait_for(
+      [&] {
+        got = applied_state(parse_events(testing::read_file(d.dir.file("events.jsonl"))), pg.table);
+        return got == expected;
+      },
+      90s, 500ms);
+  size_t differ = 0;
+  for (const auto& [k, v] : expected) differ += !got.count(k) || got.at(k) != v;
+  EXPECT_TRUE(settled) << differ << " of " << expected.size() << " keys differ from the table\n"
+                       << testing::read_file(d.log);
+  const std::string text = testing::read_file(d.log);
+  EXPECT_TRUE(contains(text, what)) << text;
+  EXPECT_TRUE(contains(text, "creating the slot again and snapshotting every table")) << text;
+  const auto m = testing::parse_samples(
+      testing::http_get("http://127.0.0.1:" + std::to_string(o.metrics_port) + "/metrics").body);
+  EXPECT_EQ(m.count("heliosdb_cdc_source_slot_lost_total")
+                ? m.at("heliosdb_cdc_source_slot_lost_total")
+                : -1,
+            1);
+  size_t reads = 0;
+  for (const Event& e : parse_events(testing::read_file(d.dir.file("events.jsonl")))) {
+    reads += e.operation == "READ";
+  }
+  // The new slot's snapshot: a READ per row, except the rows a streamed
+  // change overtook inside their chunk's window.
+  EXPECT_GT(reads, 0u);
+  EXPECT_LE(reads, expected.size());
+}
+
+TEST(PostgresFaults, AnInvalidatedSlotWithFailExitsSayingWhatHappenedAndHowToRecover) {
+  run_slot_gone_test(SlotGone::kInvalidated, "fail");
+}
+TEST(PostgresFaults, AnInvalidatedSlotWithRecreateEndsWithEveryRowsCurrentState) {
+  run_slot_gone_test(SlotGone::kInvalidated, "recreate");
+}
+TEST(PostgresFaults, ASlotDroppedWhileRunningWithFailExitsSayingWhatHappened) {
+  run_slot_gone_test(SlotGone::kDropped, "fail");
+}
+TEST(PostgresFaults, ASlotDroppedWhileRunningWithRecreateEndsWithEveryRowsCurrentState) {
+  run_slot_gone_test(SlotGone::kDropped, "recreate");
 }
 
 // --- 4. a 2,000,000-row transaction ----------------------------------------

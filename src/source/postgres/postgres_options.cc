@@ -128,8 +128,9 @@ options::Table make_postgres_table() {
                            "the daemon stops with exit 1 naming the budget"};
   v.push_back(options::enum_option(
       "on_slot_lost", d.on_slot_lost, {"fail", "recreate"}, "PostgresSourceOptions::on_slot_lost",
-      "A slot the server invalidated (`wal_status` `lost`, e.g. by `max_slot_wal_keep_size`) or "
-      "that was dropped, at start or while running; counted in "
+      "A slot that no longer holds the changes after the checkpoint, at start or while running: "
+      "invalidated by the server (`wal_status` `lost`, e.g. by `max_slot_wal_keep_size`), "
+      "dropped, or advanced past the checkpoint by another client; counted in "
       "`heliosdb_cdc_source_slot_lost_total`:"));
   v.back().allowed_docs = {
       "stop with exit 1, saying what happened and how to recover",
