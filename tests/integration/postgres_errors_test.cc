@@ -252,6 +252,43 @@ TEST(PostgresErrors, SlotDroppedWhileACheckpointExists) {
   EXPECT_TRUE(c.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).empty());
 }
 
+// on_slot_lost = "recreate" at start: a new slot, and a snapshot of the
+// published table through it, so the row inserted while there was no slot
+// is delivered (as a READ, with the row before it); the run then ends.
+TEST(PostgresErrors, SlotDroppedWhileACheckpointExistsWithRecreateSnapshotsTheTableAgain) {
+  pg_test::require_server();
+  Cleanup cleanup;
+  const std::string table = pg_test::unique_name("err_recreate");
+  const std::string pub = pg_test::unique_name("err_recreate_pub");
+  const std::string slot = pg_test::unique_name("err_recreate_slot");
+  cleanup.slots.push_back(slot);
+  Connection c(dsn());
+  table_and_publication(c, table, pub, cleanup);
+  c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  CdcDaemon d(slot, pub);
+  d.add_source_option("on_slot_lost = \"recreate\"");
+  c.exec("INSERT INTO " + table + " VALUES (1)");
+  auto r = d.run_once();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  ASSERT_EQ(pg_test::of_table(d.events(), "public." + table).size(), 1u);
+
+  pg_test::drop_slot_if_exists(slot);
+  c.exec("INSERT INTO " + table + " VALUES (2)");  // while there is no slot
+  r = d.run_once();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "does not exist (it was dropped)")) << describe(r);
+  EXPECT_TRUE(contains(r.err, "on_slot_lost = \"recreate\": creating the slot again"))
+      << describe(r);
+  const auto events = pg_test::of_table(d.events(), "public." + table);
+  ASSERT_EQ(events.size(), 3u) << describe(r);  // the INSERT, then a READ per row
+  EXPECT_EQ(events[0].operation, "INSERT");
+  EXPECT_EQ(events[1].operation, "READ");
+  EXPECT_EQ(events[2].operation, "READ");
+  EXPECT_EQ(events[1].value_json.get_integer("id"), 1) << events[1].line;
+  EXPECT_EQ(events[2].value_json.get_integer("id"), 2) << events[2].line;
+  EXPECT_FALSE(c.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).empty());
+}
+
 TEST(PostgresErrors, SlotDroppedAndCreatedAgainIsAGap) {
   pg_test::require_server();
   Cleanup cleanup;

@@ -89,23 +89,29 @@ struct SourceHealth {
   bool operator==(const SourceHealth&) const = default;
 };
 
-// The latest SourceHealth, written by the source's own thread (it goes on
-// while a stalled sink holds the pipeline's threads), read by scrapes.
-class SourceHealthBoard {
+// A value one thread publishes whole and others read whole (a copy under
+// a lock: for small values read now and then, such as by a scrape).
+template <typename T>
+class LatestValue {
  public:
-  void publish(SourceHealth h) {
+  void publish(T v) {
     std::lock_guard lock(mu_);
-    health_ = std::move(h);
+    value_ = std::move(v);
   }
-  SourceHealth read() const {
+  T read() const {
     std::lock_guard lock(mu_);
-    return health_;
+    return value_;
   }
 
  private:
   mutable std::mutex mu_;
-  SourceHealth health_;
+  T value_{};
 };
+
+// The latest SourceHealth, written by the source's own thread (it goes on
+// while a stalled sink holds the pipeline's threads), read by scrapes. A
+// class of its own, so source.h can declare it without this header.
+class SourceHealthBoard : public LatestValue<SourceHealth> {};
 
 // Counters the processor keeps while it runs. Each is written by one pipeline
 // thread and may be read by any thread (relaxed atomics, no lock per event).
