@@ -180,18 +180,6 @@ int snapshot_request(const RequestOptions& opts) {
 
 // ---- snapshot status -----------------------------------------------------------
 
-std::string_view phase_name(pg::SnapshotTableState::Phase p) {
-  switch (p) {
-    case pg::SnapshotTableState::Phase::kPending:
-      return "pending";
-    case pg::SnapshotTableState::Phase::kRunning:
-      return "running";
-    case pg::SnapshotTableState::Phase::kDone:
-      return "done";
-  }
-  return "pending";
-}
-
 // A key value for a person: as it is when it cannot be misread, else as a
 // JSON string (quotes, escapes), so "a, b" is not taken for two columns.
 std::string readable_value(const std::string& v) {
@@ -275,8 +263,8 @@ std::string text_status(const Checkpoint& c, const pg::PostgresCheckpoint& pc,
   for (const auto& t : s.tables) width = std::max(width, t.table.size());
   for (const auto& t : s.tables) {
     out += "  " + t.table + std::string(width - t.table.size() + 2, ' ');
-    out += std::string(phase_name(t.phase));
-    out += std::string(9 - phase_name(t.phase).size(), ' ');
+    out += std::string(pg::phase_name(t.phase));
+    out += std::string(9 - pg::phase_name(t.phase).size(), ' ');
     out += std::to_string(t.rows) + (t.rows == 1 ? " row" : " rows");
     if (t.phase == pg::SnapshotTableState::Phase::kRunning) {
       out += t.after.empty() ? ", resumes from the start"
@@ -308,7 +296,7 @@ std::string json_status(const Checkpoint& c, const pg::PostgresCheckpoint& pc,
     if (i) out += ",";
     out += "{\"table\":";
     append_json_quoted(out, t.table);
-    out += ",\"phase\":\"" + std::string(phase_name(t.phase)) +
+    out += ",\"phase\":\"" + std::string(pg::phase_name(t.phase)) +
            "\",\"rows\":" + std::to_string(t.rows) + ",\"after\":[";
     for (size_t k = 0; k < t.after.size(); ++k) {
       if (k) out += ",";

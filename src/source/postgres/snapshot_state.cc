@@ -70,6 +70,8 @@ bool parse_u64(std::string_view s, uint64_t& out) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
+}  // namespace
+
 std::string_view phase_name(SnapshotTableState::Phase p) {
   switch (p) {
     case SnapshotTableState::Phase::kPending:
@@ -81,8 +83,6 @@ std::string_view phase_name(SnapshotTableState::Phase p) {
   }
   return "pending";
 }
-
-}  // namespace
 
 bool SnapshotState::active() const { return current() != nullptr; }
 

@@ -29,6 +29,8 @@ struct SnapshotTableState {
   std::vector<std::string> after;
   bool operator==(const SnapshotTableState&) const = default;
 };
+// "pending", "running" or "done": in the checkpoint and in `snapshot status`.
+std::string_view phase_name(SnapshotTableState::Phase p);
 
 struct SnapshotState {
   // Increases with every snapshot started (the initial one is 1, each
