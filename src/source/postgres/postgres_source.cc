@@ -956,6 +956,18 @@ class PostgresSourceFactory final : public SourceFactory {
     PgConnection& catalog = *conns_.catalog;
     HELIOSDB_RETURN_IF_ERROR(ensure_publication(catalog, o_));
     const bool has_checkpoint = resume.commit_sequence != 0;
+    // Checked at every start, not only once a slot is lost: a loss while
+    // running recreates the slot too, and its snapshot request travels as
+    // a logical decoding message, which pgoutput sends from 14 on.
+    if (o_.on_slot_lost == "recreate" && !server_sends_messages(catalog)) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "on_slot_lost = \"recreate\" needs PostgreSQL 14 or later (the snapshot of "
+                    "a recreated slot is requested through a logical decoding message), and "
+                    "PostgreSQL at " +
+                        catalog.server() + " is " +
+                        std::to_string(PQserverVersion(catalog.raw()) / 10000) +
+                        ": set [source.postgres] on_slot_lost = \"fail\"");
+    }
     auto slot = find_slot(catalog, o_.slot);
     if (!slot) return slot.status();
     Lsn start = 0;
@@ -1020,12 +1032,6 @@ class PostgresSourceFactory final : public SourceFactory {
   Result<Lsn> slot_lost_at_open(PgConnection& catalog, SlotLoss loss, const SlotLossContext& at,
                                 bool exists) {
     if (o_.on_slot_lost != "recreate") return slot_lost_error(loss, at);
-    if (!server_sends_messages(catalog)) {
-      return Status(ErrorCode::kFailedPrecondition,
-                    slot_lost_error(loss, at).message() +
-                        " (on_slot_lost = \"recreate\" needs PostgreSQL 14 or later, for the "
-                        "snapshot that follows)");
-    }
     spdlog::warn("{}", slot_lost_warning(loss, at));
     return recreate_slot(catalog, o_, exists);
   }
